@@ -1,0 +1,56 @@
+"""The finding taxonomy: ASCII codes with Swedish and English labels.
+
+Source: ../shared/notes/domain.md (Boverket/Brå, BoTryggt2030, Embrace's event types). The codes
+are part of the wire format and of Open311's service codes later, so they never change meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    sv: str
+    en: str
+    icon: str  # a Material icon name, used by the field app
+    owner_kind: str = "owner"  # who normally has rådighet: owner, municipality, police
+
+    def label(self, lang: str = "sv") -> str:
+        """The label in the given language (Swedish unless 'en')."""
+        return self.en if lang == "en" else self.sv
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category("BEL", "Belysning", "Lighting", "LIGHTBULB"),
+    Category("VEG", "Vegetation och sikt", "Vegetation and sightlines", "PARK"),
+    Category("OVB", "Överblick och gömställen", "Openness and hiding places", "VISIBILITY_OFF"),
+    Category("KLO", "Klotter och skadegörelse", "Graffiti and vandalism", "FORMAT_PAINT"),
+    Category("SKR", "Nedskräpning", "Litter and cleanliness", "DELETE"),
+    Category("TRA", "Trasig utrustning", "Broken fixtures", "BUILD"),
+    Category("GAN", "Gångväg och tillgänglighet", "Walk path and accessibility", "DIRECTIONS_WALK"),
+    Category("ORI", "Orientering och skyltning", "Wayfinding and signage", "SIGNPOST"),
+    Category("SKA", "Entréer och skalskydd", "Entrances, doors, stairwells", "DOOR_FRONT"),
+    Category("TRF", "Trafik och parkering", "Traffic and parking", "DIRECTIONS_CAR"),
+    Category("FOL", "Folkliv och funktioner", "People and activity", "GROUPS"),
+    Category("ORD", "Ordningsstörning", "Disorder (police/EST)", "LOCAL_POLICE", "police"),
+    Category("POS", "Positivt – värna", "Positive: keep and strengthen", "THUMB_UP"),
+)
+
+BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
+CODES: frozenset[str] = frozenset(BY_CODE)
+
+
+class UnknownCategoryError(ValueError):
+    """A category code that is not in the taxonomy."""
+
+
+def get(code: str) -> Category:
+    """The category for a code (case-insensitive); UnknownCategoryError names the valid codes."""
+    try:
+        return BY_CODE[code.strip().upper()]
+    except KeyError:
+        raise UnknownCategoryError(
+            f"unknown category {code!r}; use one of {', '.join(c.code for c in CATEGORIES)}"
+        ) from None

@@ -1,0 +1,312 @@
+"""The wire schema shared by the phone, the CLI and the sync server (pydantic; imports no flet).
+
+Every record is identified by an id made on the device (UUIDv7, sortable by time), so a retry can
+never duplicate anything. A finding is frozen once queued: an edit becomes a new *revision* of the
+same id. The server keys findings by (id, revision) and compares a canonical content hash: the same
+content again is a no-op, different content under the same (id, revision) is a conflict.
+
+The protocol (see docs/protocol.md for the HTTP details):
+  POST /v1/enrol            EnrolRequest -> EnrolResponse      (one-time code -> device token)
+  POST /v1/sync/push        PushRequest  -> PushReceipt        (batch, idempotent by id)
+  HEAD /v1/photos/{sha256}  -> Upload-Offset header            (resume point)
+  PUT  /v1/photos/{sha256}  Content-Range chunk -> PhotoReceipt
+  GET  /v1/sync/pull?since=CURSOR -> PullResponse              (status changes of my findings)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from walkaudit import categories
+
+PROTOCOL_VERSION = 1
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+def new_id() -> str:
+    """A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits; sortable by creation."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76  # version 7
+    value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
+    value |= 0b10 << 62  # RFC 4122 variant
+    value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
+    return str(uuid.UUID(int=value))
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the millisecond (what every timestamp on the wire carries)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _check_uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(f"not a UUID: {value!r}") from None
+
+
+def _aware_utc(value: datetime) -> datetime:
+    # A timestamp without a zone is ambiguous between phone, server and owner; refuse it.
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a time zone (e.g. 2026-11-25T18:03:00+01:00)")
+    return value.astimezone(UTC)
+
+
+def _check_category(value: str) -> str:
+    return categories.get(value).code
+
+
+Id = Annotated[str, AfterValidator(_check_uuid)]
+Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
+CategoryCode = Annotated[str, AfterValidator(_check_category)]
+Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class PositionSource(StrEnum):
+    GPS = "gps"
+    EXIF = "exif"  # read from the photo's EXIF GPS tags
+    PIN = "pin"  # placed or moved by hand on the map
+    MANUAL = "manual"  # typed in (CLI --lat/--lon)
+
+
+class FindingStatus(StrEnum):
+    """Where a finding stands, as the server reports it; derived from its events."""
+
+    RECEIVED = "received"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    PLANNED = "planned"
+    FIXED = "fixed"
+    NOT_OURS = "not_ours"
+    VERIFIED = "verified"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+class EventKind(StrEnum):
+    RECEIVED = "received"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    PLANNED = "planned"
+    FIXED = "fixed"
+    NOT_OURS = "not_ours"
+    REROUTED = "rerouted"
+    STILL_THERE = "still_there"  # a follow-up walk found it unfixed
+    VERIFIED = "verified"  # a follow-up walk found it fixed
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    COMMENT = "comment"
+
+
+class _Wire(BaseModel):
+    # Unknown fields are refused so that a typo or a client from the future is an answer, not
+    # silently lost data.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Walk(_Wire):
+    id: Id
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    area: Annotated[str, Field(max_length=200)] = ""
+    started_at: Timestamp
+    ended_at: Timestamp | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("walk name must not be blank")
+        return value.strip()
+
+
+class TrackPoint(_Wire):
+    walk_id: Id
+    t: Timestamp
+    latitude: Latitude
+    longitude: Longitude
+    accuracy: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+class Photo(_Wire):
+    """A photo as uploaded: always a metadata-free JPEG, addressed by its sha256."""
+
+    sha256: Sha256
+    size: Annotated[int, Field(gt=0)]
+    width: Annotated[int, Field(gt=0)]
+    height: Annotated[int, Field(gt=0)]
+    content_type: Literal["image/jpeg"] = "image/jpeg"
+
+
+class Finding(_Wire):
+    id: Id
+    revision: Annotated[int, Field(ge=1)] = 1
+    walk_id: Id | None = None
+    category: CategoryCode
+    severity: Severity = Severity.MEDIUM
+    note: Annotated[str, Field(max_length=4000)] = ""
+    latitude: Latitude
+    longitude: Longitude
+    accuracy: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    position_source: PositionSource = PositionSource.GPS
+    captured_at: Timestamp
+    photos: Annotated[list[Photo], Field(max_length=10)] = []
+    # A follow-up finding added to an existing one ("same thing, add my photo to it").
+    duplicate_of: Id | None = None
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON: equal content, equal hash, on every side."""
+        return canonical_hash(self)
+
+
+class FindingEvent(_Wire):
+    """One entry in a finding's append-only history."""
+
+    id: Id
+    finding_id: Id
+    kind: EventKind
+    at: Timestamp
+    note: Annotated[str, Field(max_length=4000)] = ""
+    photos: Annotated[list[Photo], Field(max_length=10)] = []
+    actor: Annotated[str, Field(max_length=200)] = ""  # filled in by the server
+
+
+def canonical_hash(model: BaseModel) -> str:
+    """sha256 of a model's JSON with sorted keys; floats use Python's shortest round-trip repr."""
+    data = model.model_dump(mode="json")
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def is_finite_coordinate(lat: float, lon: float) -> bool:
+    """True for a real position on Earth (used before building a Finding from user input)."""
+    return (
+        math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+    )
+
+
+# ---- enrolment -----------------------------------------------------------------------------
+
+
+class EnrolRequest(_Wire):
+    code: Annotated[str, Field(min_length=4, max_length=100)]
+    device_name: Annotated[str, Field(max_length=200)] = ""
+
+
+class EnrolResponse(_Wire):
+    device_id: Id
+    token: str
+    server_name: str = "walkaudit"
+
+
+# ---- push -----------------------------------------------------------------------------------
+
+
+class PushRequest(_Wire):
+    """One batch from a device. Every list is idempotent by id; order within a list is free."""
+
+    protocol: int = PROTOCOL_VERSION
+    walks: Annotated[list[Walk], Field(max_length=100)] = []
+    findings: Annotated[list[Finding], Field(max_length=500)] = []
+    events: Annotated[list[FindingEvent], Field(max_length=500)] = []
+    track: Annotated[list[TrackPoint], Field(max_length=5000)] = []
+
+
+class RecordResult(StrEnum):
+    CREATED = "created"  # new on the server
+    UNCHANGED = "unchanged"  # the server already had exactly this
+    UPDATED = "updated"  # an allowed change (a walk that has now ended)
+    CONFLICT = "conflict"  # same id (and revision), different content: kept by the client
+
+
+class PhotoState(StrEnum):
+    STORED = "stored"  # complete, hash verified
+    NEEDED = "needed"  # upload (or resume) it
+
+
+class PhotoReceipt(_Wire):
+    sha256: Sha256
+    state: PhotoState
+    offset: int = 0  # bytes the server already holds (resume point)
+
+
+class RecordReceipt(_Wire):
+    kind: Literal["walk", "finding", "event"]
+    id: Id
+    revision: int = 1
+    result: RecordResult
+    detail: str = ""
+
+
+class PushReceipt(_Wire):
+    """The honest answer: what arrived, per record and per photo, and which photos are missing."""
+
+    records: list[RecordReceipt]
+    photos: list[PhotoReceipt]
+    track_points: int  # how many of the batch's track points the server now holds
+    server_time: Timestamp
+
+    @property
+    def photos_needed(self) -> list[str]:
+        """Hashes the server still needs (upload or resume)."""
+        return [p.sha256 for p in self.photos if p.state is PhotoState.NEEDED]
+
+
+# ---- pull -----------------------------------------------------------------------------------
+
+
+class StatusChange(_Wire):
+    seq: int
+    finding_id: Id
+    status: FindingStatus
+    event: FindingEvent
+
+
+class PullResponse(_Wire):
+    cursor: int  # pass back as ?since= next time
+    changes: list[StatusChange]
+    more: bool = False
+
+
+class ErrorBody(BaseModel):
+    """Every error answer from the server: a sentence a person can act on."""
+
+    detail: str
+
+
+# What an event does to a finding's status (None: the status stays as it was).
+STATUS_AFTER: dict[EventKind, FindingStatus | None] = {
+    EventKind.RECEIVED: FindingStatus.RECEIVED,
+    EventKind.SENT: FindingStatus.SENT,
+    EventKind.ACKNOWLEDGED: FindingStatus.ACKNOWLEDGED,
+    EventKind.PLANNED: FindingStatus.PLANNED,
+    EventKind.FIXED: FindingStatus.FIXED,
+    EventKind.NOT_OURS: FindingStatus.NOT_OURS,
+    EventKind.REROUTED: FindingStatus.RECEIVED,
+    EventKind.STILL_THERE: None,
+    EventKind.VERIFIED: FindingStatus.VERIFIED,
+    EventKind.REOPENED: FindingStatus.REOPENED,
+    EventKind.CLOSED: FindingStatus.CLOSED,
+    EventKind.COMMENT: None,
+}
