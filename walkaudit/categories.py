@@ -36,6 +36,9 @@ CATEGORIES: tuple[Category, ...] = (
     Category("FOL", "Folkliv och funktioner", "People and activity", "GROUPS"),
     Category("ORD", "Ordningsstörning", "Disorder (police/EST)", "LOCAL_POLICE", "police"),
     Category("POS", "Positivt – värna", "Positive: keep and strengthen", "THUMB_UP"),
+    # Not in the national method: what a folder import gets before a person sorts it. The
+    # coordinator's triage handles it; it is never sent to an owner as it is.
+    Category("OVR", "Övrigt – att sortera", "Other – to be sorted", "HELP_OUTLINE", "triage"),
 )
 
 BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}

@@ -1,0 +1,97 @@
+"""Schema migrations for the device database, tracked with PRAGMA user_version.
+
+Append a function to MIGRATIONS to change the schema; never edit one that has shipped, because a
+phone in a drawer may still be on any earlier version and its unsent findings must survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+class MigrationError(Exception):
+    """The database is newer than this app (downgrade) or a migration failed."""
+
+
+def _run(db: sqlite_utils.Database, script: str) -> None:
+    # Statement by statement: executescript() would commit the surrounding transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE walks (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, area TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL, ended_at TEXT,
+            state TEXT NOT NULL DEFAULT 'pending', conflict_detail TEXT
+        );
+        CREATE TABLE findings (
+            id TEXT NOT NULL, revision INTEGER NOT NULL, walk_id TEXT REFERENCES walks(id),
+            category TEXT NOT NULL, severity TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+            latitude REAL NOT NULL, longitude REAL NOT NULL, accuracy REAL,
+            position_source TEXT NOT NULL, captured_at TEXT NOT NULL, duplicate_of TEXT,
+            created_at TEXT NOT NULL, content_hash TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            conflict_detail TEXT, pushed_at TEXT,
+            PRIMARY KEY (id, revision)
+        );
+        CREATE INDEX findings_state ON findings(state);
+        CREATE INDEX findings_walk ON findings(walk_id);
+        CREATE TABLE photos (
+            sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, width INTEGER NOT NULL,
+            height INTEGER NOT NULL, source_name TEXT, source_sha256 TEXT,
+            created_at TEXT NOT NULL, uploaded_at TEXT
+        );
+        CREATE INDEX photos_source ON photos(source_sha256);
+        CREATE TABLE finding_photos (
+            finding_id TEXT NOT NULL, revision INTEGER NOT NULL, position INTEGER NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES photos(sha256),
+            PRIMARY KEY (finding_id, revision, position),
+            FOREIGN KEY (finding_id, revision) REFERENCES findings(id, revision)
+        );
+        CREATE INDEX finding_photos_sha ON finding_photos(sha256);
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY, finding_id TEXT NOT NULL, json TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending', conflict_detail TEXT
+        );
+        CREATE TABLE track_points (
+            walk_id TEXT NOT NULL, t TEXT NOT NULL, latitude REAL NOT NULL,
+            longitude REAL NOT NULL, accuracy REAL, state TEXT NOT NULL DEFAULT 'pending',
+            PRIMARY KEY (walk_id, t)
+        );
+        CREATE TABLE finding_status (
+            finding_id TEXT PRIMARY KEY, status TEXT NOT NULL, updated_at TEXT NOT NULL,
+            seq INTEGER NOT NULL
+        );
+        CREATE TABLE status_events (
+            seq INTEGER PRIMARY KEY, finding_id TEXT NOT NULL, kind TEXT NOT NULL,
+            at TEXT NOT NULL, json TEXT NOT NULL
+        );
+        CREATE INDEX status_events_finding ON status_events(finding_id);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema up to date; returns the version now in the file."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise MigrationError(
+            f"this data was written by a newer walkaudit (schema {version}); update the app"
+        )
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        # DDL is transactional in SQLite: a step and its version number commit together.
+        with db.atomic():
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

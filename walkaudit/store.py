@@ -1,0 +1,599 @@
+"""The device's local store: SQLite (sqlite-utils) plus a folder of photos, in one data directory.
+
+The phone (FLET_APP_STORAGE_DATA) and the CLI (--data DIR) use the same layout, so both can open
+the same data:
+
+    DIR/walkaudit.db          walks, findings (every revision), photos, events, track, outbox state
+    DIR/photos/<sha256>.jpg   the metadata-free upload copy
+    DIR/photos/<sha256>.t.jpg its thumbnail
+
+Crash safety: photo files are written to a temporary name, flushed, fsynced and renamed *before* the
+finding's row is committed, so a crash at any instant leaves the whole finding or nothing (at worst
+an unreferenced photo file, which start-up removes). Rows are never deleted by sync: a finding stays
+until the user deletes one that never left the phone.
+
+Errors: StoreError
+          ├── NotFoundError        no such walk or finding
+          ├── NoActiveWalkError    `walk end` without a started walk
+          └── FrozenError          deleting a finding the server may already hold
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from walkaudit import model
+from walkaudit.migrations import migrate
+
+DB_NAME = "walkaudit.db"
+PHOTO_DIR = "photos"
+TMP_PREFIX = ".tmp-"
+# Another process (the app and the CLI on one data directory) may be between its rename and its
+# commit; files younger than this are left alone by the start-up clean-up.
+DEFAULT_ORPHAN_GRACE_S = 600.0
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class NotFoundError(StoreError):
+    """No walk or finding with that id."""
+
+
+class NoActiveWalkError(StoreError):
+    """An operation needs a started walk and there is none."""
+
+
+class FrozenError(StoreError):
+    """The finding has been sent (or may have been): it can be revised, not deleted."""
+
+
+class PhotoLike(Protocol):
+    """What the store needs of a processed photo (walkaudit.media.ProcessedPhoto fits)."""
+
+    jpeg: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+    sha256: str
+    source_name: str
+
+
+@dataclass(frozen=True)
+class PendingCounts:
+    walks: int
+    findings: int
+    events: int
+    photos: int
+    photo_bytes: int
+    track_points: int
+    conflicts: int
+
+    @property
+    def total(self) -> int:
+        """Items that still wait for the server (conflicts included: they are not confirmed)."""
+        return self.walks + self.findings + self.events + self.photos + self.track_points
+
+
+class Store:
+    """The local database and photo folder. Thread-safe: the app calls it from worker threads."""
+
+    def __init__(self, db: sqlite_utils.Database, photo_dir: Path) -> None:
+        self.db = db
+        self.photo_dir = photo_dir
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, data_dir: Path | str, *, orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S) -> Store:
+        """Open (creating and migrating if needed) the store in a data directory."""
+        data_dir = Path(data_dir)
+        photo_dir = data_dir / PHOTO_DIR
+        photo_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            data_dir / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a finding the walker saw saved must survive the phone's battery dying next second.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        db = sqlite_utils.Database(conn)
+        migrate(db)
+        store = cls(db, photo_dir)
+        store.clean_leftovers(orphan_grace_s)
+        return store
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite_utils.Database]:
+        with self._lock, self.db.atomic():
+            yield self.db
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = list(self.db.query(sql, params))
+        return rows[0] if rows else None
+
+    # ---- settings ------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A stored setting (server URL, token, cursor…)."""
+        with self._lock:
+            row = self._one("SELECT value FROM meta WHERE key = ?", [key])
+        return row["value"] if row else default
+
+    def set_meta(self, **values: str | None) -> None:
+        """Store settings in one transaction; None removes a key."""
+        with self._tx() as db:
+            for key, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM meta WHERE key = ?", [key])
+                else:
+                    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [key, value])
+
+    # ---- walks ---------------------------------------------------------------------------
+
+    def start_walk(self, name: str, area: str = "") -> model.Walk:
+        """Start a walk (ending any walk still active) and make it the active one."""
+        walk = model.Walk(id=model.new_id(), name=name, area=area, started_at=model.utcnow())
+        with self._tx() as db:
+            active = self.get_meta("active_walk")
+            if active:
+                self._end_walk(db, active)
+            db.table("walks").insert(_walk_row(walk))
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('active_walk', ?)", [walk.id])
+        return walk
+
+    def end_walk(self) -> model.Walk:
+        """End the active walk; NoActiveWalkError if none is active."""
+        with self._tx() as db:
+            active = self.get_meta("active_walk")
+            if not active:
+                raise NoActiveWalkError("no walk is active — start one with `walk start NAME`")
+            self._end_walk(db, active)
+            db.execute("DELETE FROM meta WHERE key = 'active_walk'")
+        return self.walk(active)
+
+    def _end_walk(self, db: sqlite_utils.Database, walk_id: str) -> None:
+        db.execute(
+            "UPDATE walks SET ended_at = ?, state = 'pending' WHERE id = ? AND ended_at IS NULL",
+            [model.utcnow().isoformat(), walk_id],
+        )
+
+    def active_walk(self) -> model.Walk | None:
+        """The walk in progress, if any."""
+        active = self.get_meta("active_walk")
+        return self.walk(active) if active else None
+
+    def walk(self, walk_id: str) -> model.Walk:
+        """One walk by id."""
+        with self._lock:
+            row = self._one("SELECT * FROM walks WHERE id = ?", [walk_id])
+        if row is None:
+            raise NotFoundError(f"no walk {walk_id}")
+        return _walk_from_row(row)
+
+    def walks(self) -> list[model.Walk]:
+        """All walks, newest first."""
+        with self._lock:
+            rows = list(self.db.query("SELECT * FROM walks ORDER BY started_at DESC"))
+        return [_walk_from_row(r) for r in rows]
+
+    def add_track_point(self, point: model.TrackPoint) -> None:
+        """Record a point of the route (idempotent by walk and time)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO track_points(walk_id, t, latitude, longitude, accuracy, state)"
+                " VALUES (?, ?, ?, ?, ?, 'pending')",
+                [point.walk_id, point.t.isoformat(), point.latitude, point.longitude,
+                 point.accuracy],
+            )
+
+    # ---- findings ------------------------------------------------------------------------
+
+    def save_finding(self, finding: model.Finding, photos: Sequence[PhotoLike] = ()) -> model.Finding:
+        """Save a finding and its photos atomically and queue it for sync.
+
+        The photos' files go to disk first (temp, fsync, rename); then one transaction commits the
+        photo rows, the finding and its links. `finding.photos` is filled in from `photos`.
+        """
+        finding = finding.model_copy(update={"photos": [_wire_photo(p) for p in photos]})
+        for photo in photos:
+            self._write_photo_files(photo)
+        with self._tx() as db:
+            for photo in photos:
+                db.execute(
+                    "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [photo.sha256, len(photo.jpeg), photo.width, photo.height, photo.source_name,
+                     model.utcnow().isoformat()],
+                )
+            db.table("findings").insert(_finding_row(finding))
+            for pos, photo in enumerate(photos):
+                db.execute(
+                    "INSERT INTO finding_photos(finding_id, revision, position, sha256)"
+                    " VALUES (?, ?, ?, ?)",
+                    [finding.id, finding.revision, pos, photo.sha256],
+                )
+        return finding
+
+    def revise_finding(
+        self, finding_id: str, photos: Sequence[PhotoLike] | None = None, **changes: Any
+    ) -> model.Finding:
+        """Edit a queued finding: a new revision with the changes (frozen records never change)."""
+        current = self.finding(finding_id)
+        update: dict[str, Any] = dict(changes, revision=current.revision + 1)
+        revised = model.Finding.model_validate(current.model_dump() | update)
+        if photos is None:
+            keep = [self._photo_like(p.sha256) for p in current.photos]
+            return self.save_finding(revised, keep)
+        return self.save_finding(revised, photos)
+
+    def delete_unsent(self, finding_id: str) -> None:
+        """Delete a finding that never reached the server (the walker changed their mind)."""
+        with self._tx() as db:
+            rows = list(db.query("SELECT state FROM findings WHERE id = ?", [finding_id]))
+            if not rows:
+                raise NotFoundError(f"no finding {finding_id}")
+            if any(r["state"] != "pending" for r in rows) or self._ever_pushed(finding_id):
+                raise FrozenError("the finding has been sent; edit it instead (a new revision)")
+            db.execute("DELETE FROM finding_photos WHERE finding_id = ?", [finding_id])
+            db.execute("DELETE FROM findings WHERE id = ?", [finding_id])
+
+    def _ever_pushed(self, finding_id: str) -> bool:
+        row = self._one("SELECT 1 FROM findings WHERE id = ? AND pushed_at IS NOT NULL",
+                        [finding_id])
+        return row is not None
+
+    def finding(self, finding_id: str, revision: int | None = None) -> model.Finding:
+        """A finding (its latest revision unless one is given)."""
+        with self._lock:
+            if revision is None:
+                row = self._one(
+                    "SELECT * FROM findings WHERE id = ? ORDER BY revision DESC LIMIT 1",
+                    [finding_id],
+                )
+            else:
+                row = self._one(
+                    "SELECT * FROM findings WHERE id = ? AND revision = ?", [finding_id, revision]
+                )
+            if row is None:
+                raise NotFoundError(f"no finding {finding_id}")
+            return self._finding_from_row(row)
+
+    def findings(self, walk_id: str | None = None) -> list[dict[str, Any]]:
+        """Every finding's latest revision with its local and server state, newest first."""
+        sql = (
+            "SELECT f.*, s.status AS server_status, s.updated_at AS status_at,"
+            " (SELECT count(*) FROM finding_photos fp WHERE fp.finding_id = f.id"
+            "   AND fp.revision = f.revision) AS photo_count,"
+            " (SELECT count(*) FROM finding_photos fp JOIN photos p ON p.sha256 = fp.sha256"
+            "   WHERE fp.finding_id = f.id AND fp.revision = f.revision"
+            "   AND p.uploaded_at IS NULL) AS photos_waiting"
+            " FROM findings f LEFT JOIN finding_status s ON s.finding_id = f.id"
+            " WHERE f.revision = (SELECT max(revision) FROM findings g WHERE g.id = f.id)"
+        )
+        params: list[Any] = []
+        if walk_id:
+            sql += " AND f.walk_id = ?"
+            params.append(walk_id)
+        sql += " ORDER BY f.id DESC"
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    def _finding_from_row(self, row: dict[str, Any]) -> model.Finding:
+        photos = self.db.query(
+            "SELECT p.* FROM finding_photos fp JOIN photos p ON p.sha256 = fp.sha256"
+            " WHERE fp.finding_id = ? AND fp.revision = ? ORDER BY fp.position",
+            [row["id"], row["revision"]],
+        )
+        return _finding_from_row(row, [_photo_from_row(p) for p in photos])
+
+    def has_source(self, source_sha256: str) -> str | None:
+        """The id of a finding already made from this original photo file, if any."""
+        with self._lock:
+            row = self._one(
+                "SELECT fp.finding_id FROM photos p JOIN finding_photos fp ON fp.sha256 = p.sha256"
+                " WHERE p.source_sha256 = ? LIMIT 1",
+                [source_sha256],
+            )
+        return row["finding_id"] if row else None
+
+    def mark_source(self, photo_sha256: str, source_sha256: str) -> None:
+        """Remember which original file a stored photo came from (import is then idempotent)."""
+        with self._tx() as db:
+            db.execute("UPDATE photos SET source_sha256 = ? WHERE sha256 = ?",
+                       [source_sha256, photo_sha256])
+
+    def add_event(self, event: model.FindingEvent, photos: Sequence[PhotoLike] = ()) -> None:
+        """Queue a follow-up event (still there, fixed…) for a finding, with optional photos."""
+        event = event.model_copy(update={"photos": [_wire_photo(p) for p in photos]})
+        for photo in photos:
+            self._write_photo_files(photo)
+        with self._tx() as db:
+            for photo in photos:
+                db.execute(
+                    "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [photo.sha256, len(photo.jpeg), photo.width, photo.height, photo.source_name,
+                     model.utcnow().isoformat()],
+                )
+            db.execute(
+                "INSERT OR IGNORE INTO events(id, finding_id, json, state) VALUES (?, ?, ?, 'pending')",
+                [event.id, event.finding_id, event.model_dump_json()],
+            )
+
+    # ---- photos on disk ------------------------------------------------------------------
+
+    def photo_path(self, sha256: str) -> Path:
+        """Where the upload copy of a photo lives."""
+        return self.photo_dir / f"{sha256}.jpg"
+
+    def thumbnail_path(self, sha256: str) -> Path:
+        """Where a photo's thumbnail lives."""
+        return self.photo_dir / f"{sha256}.t.jpg"
+
+    def _write_photo_files(self, photo: PhotoLike) -> None:
+        target = self.photo_path(photo.sha256)
+        if not (target.exists() and target.stat().st_size == len(photo.jpeg)):
+            _atomic_write(target, photo.jpeg)
+        thumb = self.thumbnail_path(photo.sha256)
+        if photo.thumbnail and not thumb.exists():
+            _atomic_write(thumb, photo.thumbnail)
+        _fsync_dir(self.photo_dir)
+
+    def _photo_like(self, sha256: str) -> PhotoLike:
+        with self._lock:
+            row = self._one("SELECT * FROM photos WHERE sha256 = ?", [sha256])
+        if row is None:
+            raise NotFoundError(f"no photo {sha256}")
+        thumb = self.thumbnail_path(sha256)
+        return _StoredPhoto(
+            jpeg=self.photo_path(sha256).read_bytes(),
+            thumbnail=thumb.read_bytes() if thumb.exists() else b"",
+            width=row["width"], height=row["height"], sha256=sha256,
+            source_name=row["source_name"] or "",
+        )
+
+    def clean_leftovers(self, grace_s: float = DEFAULT_ORPHAN_GRACE_S) -> list[Path]:
+        """Remove temp files and photo files no row refers to (a crash before the commit)."""
+        with self._lock:
+            known = {r["sha256"] for r in self.db.query("SELECT sha256 FROM photos")}
+        cutoff = time.time() - grace_s
+        removed = []
+        for path in self.photo_dir.iterdir():
+            name = path.name
+            sha = name.split(".", 1)[0]
+            orphan = name.startswith(TMP_PREFIX) or sha not in known
+            if orphan and path.is_file() and path.stat().st_mtime <= cutoff:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
+
+    # ---- the outbox ----------------------------------------------------------------------
+
+    def pending_counts(self) -> PendingCounts:
+        """What still waits for the server."""
+        with self._lock:
+            q = self._one
+            photos = q(
+                "SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM photos"
+                " WHERE uploaded_at IS NULL AND (sha256 IN (SELECT sha256 FROM finding_photos)"
+                " OR sha256 IN (SELECT json_extract(j.value, '$.sha256')"
+                "  FROM events e, json_each(e.json, '$.photos') j))"
+            ) or {"n": 0, "b": 0}
+            findings = q(
+                "SELECT count(DISTINCT f.id) AS n FROM findings f WHERE f.state != 'confirmed'"
+                " OR EXISTS (SELECT 1 FROM finding_photos fp JOIN photos p ON p.sha256 = fp.sha256"
+                "  WHERE fp.finding_id = f.id AND fp.revision = f.revision"
+                "  AND p.uploaded_at IS NULL)"
+            )
+            return PendingCounts(
+                walks=_n(q("SELECT count(*) AS n FROM walks WHERE state = 'pending'")),
+                findings=_n(findings),
+                events=_n(q("SELECT count(*) AS n FROM events WHERE state != 'confirmed'")),
+                photos=photos["n"],
+                photo_bytes=photos["b"],
+                track_points=_n(q("SELECT count(*) AS n FROM track_points WHERE state = 'pending'")),
+                conflicts=_n(q(
+                    "SELECT count(*) AS n FROM findings WHERE state = 'conflict'"
+                )) + _n(q("SELECT count(*) AS n FROM events WHERE state = 'conflict'")),
+            )
+
+    def outbox_batch(self, max_findings: int = 100, max_track: int = 2000) -> model.PushRequest:
+        """The next batch to push: pending walks, findings (oldest first), events, track."""
+        with self._lock:
+            walks = [_walk_from_row(r) for r in self.db.query(
+                "SELECT * FROM walks WHERE state = 'pending' ORDER BY started_at LIMIT 100")]
+            findings = [self._finding_from_row(r) for r in self.db.query(
+                "SELECT * FROM findings WHERE state = 'pending' ORDER BY id, revision LIMIT ?",
+                [max_findings])]
+            events = [model.FindingEvent.model_validate_json(r["json"]) for r in self.db.query(
+                "SELECT json FROM events WHERE state = 'pending' ORDER BY id LIMIT 500")]
+            track = [_track_from_row(r) for r in self.db.query(
+                "SELECT * FROM track_points WHERE state = 'pending' ORDER BY walk_id, t LIMIT ?",
+                [max_track])]
+        return model.PushRequest(walks=walks, findings=findings, events=events, track=track)
+
+    def apply_receipt(self, batch: model.PushRequest, receipt: model.PushReceipt) -> None:
+        """Mark what the server confirmed; keep conflicts with the server's reason."""
+        sent_walks = {w.id: model.canonical_hash(w) for w in batch.walks}
+        now = model.utcnow().isoformat()
+        ok = {model.RecordResult.CREATED, model.RecordResult.UNCHANGED, model.RecordResult.UPDATED}
+        with self._tx() as db:
+            for rec in receipt.records:
+                state = "confirmed" if rec.result in ok else "conflict"
+                detail = rec.detail if state == "conflict" else None
+                if rec.kind == "finding":
+                    db.execute(
+                        "UPDATE findings SET state = ?, conflict_detail = ?, pushed_at = ?"
+                        " WHERE id = ? AND revision = ?",
+                        [state, detail, now, rec.id, rec.revision],
+                    )
+                elif rec.kind == "event":
+                    db.execute("UPDATE events SET state = ?, conflict_detail = ? WHERE id = ?",
+                               [state, detail, rec.id])
+                elif rec.kind == "walk":
+                    row = self._one("SELECT * FROM walks WHERE id = ?", [rec.id])
+                    # The walk may have ended while the batch was in flight: confirm only what
+                    # was sent, so the end is pushed next time.
+                    if row and model.canonical_hash(_walk_from_row(row)) == sent_walks.get(rec.id):
+                        db.execute("UPDATE walks SET state = ?, conflict_detail = ? WHERE id = ?",
+                                   [state, detail, rec.id])
+            if receipt.track_points >= len(batch.track):
+                for p in batch.track:
+                    db.execute(
+                        "UPDATE track_points SET state = 'confirmed' WHERE walk_id = ? AND t = ?",
+                        [p.walk_id, p.t.isoformat()],
+                    )
+            for photo in receipt.photos:
+                if photo.state is model.PhotoState.STORED:
+                    db.execute(
+                        "UPDATE photos SET uploaded_at = coalesce(uploaded_at, ?) WHERE sha256 = ?",
+                        [now, photo.sha256],
+                    )
+
+    def photos_to_upload(self) -> list[model.Photo]:
+        """Photos of records the server accepted whose bytes it has not confirmed yet."""
+        with self._lock:
+            rows = self.db.query(
+                "SELECT * FROM photos p WHERE p.uploaded_at IS NULL AND ("
+                " p.sha256 IN (SELECT fp.sha256 FROM finding_photos fp JOIN findings f"
+                "   ON f.id = fp.finding_id AND f.revision = fp.revision"
+                "   WHERE f.state = 'confirmed')"
+                " OR EXISTS (SELECT 1 FROM events e, json_each(e.json, '$.photos') j"
+                "   WHERE e.state = 'confirmed' AND json_extract(j.value, '$.sha256') = p.sha256))"
+                " ORDER BY created_at"
+            )
+            return [_photo_from_row(r) for r in rows]
+
+    def mark_uploaded(self, sha256: str) -> None:
+        """The server verified this photo's hash: it counts as delivered."""
+        with self._tx() as db:
+            db.execute("UPDATE photos SET uploaded_at = coalesce(uploaded_at, ?) WHERE sha256 = ?",
+                       [model.utcnow().isoformat(), sha256])
+
+    def apply_changes(self, changes: Sequence[model.StatusChange], cursor: int) -> None:
+        """Record status changes pulled from the server and the new cursor, in one transaction."""
+        with self._tx() as db:
+            for ch in changes:
+                db.execute(
+                    "INSERT OR IGNORE INTO status_events(seq, finding_id, kind, at, json)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [ch.seq, ch.finding_id, ch.event.kind.value, ch.event.at.isoformat(),
+                     ch.event.model_dump_json()],
+                )
+                db.execute(
+                    "INSERT INTO finding_status(finding_id, status, updated_at, seq)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT(finding_id) DO UPDATE SET"
+                    " status = excluded.status, updated_at = excluded.updated_at,"
+                    " seq = excluded.seq WHERE excluded.seq > finding_status.seq",
+                    [ch.finding_id, ch.status.value, ch.event.at.isoformat(), ch.seq],
+                )
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('pull_cursor', ?)",
+                       [str(cursor)])
+
+    def history(self, finding_id: str) -> list[model.FindingEvent]:
+        """The finding's history as pulled from the server, oldest first."""
+        with self._lock:
+            rows = self.db.query(
+                "SELECT json FROM status_events WHERE finding_id = ? ORDER BY seq", [finding_id])
+            return [model.FindingEvent.model_validate_json(r["json"]) for r in rows]
+
+
+# ---- rows <-> models (the one place where the two shapes meet) ------------------------------
+
+
+@dataclass(frozen=True)
+class _StoredPhoto:
+    jpeg: bytes
+    thumbnail: bytes
+    width: int
+    height: int
+    sha256: str
+    source_name: str
+
+
+def _n(row: dict[str, Any] | None) -> int:
+    return int(row["n"]) if row else 0
+
+
+def _wire_photo(p: PhotoLike) -> model.Photo:
+    return model.Photo(sha256=p.sha256, size=len(p.jpeg), width=p.width, height=p.height)
+
+
+def _photo_from_row(row: dict[str, Any]) -> model.Photo:
+    return model.Photo(sha256=row["sha256"], size=row["size"], width=row["width"],
+                       height=row["height"])
+
+
+def _walk_row(walk: model.Walk) -> dict[str, Any]:
+    return {
+        "id": walk.id, "name": walk.name, "area": walk.area,
+        "started_at": walk.started_at.isoformat(),
+        "ended_at": walk.ended_at.isoformat() if walk.ended_at else None,
+        "state": "pending",
+    }
+
+
+def _walk_from_row(row: dict[str, Any]) -> model.Walk:
+    return model.Walk(id=row["id"], name=row["name"], area=row["area"] or "",
+                      started_at=row["started_at"], ended_at=row["ended_at"])
+
+
+def _track_from_row(row: dict[str, Any]) -> model.TrackPoint:
+    return model.TrackPoint(walk_id=row["walk_id"], t=row["t"], latitude=row["latitude"],
+                            longitude=row["longitude"], accuracy=row["accuracy"])
+
+
+_FINDING_FIELDS = ("id", "revision", "walk_id", "category", "severity", "note", "latitude",
+                   "longitude", "accuracy", "position_source", "duplicate_of")
+
+
+def _finding_row(f: model.Finding) -> dict[str, Any]:
+    row: dict[str, Any] = {k: getattr(f, k) for k in _FINDING_FIELDS}
+    row.update(severity=f.severity.value, position_source=f.position_source.value,
+               captured_at=f.captured_at.isoformat(), created_at=model.utcnow().isoformat(),
+               content_hash=f.content_hash(), state="pending")
+    return row
+
+
+def _finding_from_row(row: dict[str, Any], photos: list[model.Photo]) -> model.Finding:
+    data = {k: row[k] for k in _FINDING_FIELDS}
+    data.update(captured_at=row["captured_at"], photos=photos, note=row["note"] or "")
+    return model.Finding.model_validate(data)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{target.name}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    """Rows as pretty JSON (the CLI's --json output)."""
+    return json.dumps(rows, indent=2, ensure_ascii=False, default=str)

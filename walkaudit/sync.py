@@ -1,0 +1,327 @@
+"""SyncClient: enrol a device, push the outbox, upload photos resumably, pull status changes.
+
+The HTTP client is passed in (`SyncClient(store, http=httpx.Client(base_url=...))`), so the same
+code runs over a real socket and in-process against Starlette's TestClient. See docs/protocol.md.
+
+Nothing is ever removed here: the store only records what the server confirmed (per record, per
+photo hash), and a failure at any point leaves the rest waiting for the next sync.
+
+Errors: SyncError
+          ├── NotEnrolledError        no server address or token in this data directory
+          ├── EnrolError              the server refused the enrolment code
+          ├── AuthError               401: the token is unknown or the device was revoked
+          ├── ServerUnreachableError  no answer after the retries (network down, server down)
+          └── ServerRejectedError     the server refused a request (4xx) and said why
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+
+from walkaudit import model
+from walkaudit.store import PendingCounts, Store
+
+CHUNK_SIZE = 1 << 20  # 1 MiB: after a cut at most this much is sent again
+BATCH_FINDINGS = 100
+
+
+class SyncError(Exception):
+    """Base of the sync errors."""
+
+
+class NotEnrolledError(SyncError):
+    """This data directory has no server or token yet."""
+
+
+class EnrolError(SyncError):
+    """The server refused the enrolment code."""
+
+
+class AuthError(SyncError):
+    """The server does not accept this device's token."""
+
+
+class ServerUnreachableError(SyncError):
+    """No usable answer from the server after retrying."""
+
+
+class ServerRejectedError(SyncError):
+    """The server refused a request and said why (its `detail`)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter (AWS's recipe): waits spread out, never in lockstep."""
+
+    attempts: int = 5
+    base_s: float = 0.5
+    cap_s: float = 30.0
+
+    def delays(self, rng: random.Random) -> Iterator[float]:
+        """The wait before each retry (attempts - 1 of them)."""
+        for n in range(self.attempts - 1):
+            yield rng.uniform(0, min(self.cap_s, self.base_s * 2**n))
+
+
+@dataclass
+class Progress:
+    """What the CLI's bar and the app's indicator show."""
+
+    phase: str  # push | upload | pull | done
+    done_items: int = 0
+    total_items: int = 0
+    done_bytes: int = 0
+    total_bytes: int = 0
+
+
+@dataclass
+class SyncReport:
+    """What one sync achieved and what still waits."""
+
+    records_confirmed: int = 0
+    photos_uploaded: int = 0
+    bytes_uploaded: int = 0
+    changes_pulled: int = 0
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+    photo_errors: list[tuple[str, str]] = field(default_factory=list)
+    remaining: PendingCounts | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when the server has confirmed everything this device holds."""
+        return self.remaining is not None and self.remaining.total == 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class _Transient(Exception):
+    """A 5xx/429 answer: worth retrying."""
+
+
+def enrol(store: Store, http: httpx.Client, server_url: str, code: str,
+          device_name: str = "") -> model.EnrolResponse:
+    """Trade a one-time code for this device's token and remember the server."""
+    body = model.EnrolRequest(code=code.strip(), device_name=device_name).model_dump_json()
+    url = server_url.rstrip("/") + "/v1/enrol"
+    try:
+        r = http.post(url, content=body, headers={"Content-Type": "application/json"})
+    except httpx.TransportError as exc:
+        raise ServerUnreachableError(f"cannot reach {server_url}: {_why(exc)}") from exc
+    if r.status_code != 201:
+        raise EnrolError(f"the server refused the code: {_detail(r)}")
+    answer = model.EnrolResponse.model_validate_json(r.content)
+    store.set_meta(server_url=server_url.rstrip("/"), device_id=answer.device_id,
+                   token=answer.token, device_name=device_name or None)
+    return answer
+
+
+class SyncClient:
+    """Push, upload and pull for one data directory."""
+
+    def __init__(
+        self,
+        store: Store,
+        http: httpx.Client,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        batch_findings: int = BATCH_FINDINGS,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        on_progress: ProgressCallback | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.http = http
+        self.chunk_size = chunk_size
+        self.batch_findings = batch_findings
+        self.retry = retry
+        self.sleep = sleep
+        self.on_progress = on_progress
+        self.rng = rng or random.Random()
+
+    # ---- the whole sync --------------------------------------------------------------------
+
+    def sync(self) -> SyncReport:
+        """Push everything pending, upload photos, pull changes; raise only when it cannot go on."""
+        report = SyncReport()
+        counts = self.store.pending_counts()
+        progress = Progress("push", total_items=counts.total, total_bytes=counts.photo_bytes)
+        self._push_all(report, progress)
+        progress.phase = "upload"
+        for photo in self.store.photos_to_upload():
+            try:
+                sent = self._upload(photo, progress)
+            except ServerRejectedError as exc:
+                report.photo_errors.append((photo.sha256, str(exc)))
+                continue
+            report.photos_uploaded += 1
+            report.bytes_uploaded += sent
+            progress.done_items += 1
+            self._tell(progress)
+        progress.phase = "pull"
+        report.changes_pulled = self.pull()
+        report.remaining = self.store.pending_counts()
+        now = model.utcnow().isoformat()
+        self.store.set_meta(last_contact_at=now,
+                            last_sync_at=now if report.complete else None)
+        progress.phase = "done"
+        self._tell(progress)
+        return report
+
+    def _push_all(self, report: SyncReport, progress: Progress) -> None:
+        previous: str | None = None
+        while True:
+            batch = self.store.outbox_batch(max_findings=self.batch_findings)
+            if not (batch.walks or batch.findings or batch.events or batch.track):
+                return
+            body = batch.model_dump_json()
+            if body == previous:  # nothing moved: a record the server keeps answering oddly
+                raise ServerRejectedError("the server did not confirm the last batch; try later")
+            previous = body
+            r = self._call("POST", "/v1/sync/push", content=body,
+                           headers={"Content-Type": "application/json"})
+            receipt = model.PushReceipt.model_validate_json(r.content)
+            self.store.apply_receipt(batch, receipt)
+            for rec in receipt.records:
+                if rec.result is model.RecordResult.CONFLICT:
+                    report.conflicts.append((rec.id, rec.detail))
+                else:
+                    report.records_confirmed += 1
+            progress.done_items += len(batch.walks) + len(batch.findings) + len(batch.events)
+            self._tell(progress)
+
+    def pull(self) -> int:
+        """Fetch status changes of this device's findings since the stored cursor."""
+        cursor = int(self.store.get_meta("pull_cursor") or 0)
+        pulled = 0
+        while True:
+            r = self._call("GET", "/v1/sync/pull", params={"since": cursor, "limit": 500})
+            answer = model.PullResponse.model_validate_json(r.content)
+            self.store.apply_changes(answer.changes, answer.cursor)
+            pulled += len(answer.changes)
+            cursor = answer.cursor
+            if not answer.more:
+                return pulled
+
+    # ---- photos ----------------------------------------------------------------------------
+
+    def _upload(self, photo: model.Photo, progress: Progress) -> int:
+        """Send one photo from wherever the server's copy stops; returns bytes sent."""
+        path = self.store.photo_path(photo.sha256)
+        url = f"/v1/photos/{photo.sha256}"
+        delays = self.retry.delays(self.rng)
+        offset: int | None = None
+        sent = 0
+        counted = 0  # bytes of this photo already shown in the progress
+        while True:
+            try:
+                if offset is None:
+                    head = self._once("HEAD", url)
+                    if head.headers.get("Photo-State") == "stored":
+                        break
+                    offset = int(head.headers.get("Upload-Offset", "0"))
+                with open(path, "rb") as fh:
+                    fh.seek(offset)
+                    chunk = fh.read(self.chunk_size)
+                if not chunk:
+                    raise ServerRejectedError(f"photo {photo.sha256[:12]}: server offset past end")
+                end = offset + len(chunk) - 1
+                r = self._once("PUT", url, content=chunk, headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Range": f"bytes {offset}-{end}/{photo.size}",
+                })
+                sent += len(chunk)
+                if r.status_code in (200, 201):
+                    break
+                if r.status_code == 202:
+                    offset = model.PhotoReceipt.model_validate_json(r.content).offset
+                elif r.status_code == 409 and "Upload-Offset" in r.headers:
+                    offset = int(r.headers["Upload-Offset"])
+                else:
+                    raise ServerRejectedError(f"photo {photo.sha256[:12]}: {_detail(r)}")
+                progress.done_bytes += offset - counted
+                counted = offset
+                self._tell(progress)
+            except FileNotFoundError:
+                raise ServerRejectedError(
+                    f"photo {photo.sha256[:12]} is missing from this device's photo folder"
+                ) from None
+            except (httpx.TransportError, _Transient) as exc:
+                delay = next(delays, None)
+                if delay is None:
+                    raise ServerUnreachableError(_why(exc)) from exc
+                self.sleep(delay)
+                offset = None  # ask the server where its copy stops
+        progress.done_bytes += photo.size - counted
+        self.store.mark_uploaded(photo.sha256)
+        return sent
+
+    # ---- HTTP ------------------------------------------------------------------------------
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        token = self.store.get_meta("token")
+        if not token:
+            raise NotEnrolledError("this device is not enrolled — run `walkaudit enrol URL CODE`")
+        return {"Authorization": f"Bearer {token}", **(extra or {})}
+
+    def _url(self, path: str) -> str:
+        server = self.store.get_meta("server_url")
+        if not server:
+            raise NotEnrolledError("no server address — run `walkaudit enrol URL CODE`")
+        return server + path
+
+    def _once(self, method: str, path: str, **kw: object) -> httpx.Response:
+        """One request; 401 and 5xx/429 become exceptions, other answers are returned."""
+        headers = kw.pop("headers", None)
+        r = self.http.request(method, self._url(path),
+                              headers=self._headers(headers), **kw)  # type: ignore[arg-type]
+        if r.status_code == 401:
+            raise AuthError(
+                "the server no longer accepts this device (revoked or unknown) — nothing is lost;"
+                " enrol again with a new code and sync"
+            )
+        if r.status_code == 429 or r.status_code >= 500:
+            raise _Transient(f"server answered {r.status_code}: {_detail(r)}")
+        return r
+
+    def _call(self, method: str, path: str, **kw: object) -> httpx.Response:
+        """A request with retries; returns only a 2xx answer."""
+        delays = self.retry.delays(self.rng)
+        while True:
+            try:
+                r = self._once(method, path, **kw)
+            except (httpx.TransportError, _Transient) as exc:
+                delay = next(delays, None)
+                if delay is None:
+                    raise ServerUnreachableError(_why(exc)) from exc
+                self.sleep(delay)
+                continue
+            if r.is_success:
+                return r
+            raise ServerRejectedError(f"{method} {path}: {_detail(r)}")
+
+    def _tell(self, progress: Progress) -> None:
+        if self.on_progress:
+            self.on_progress(progress)
+
+
+def _detail(r: httpx.Response) -> str:
+    try:
+        detail = r.json().get("detail")
+    except ValueError:
+        detail = None
+    return f"{detail} (HTTP {r.status_code})" if detail else f"HTTP {r.status_code}"
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or no network"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the server did not answer in time"
+    return str(exc) or type(exc).__name__
