@@ -44,15 +44,27 @@ def make_photo(seed: int = 0, size: tuple[int, int] = (640, 480), noise: bool = 
     thumb = io.BytesIO()
     img.resize((160, 120)).save(thumb, "JPEG")
     data = buf.getvalue()
-    return MadePhoto(data, thumb.getvalue(), size[0], size[1], hashlib.sha256(data).hexdigest(),
-                     f"photo-{seed}.jpg")
+    return MadePhoto(
+        data,
+        thumb.getvalue(),
+        size[0],
+        size[1],
+        hashlib.sha256(data).hexdigest(),
+        f"photo-{seed}.jpg",
+    )
 
 
 def make_finding(**over: object) -> model.Finding:
     """A valid finding in Örebro; override any field."""
     fields: dict[str, object] = dict(
-        id=model.new_id(), category="BEL", severity="high", note="Trasig lampa vid gångtunneln",
-        latitude=59.2743, longitude=15.2066, accuracy=4.0, captured_at=model.utcnow(),
+        id=model.new_id(),
+        category="BEL",
+        severity="high",
+        note="Trasig lampa vid gångtunneln",
+        latitude=59.2743,
+        longitude=15.2066,
+        accuracy=4.0,
+        captured_at=model.utcnow(),
     )
     fields.update(over)
     return model.Finding.model_validate(fields)

@@ -127,7 +127,9 @@ def test_delete_is_allowed_only_before_anything_was_sent(store: Store) -> None:
     batch = store.outbox_batch()
     receipt = model.PushReceipt(
         records=[model.RecordReceipt(kind="finding", id=kept.id, result="created")],
-        photos=[], track_points=0, server_time=model.utcnow(),
+        photos=[],
+        track_points=0,
+        server_time=model.utcnow(),
     )
     store.apply_receipt(batch, receipt)
     with pytest.raises(FrozenError):
@@ -138,15 +140,20 @@ def test_receipt_confirms_records_keeps_conflicts_and_waits_for_photos(store: St
     ok = store.save_finding(make_finding(), [make_photo(5)])
     clash = store.save_finding(make_finding())
     batch = store.outbox_batch()
-    store.apply_receipt(batch, model.PushReceipt(
-        records=[
-            model.RecordReceipt(kind="finding", id=ok.id, result="created"),
-            model.RecordReceipt(kind="finding", id=clash.id, result="conflict",
-                                detail="different content"),
-        ],
-        photos=[model.PhotoReceipt(sha256=ok.photos[0].sha256, state="needed")],
-        track_points=0, server_time=model.utcnow(),
-    ))
+    store.apply_receipt(
+        batch,
+        model.PushReceipt(
+            records=[
+                model.RecordReceipt(kind="finding", id=ok.id, result="created"),
+                model.RecordReceipt(
+                    kind="finding", id=clash.id, result="conflict", detail="different content"
+                ),
+            ],
+            photos=[model.PhotoReceipt(sha256=ok.photos[0].sha256, state="needed")],
+            track_points=0,
+            server_time=model.utcnow(),
+        ),
+    )
     counts = store.pending_counts()
     assert counts.findings == 2  # one waits for its photo, one is in conflict
     assert counts.conflicts == 1
@@ -162,10 +169,15 @@ def test_walk_ended_while_its_start_was_in_flight_is_sent_again(store: Store) ->
     walk = store.start_walk("Kvällsvandring Vivalla", area="Vivalla")
     batch = store.outbox_batch()
     store.end_walk()
-    store.apply_receipt(batch, model.PushReceipt(
-        records=[model.RecordReceipt(kind="walk", id=walk.id, result="created")],
-        photos=[], track_points=0, server_time=model.utcnow(),
-    ))
+    store.apply_receipt(
+        batch,
+        model.PushReceipt(
+            records=[model.RecordReceipt(kind="walk", id=walk.id, result="created")],
+            photos=[],
+            track_points=0,
+            server_time=model.utcnow(),
+        ),
+    )
     again = store.outbox_batch()
     assert [w.id for w in again.walks] == [walk.id]
     assert again.walks[0].ended_at is not None
@@ -180,7 +192,9 @@ def test_track_points_are_idempotent(store: Store) -> None:
     walk = store.start_walk("Rutt")
     t = model.utcnow()
     for _ in range(3):
-        store.add_track_point(model.TrackPoint(walk_id=walk.id, t=t, latitude=59.27, longitude=15.2))
+        store.add_track_point(
+            model.TrackPoint(walk_id=walk.id, t=t, latitude=59.27, longitude=15.2)
+        )
     assert store.pending_counts().track_points == 1
 
 

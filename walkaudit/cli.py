@@ -42,8 +42,12 @@ def say(message: str) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="walkaudit", description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=None,
-                   help="data directory (default: $WALKAUDIT_DATA or ~/.local/share/walkaudit)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="data directory (default: $WALKAUDIT_DATA or ~/.local/share/walkaudit)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     e = sub.add_parser("enrol", help="trade a one-time enrolment code for this device's token")
@@ -60,7 +64,9 @@ def parser() -> argparse.ArgumentParser:
     wsub.add_parser("list", help="list walks")
 
     a = sub.add_parser("add", help="record a finding (prints its id)")
-    a.add_argument("--category", required=True, help="BEL, VEG, OVB, KLO, … (see --help-categories)")
+    a.add_argument(
+        "--category", required=True, help="BEL, VEG, OVB, KLO, … (see --help-categories)"
+    )
     a.add_argument("--lat", type=float)
     a.add_argument("--lon", type=float)
     a.add_argument("--accuracy", type=float, help="position accuracy in metres")
@@ -113,7 +119,9 @@ def cmd_enrol(store: Store, args: argparse.Namespace) -> int:
     from walkaudit import sync
 
     if not args.server_url.startswith(("http://", "https://")):
-        raise UsageError(f"the server address must start with http:// or https://, not {args.server_url!r}")
+        raise UsageError(
+            f"the server address must start with http:// or https://, not {args.server_url!r}"
+        )
     with httpx.Client(timeout=30) as http:
         try:
             answer = sync.enrol(store, http, args.server_url, args.code, args.name)
@@ -160,8 +168,10 @@ def cmd_add(store: Store, args: argparse.Namespace) -> int:
         if args.lat is None or args.lon is None:
             raise UsageError("give both --lat and --lon")
         if not model.is_finite_coordinate(args.lat, args.lon):
-            raise UsageError(f"no such position: latitude {args.lat}, longitude {args.lon}"
-                             " (latitude -90…90, longitude -180…180)")
+            raise UsageError(
+                f"no such position: latitude {args.lat}, longitude {args.lon}"
+                " (latitude -90…90, longitude -180…180)"
+            )
         lat, lon, accuracy = args.lat, args.lon, args.accuracy
     else:
         fix = next((p for p in photos if p.gps), None)
@@ -174,9 +184,16 @@ def cmd_add(store: Store, args: argparse.Namespace) -> int:
         raise UsageError("--accuracy is metres, zero or more")
     walk = store.active_walk()
     finding = model.Finding(
-        id=model.new_id(), walk_id=walk.id if walk else None, category=category,
-        severity=args.severity, note=args.note.strip(), latitude=lat, longitude=lon,
-        accuracy=accuracy, position_source=source, captured_at=captured,
+        id=model.new_id(),
+        walk_id=walk.id if walk else None,
+        category=category,
+        severity=args.severity,
+        note=args.note.strip(),
+        latitude=lat,
+        longitude=lon,
+        accuracy=accuracy,
+        position_source=source,
+        captured_at=captured,
     )
     finding = store.save_finding(finding, photos)
     say(f"saved {categories.get(category).sv} with {len(photos)} photo(s); waiting for sync")
@@ -213,19 +230,29 @@ def cmd_import(store: Store, args: argparse.Namespace) -> int:
             continue
         captured = photo.captured_at or datetime.fromtimestamp(path.stat().st_mtime).astimezone()
         finding = model.Finding(
-            id=model.new_id(), walk_id=walk.id if walk else None, category=category,
-            latitude=photo.gps.latitude, longitude=photo.gps.longitude,
-            accuracy=photo.gps.accuracy, position_source=model.PositionSource.EXIF,
-            captured_at=captured, note="",
+            id=model.new_id(),
+            walk_id=walk.id if walk else None,
+            category=category,
+            latitude=photo.gps.latitude,
+            longitude=photo.gps.longitude,
+            accuracy=photo.gps.accuracy,
+            position_source=model.PositionSource.EXIF,
+            captured_at=captured,
+            note="",
         )
         store.save_finding(finding, [photo])
         store.mark_source(photo.sha256, source_sha)
         imported += 1
         print(finding.id, flush=True)
-    say(f"imported {imported} finding(s) from {folder}" + (f"; {known} already imported" if known else ""))
+    say(
+        f"imported {imported} finding(s) from {folder}"
+        + (f"; {known} already imported" if known else "")
+    )
     if no_position:
-        say(f"{len(no_position)} photo(s) have no GPS position and were NOT imported "
-            "(add them with `walkaudit add --lat … --lon … --photo FILE`):")
+        say(
+            f"{len(no_position)} photo(s) have no GPS position and were NOT imported "
+            "(add them with `walkaudit add --lat … --lon … --photo FILE`):"
+        )
         for name in no_position:
             say(f"  {name}")
     if broken:
@@ -257,18 +284,24 @@ def cmd_sync(store: Store, args: argparse.Namespace) -> int:
             return 3
         except sync.SyncError as exc:
             bar.close()
-            what = "server unreachable" if isinstance(exc, sync.ServerUnreachableError) else "sync stopped"
+            what = (
+                "server unreachable"
+                if isinstance(exc, sync.ServerUnreachableError)
+                else "sync stopped"
+            )
             say(f"{what} ({exc}) — nothing lost, {waiting(store.pending_counts())}")
             return 1
     bar.close()
     for finding_id, detail in report.conflicts:
         say(f"conflict: finding {finding_id}: {detail} — kept on this device")
-    for sha, detail in report.photo_errors:
+    for _sha, detail in report.photo_errors:
         say(f"photo not accepted: {detail}")
     assert report.remaining is not None
     if report.complete:
-        say(f"everything is on the server ({report.records_confirmed} records, "
-            f"{report.photos_uploaded} photos sent, {report.changes_pulled} status changes)")
+        say(
+            f"everything is on the server ({report.records_confirmed} records, "
+            f"{report.photos_uploaded} photos sent, {report.changes_pulled} status changes)"
+        )
         return 0
     say(f"not everything reached the server — nothing lost, {waiting(report.remaining)}")
     return 1
@@ -278,16 +311,26 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     counts = store.pending_counts()
     rows = store.findings()
     active = store.active_walk()
-    findings = [{
-        "id": r["id"], "revision": r["revision"], "category": r["category"],
-        "severity": r["severity"], "captured_at": r["captured_at"],
-        "latitude": r["latitude"], "longitude": r["longitude"],
-        "sync": _sync_state(r), "conflict": r["conflict_detail"],
-        "server_status": r["server_status"], "photos": r["photo_count"],
-        "photos_waiting": r["photos_waiting"],
-    } for r in rows]
+    findings = [
+        {
+            "id": r["id"],
+            "revision": r["revision"],
+            "category": r["category"],
+            "severity": r["severity"],
+            "captured_at": r["captured_at"],
+            "latitude": r["latitude"],
+            "longitude": r["longitude"],
+            "sync": _sync_state(r),
+            "conflict": r["conflict_detail"],
+            "server_status": r["server_status"],
+            "photos": r["photo_count"],
+            "photos_waiting": r["photos_waiting"],
+        }
+        for r in rows
+    ]
     info = {
-        "server": store.get_meta("server_url"), "device_id": store.get_meta("device_id"),
+        "server": store.get_meta("server_url"),
+        "device_id": store.get_meta("device_id"),
         "last_sync_at": store.get_meta("last_sync_at"),
         "last_contact_at": store.get_meta("last_contact_at"),
         "active_walk": active.model_dump(mode="json") if active else None,
@@ -304,8 +347,10 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     print(f"waiting:     {waiting(counts) if counts.total else 'nothing — all on the server'}")
     for f in findings:
         status = f["server_status"] or "-"
-        print(f"{f['id']}  {f['category']}  {f['captured_at'][:16]}  {f['sync']:<9}  "
-              f"{status:<12}  {f['photos']} photo(s)")
+        print(
+            f"{f['id']}  {f['category']}  {f['captured_at'][:16]}  {f['sync']:<9}  "
+            f"{status:<12}  {f['photos']} photo(s)"
+        )
     return 0
 
 
@@ -319,8 +364,10 @@ def _sync_state(row: dict[str, object]) -> str:
 
 def waiting(c: PendingCounts) -> str:
     """'12 findings and 30 photos (41.2 MB) wait for the next sync'."""
-    parts = [f"{c.findings} finding{'s' * (c.findings != 1)}",
-             f"{c.photos} photo{'s' * (c.photos != 1)} ({c.photo_bytes / 1e6:.1f} MB)"]
+    parts = [
+        f"{c.findings} finding{'s' * (c.findings != 1)}",
+        f"{c.photos} photo{'s' * (c.photos != 1)} ({c.photo_bytes / 1e6:.1f} MB)",
+    ]
     if c.walks:
         parts.append(f"{c.walks} walk{'s' * (c.walks != 1)}")
     if c.events:
@@ -345,12 +392,17 @@ class ProgressBar:
 
         if not self.enabled or not isinstance(p, Progress):
             return
-        share = p.done_bytes / p.total_bytes if p.total_bytes else (
-            p.done_items / p.total_items if p.total_items else 1.0)
+        share = (
+            p.done_bytes / p.total_bytes
+            if p.total_bytes
+            else (p.done_items / p.total_items if p.total_items else 1.0)
+        )
         share = min(max(share, 0.0), 1.0)
         bar = "#" * int(share * 30)
-        sys.stderr.write(f"\r{p.phase:<6} [{bar:<30}] {share:4.0%}  {p.done_items}/{p.total_items}"
-                         f" items  {p.done_bytes / 1e6:.1f}/{p.total_bytes / 1e6:.1f} MB ")
+        sys.stderr.write(
+            f"\r{p.phase:<6} [{bar:<30}] {share:4.0%}  {p.done_items}/{p.total_items}"
+            f" items  {p.done_bytes / 1e6:.1f}/{p.total_bytes / 1e6:.1f} MB "
+        )
         sys.stderr.flush()
         self.drawn = True
 
@@ -361,8 +413,12 @@ class ProgressBar:
 
 
 COMMANDS = {
-    "enrol": cmd_enrol, "walk": cmd_walk, "add": cmd_add, "import-photos": cmd_import,
-    "sync": cmd_sync, "status": cmd_status,
+    "enrol": cmd_enrol,
+    "walk": cmd_walk,
+    "add": cmd_add,
+    "import-photos": cmd_import,
+    "sync": cmd_sync,
+    "status": cmd_status,
 }
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             at TEXT NOT NULL, json TEXT NOT NULL
         );
         CREATE INDEX status_events_finding ON status_events(finding_id);
-        """
+        """,
     )
 
 

@@ -201,9 +201,7 @@ def canonical_hash(model: BaseModel) -> str:
 
 def is_finite_coordinate(lat: float, lon: float) -> bool:
     """True for a real position on Earth (used before building a Finding from user input)."""
-    return (
-        math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
-    )
+    return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
 # ---- enrolment -----------------------------------------------------------------------------

@@ -63,12 +63,18 @@ class FrozenError(StoreError):
 class PhotoLike(Protocol):
     """What the store needs of a processed photo (walkaudit.media.ProcessedPhoto fits)."""
 
-    jpeg: bytes
-    thumbnail: bytes
-    width: int
-    height: int
-    sha256: str
-    source_name: str
+    @property
+    def jpeg(self) -> bytes: ...
+    @property
+    def thumbnail(self) -> bytes: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def source_name(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,9 @@ class Store:
                 if value is None:
                     db.execute("DELETE FROM meta WHERE key = ?", [key])
                 else:
-                    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [key, value])
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [key, value]
+                    )
 
     # ---- walks ---------------------------------------------------------------------------
 
@@ -154,7 +162,9 @@ class Store:
             if active:
                 self._end_walk(db, active)
             db.table("walks").insert(_walk_row(walk))
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('active_walk', ?)", [walk.id])
+            db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('active_walk', ?)", [walk.id]
+            )
         return walk
 
     def end_walk(self) -> model.Walk:
@@ -196,15 +206,22 @@ class Store:
         """Record a point of the route (idempotent by walk and time)."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO track_points(walk_id, t, latitude, longitude, accuracy, state)"
-                " VALUES (?, ?, ?, ?, ?, 'pending')",
-                [point.walk_id, point.t.isoformat(), point.latitude, point.longitude,
-                 point.accuracy],
+                "INSERT OR IGNORE INTO track_points(walk_id, t, latitude, longitude, accuracy,"
+                " state) VALUES (?, ?, ?, ?, ?, 'pending')",
+                [
+                    point.walk_id,
+                    point.t.isoformat(),
+                    point.latitude,
+                    point.longitude,
+                    point.accuracy,
+                ],
             )
 
     # ---- findings ------------------------------------------------------------------------
 
-    def save_finding(self, finding: model.Finding, photos: Sequence[PhotoLike] = ()) -> model.Finding:
+    def save_finding(
+        self, finding: model.Finding, photos: Sequence[PhotoLike] = ()
+    ) -> model.Finding:
         """Save a finding and its photos atomically and queue it for sync.
 
         The photos' files go to disk first (temp, fsync, rename); then one transaction commits the
@@ -218,8 +235,14 @@ class Store:
                 db.execute(
                     "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
                     " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [photo.sha256, len(photo.jpeg), photo.width, photo.height, photo.source_name,
-                     model.utcnow().isoformat()],
+                    [
+                        photo.sha256,
+                        len(photo.jpeg),
+                        photo.width,
+                        photo.height,
+                        photo.source_name,
+                        model.utcnow().isoformat(),
+                    ],
                 )
             db.table("findings").insert(_finding_row(finding))
             for pos, photo in enumerate(photos):
@@ -254,8 +277,9 @@ class Store:
             db.execute("DELETE FROM findings WHERE id = ?", [finding_id])
 
     def _ever_pushed(self, finding_id: str) -> bool:
-        row = self._one("SELECT 1 FROM findings WHERE id = ? AND pushed_at IS NOT NULL",
-                        [finding_id])
+        row = self._one(
+            "SELECT 1 FROM findings WHERE id = ? AND pushed_at IS NOT NULL", [finding_id]
+        )
         return row is not None
 
     def finding(self, finding_id: str, revision: int | None = None) -> model.Finding:
@@ -315,8 +339,10 @@ class Store:
     def mark_source(self, photo_sha256: str, source_sha256: str) -> None:
         """Remember which original file a stored photo came from (import is then idempotent)."""
         with self._tx() as db:
-            db.execute("UPDATE photos SET source_sha256 = ? WHERE sha256 = ?",
-                       [source_sha256, photo_sha256])
+            db.execute(
+                "UPDATE photos SET source_sha256 = ? WHERE sha256 = ?",
+                [source_sha256, photo_sha256],
+            )
 
     def add_event(self, event: model.FindingEvent, photos: Sequence[PhotoLike] = ()) -> None:
         """Queue a follow-up event (still there, fixed…) for a finding, with optional photos."""
@@ -328,11 +354,18 @@ class Store:
                 db.execute(
                     "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
                     " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [photo.sha256, len(photo.jpeg), photo.width, photo.height, photo.source_name,
-                     model.utcnow().isoformat()],
+                    [
+                        photo.sha256,
+                        len(photo.jpeg),
+                        photo.width,
+                        photo.height,
+                        photo.source_name,
+                        model.utcnow().isoformat(),
+                    ],
                 )
             db.execute(
-                "INSERT OR IGNORE INTO events(id, finding_id, json, state) VALUES (?, ?, ?, 'pending')",
+                "INSERT OR IGNORE INTO events(id, finding_id, json, state)"
+                " VALUES (?, ?, ?, 'pending')",
                 [event.id, event.finding_id, event.model_dump_json()],
             )
 
@@ -364,7 +397,9 @@ class Store:
         return _StoredPhoto(
             jpeg=self.photo_path(sha256).read_bytes(),
             thumbnail=thumb.read_bytes() if thumb.exists() else b"",
-            width=row["width"], height=row["height"], sha256=sha256,
+            width=row["width"],
+            height=row["height"],
+            sha256=sha256,
             source_name=row["source_name"] or "",
         )
 
@@ -407,25 +442,43 @@ class Store:
                 events=_n(q("SELECT count(*) AS n FROM events WHERE state != 'confirmed'")),
                 photos=photos["n"],
                 photo_bytes=photos["b"],
-                track_points=_n(q("SELECT count(*) AS n FROM track_points WHERE state = 'pending'")),
-                conflicts=_n(q(
-                    "SELECT count(*) AS n FROM findings WHERE state = 'conflict'"
-                )) + _n(q("SELECT count(*) AS n FROM events WHERE state = 'conflict'")),
+                track_points=_n(
+                    q("SELECT count(*) AS n FROM track_points WHERE state = 'pending'")
+                ),
+                conflicts=_n(q("SELECT count(*) AS n FROM findings WHERE state = 'conflict'"))
+                + _n(q("SELECT count(*) AS n FROM events WHERE state = 'conflict'")),
             )
 
     def outbox_batch(self, max_findings: int = 100, max_track: int = 2000) -> model.PushRequest:
         """The next batch to push: pending walks, findings (oldest first), events, track."""
         with self._lock:
-            walks = [_walk_from_row(r) for r in self.db.query(
-                "SELECT * FROM walks WHERE state = 'pending' ORDER BY started_at LIMIT 100")]
-            findings = [self._finding_from_row(r) for r in self.db.query(
-                "SELECT * FROM findings WHERE state = 'pending' ORDER BY id, revision LIMIT ?",
-                [max_findings])]
-            events = [model.FindingEvent.model_validate_json(r["json"]) for r in self.db.query(
-                "SELECT json FROM events WHERE state = 'pending' ORDER BY id LIMIT 500")]
-            track = [_track_from_row(r) for r in self.db.query(
-                "SELECT * FROM track_points WHERE state = 'pending' ORDER BY walk_id, t LIMIT ?",
-                [max_track])]
+            walks = [
+                _walk_from_row(r)
+                for r in self.db.query(
+                    "SELECT * FROM walks WHERE state = 'pending' ORDER BY started_at LIMIT 100"
+                )
+            ]
+            findings = [
+                self._finding_from_row(r)
+                for r in self.db.query(
+                    "SELECT * FROM findings WHERE state = 'pending' ORDER BY id, revision LIMIT ?",
+                    [max_findings],
+                )
+            ]
+            events = [
+                model.FindingEvent.model_validate_json(r["json"])
+                for r in self.db.query(
+                    "SELECT json FROM events WHERE state = 'pending' ORDER BY id LIMIT 500"
+                )
+            ]
+            track = [
+                _track_from_row(r)
+                for r in self.db.query(
+                    "SELECT * FROM track_points WHERE state = 'pending'"
+                    " ORDER BY walk_id, t LIMIT ?",
+                    [max_track],
+                )
+            ]
         return model.PushRequest(walks=walks, findings=findings, events=events, track=track)
 
     def apply_receipt(self, batch: model.PushRequest, receipt: model.PushReceipt) -> None:
@@ -444,15 +497,19 @@ class Store:
                         [state, detail, now, rec.id, rec.revision],
                     )
                 elif rec.kind == "event":
-                    db.execute("UPDATE events SET state = ?, conflict_detail = ? WHERE id = ?",
-                               [state, detail, rec.id])
+                    db.execute(
+                        "UPDATE events SET state = ?, conflict_detail = ? WHERE id = ?",
+                        [state, detail, rec.id],
+                    )
                 elif rec.kind == "walk":
                     row = self._one("SELECT * FROM walks WHERE id = ?", [rec.id])
                     # The walk may have ended while the batch was in flight: confirm only what
                     # was sent, so the end is pushed next time.
                     if row and model.canonical_hash(_walk_from_row(row)) == sent_walks.get(rec.id):
-                        db.execute("UPDATE walks SET state = ?, conflict_detail = ? WHERE id = ?",
-                                   [state, detail, rec.id])
+                        db.execute(
+                            "UPDATE walks SET state = ?, conflict_detail = ? WHERE id = ?",
+                            [state, detail, rec.id],
+                        )
             if receipt.track_points >= len(batch.track):
                 for p in batch.track:
                     db.execute(
@@ -483,8 +540,10 @@ class Store:
     def mark_uploaded(self, sha256: str) -> None:
         """The server verified this photo's hash: it counts as delivered."""
         with self._tx() as db:
-            db.execute("UPDATE photos SET uploaded_at = coalesce(uploaded_at, ?) WHERE sha256 = ?",
-                       [model.utcnow().isoformat(), sha256])
+            db.execute(
+                "UPDATE photos SET uploaded_at = coalesce(uploaded_at, ?) WHERE sha256 = ?",
+                [model.utcnow().isoformat(), sha256],
+            )
 
     def apply_changes(self, changes: Sequence[model.StatusChange], cursor: int) -> None:
         """Record status changes pulled from the server and the new cursor, in one transaction."""
@@ -493,8 +552,13 @@ class Store:
                 db.execute(
                     "INSERT OR IGNORE INTO status_events(seq, finding_id, kind, at, json)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    [ch.seq, ch.finding_id, ch.event.kind.value, ch.event.at.isoformat(),
-                     ch.event.model_dump_json()],
+                    [
+                        ch.seq,
+                        ch.finding_id,
+                        ch.event.kind.value,
+                        ch.event.at.isoformat(),
+                        ch.event.model_dump_json(),
+                    ],
                 )
                 db.execute(
                     "INSERT INTO finding_status(finding_id, status, updated_at, seq)"
@@ -503,14 +567,16 @@ class Store:
                     " seq = excluded.seq WHERE excluded.seq > finding_status.seq",
                     [ch.finding_id, ch.status.value, ch.event.at.isoformat(), ch.seq],
                 )
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('pull_cursor', ?)",
-                       [str(cursor)])
+            db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('pull_cursor', ?)", [str(cursor)]
+            )
 
     def history(self, finding_id: str) -> list[model.FindingEvent]:
         """The finding's history as pulled from the server, oldest first."""
         with self._lock:
             rows = self.db.query(
-                "SELECT json FROM status_events WHERE finding_id = ? ORDER BY seq", [finding_id])
+                "SELECT json FROM status_events WHERE finding_id = ? ORDER BY seq", [finding_id]
+            )
             return [model.FindingEvent.model_validate_json(r["json"]) for r in rows]
 
 
@@ -536,13 +602,16 @@ def _wire_photo(p: PhotoLike) -> model.Photo:
 
 
 def _photo_from_row(row: dict[str, Any]) -> model.Photo:
-    return model.Photo(sha256=row["sha256"], size=row["size"], width=row["width"],
-                       height=row["height"])
+    return model.Photo(
+        sha256=row["sha256"], size=row["size"], width=row["width"], height=row["height"]
+    )
 
 
 def _walk_row(walk: model.Walk) -> dict[str, Any]:
     return {
-        "id": walk.id, "name": walk.name, "area": walk.area,
+        "id": walk.id,
+        "name": walk.name,
+        "area": walk.area,
         "started_at": walk.started_at.isoformat(),
         "ended_at": walk.ended_at.isoformat() if walk.ended_at else None,
         "state": "pending",
@@ -550,24 +619,50 @@ def _walk_row(walk: model.Walk) -> dict[str, Any]:
 
 
 def _walk_from_row(row: dict[str, Any]) -> model.Walk:
-    return model.Walk(id=row["id"], name=row["name"], area=row["area"] or "",
-                      started_at=row["started_at"], ended_at=row["ended_at"])
+    return model.Walk(
+        id=row["id"],
+        name=row["name"],
+        area=row["area"] or "",
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+    )
 
 
 def _track_from_row(row: dict[str, Any]) -> model.TrackPoint:
-    return model.TrackPoint(walk_id=row["walk_id"], t=row["t"], latitude=row["latitude"],
-                            longitude=row["longitude"], accuracy=row["accuracy"])
+    return model.TrackPoint(
+        walk_id=row["walk_id"],
+        t=row["t"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        accuracy=row["accuracy"],
+    )
 
 
-_FINDING_FIELDS = ("id", "revision", "walk_id", "category", "severity", "note", "latitude",
-                   "longitude", "accuracy", "position_source", "duplicate_of")
+_FINDING_FIELDS = (
+    "id",
+    "revision",
+    "walk_id",
+    "category",
+    "severity",
+    "note",
+    "latitude",
+    "longitude",
+    "accuracy",
+    "position_source",
+    "duplicate_of",
+)
 
 
 def _finding_row(f: model.Finding) -> dict[str, Any]:
     row: dict[str, Any] = {k: getattr(f, k) for k in _FINDING_FIELDS}
-    row.update(severity=f.severity.value, position_source=f.position_source.value,
-               captured_at=f.captured_at.isoformat(), created_at=model.utcnow().isoformat(),
-               content_hash=f.content_hash(), state="pending")
+    row.update(
+        severity=f.severity.value,
+        position_source=f.position_source.value,
+        captured_at=f.captured_at.isoformat(),
+        created_at=model.utcnow().isoformat(),
+        content_hash=f.content_hash(),
+        state="pending",
+    )
     return row
 
 

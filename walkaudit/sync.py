@@ -104,8 +104,9 @@ class _Transient(Exception):
     """A 5xx/429 answer: worth retrying."""
 
 
-def enrol(store: Store, http: httpx.Client, server_url: str, code: str,
-          device_name: str = "") -> model.EnrolResponse:
+def enrol(
+    store: Store, http: httpx.Client, server_url: str, code: str, device_name: str = ""
+) -> model.EnrolResponse:
     """Trade a one-time code for this device's token and remember the server."""
     body = model.EnrolRequest(code=code.strip(), device_name=device_name).model_dump_json()
     url = server_url.rstrip("/") + "/v1/enrol"
@@ -116,8 +117,12 @@ def enrol(store: Store, http: httpx.Client, server_url: str, code: str,
     if r.status_code != 201:
         raise EnrolError(f"the server refused the code: {_detail(r)}")
     answer = model.EnrolResponse.model_validate_json(r.content)
-    store.set_meta(server_url=server_url.rstrip("/"), device_id=answer.device_id,
-                   token=answer.token, device_name=device_name or None)
+    store.set_meta(
+        server_url=server_url.rstrip("/"),
+        device_id=answer.device_id,
+        token=answer.token,
+        device_name=device_name or None,
+    )
     return answer
 
 
@@ -168,8 +173,7 @@ class SyncClient:
         report.changes_pulled = self.pull()
         report.remaining = self.store.pending_counts()
         now = model.utcnow().isoformat()
-        self.store.set_meta(last_contact_at=now,
-                            last_sync_at=now if report.complete else None)
+        self.store.set_meta(last_contact_at=now, last_sync_at=now if report.complete else None)
         progress.phase = "done"
         self._tell(progress)
         return report
@@ -184,8 +188,9 @@ class SyncClient:
             if body == previous:  # nothing moved: a record the server keeps answering oddly
                 raise ServerRejectedError("the server did not confirm the last batch; try later")
             previous = body
-            r = self._call("POST", "/v1/sync/push", content=body,
-                           headers={"Content-Type": "application/json"})
+            r = self._call(
+                "POST", "/v1/sync/push", content=body, headers={"Content-Type": "application/json"}
+            )
             receipt = model.PushReceipt.model_validate_json(r.content)
             self.store.apply_receipt(batch, receipt)
             for rec in receipt.records:
@@ -232,10 +237,15 @@ class SyncClient:
                 if not chunk:
                     raise ServerRejectedError(f"photo {photo.sha256[:12]}: server offset past end")
                 end = offset + len(chunk) - 1
-                r = self._once("PUT", url, content=chunk, headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Range": f"bytes {offset}-{end}/{photo.size}",
-                })
+                r = self._once(
+                    "PUT",
+                    url,
+                    content=chunk,
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Range": f"bytes {offset}-{end}/{photo.size}",
+                    },
+                )
                 sent += len(chunk)
                 if r.status_code in (200, 201):
                     break
@@ -273,14 +283,15 @@ class SyncClient:
     def _url(self, path: str) -> str:
         server = self.store.get_meta("server_url")
         if not server:
-            raise NotEnrolledError("no server address — run `walkaudit enrol URL CODE`")
+            raise NotEnrolledError(
+                "this device is not enrolled (no server address) — run `walkaudit enrol URL CODE`"
+            )
         return server + path
 
     def _once(self, method: str, path: str, **kw: object) -> httpx.Response:
         """One request; 401 and 5xx/429 become exceptions, other answers are returned."""
         headers = kw.pop("headers", None)
-        r = self.http.request(method, self._url(path),
-                              headers=self._headers(headers), **kw)  # type: ignore[arg-type]
+        r = self.http.request(method, self._url(path), headers=self._headers(headers), **kw)  # type: ignore[arg-type]
         if r.status_code == 401:
             raise AuthError(
                 "the server no longer accepts this device (revoked or unknown) — nothing is lost;"
