@@ -1,0 +1,1 @@
+"""HTTP routers; the only place where server errors become HTTP answers."""

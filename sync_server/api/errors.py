@@ -1,0 +1,162 @@
+"""Turn every failure into `{"detail": "<sentence>"}` with the right status, and log why."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sync_server.blobs import BlobError, BlobNotFound
+from sync_server.errors import (
+    AuthError,
+    BatchTooLarge,
+    DatabaseTooNew,
+    EnrolmentError,
+    NotAJpeg,
+    PhotoNotReferenced,
+    ServerError,
+    UnknownDevice,
+    UnsupportedProtocol,
+)
+from walkaudit.model import SHA256_PATTERN
+
+log = logging.getLogger("walkaudit.server")
+
+_STATUS: dict[type[Exception], int] = {
+    AuthError: 401,
+    EnrolmentError: 401,
+    PhotoNotReferenced: 404,
+    UnknownDevice: 404,
+    BatchTooLarge: 413,
+    NotAJpeg: 415,
+    UnsupportedProtocol: 422,
+    DatabaseTooNew: 503,
+    BlobNotFound: 404,
+}
+_MAX_LISTED = 3
+
+
+def error_response(
+    request: Request, status: int, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The one error shape; logs the reason with the device and path."""
+    device = getattr(request.state, "device_id", None) or "-"
+    log.warning(
+        "%s %s -> %d (device %s): %s", request.method, request.url.path, status, device, detail
+    )
+    return JSONResponse({"detail": detail}, status_code=status, headers=dict(headers or {}))
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """One readable sentence from pydantic errors, e.g. `findings[3].latitude: must be ≤ 90`."""
+    parts = [_describe(error) for error in errors[:_MAX_LISTED]]
+    text = "; ".join(dict.fromkeys(parts))  # unique, in order
+    if len(errors) > _MAX_LISTED:
+        text += f" (and {len(errors) - _MAX_LISTED} more problems)"
+    return text
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "json_invalid":
+        reason = ctx.get("error")
+        return "the request body is not valid JSON" + (f" ({reason})" if reason else "")
+    where = _location(error.get("loc", ()))
+    if not where and kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "the request body must be a JSON object"
+    message = _message(kind, ctx, str(error.get("msg", "is not valid")), error.get("input"))
+    return f"{where}: {message}" if where else message
+
+
+def _location(loc: Sequence[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _message(kind: str, ctx: Mapping[str, Any], msg: str, given: Any) -> str:
+    bounds = {"less_than_equal": ("≤", "le"), "greater_than_equal": ("≥", "ge"),
+              "less_than": ("<", "lt"), "greater_than": (">", "gt")}  # fmt: skip
+    if kind in bounds:
+        sign, key = bounds[kind]
+        got = f" (got {_number(given)})" if isinstance(given, int | float) else ""
+        return f"must be {sign} {_number(ctx.get(key))}{got}"
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field; remove it (or update the server if the app is newer)"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == SHA256_PATTERN:
+        return "must be a sha256: 64 lowercase hexadecimal digits"
+    if kind in ("enum", "literal_error"):
+        return f"must be one of {ctx.get('expected')}"
+    if kind == "finite_number":
+        return "must be a finite number"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    # pydantic's "Input should be …", "String should have …", "List should have …"
+    should = re.match(r"\w+ should ", msg)
+    if should:
+        return "must " + msg[should.end() :]
+    return msg[:1].lower() + msg[1:]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error answer the same shape."""
+
+    @app.exception_handler(ServerError)
+    async def _server_error(request: Request, exc: ServerError) -> JSONResponse:
+        status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        return error_response(request, status, exc.message, headers)
+
+    @app.exception_handler(BlobError)
+    async def _blob_error(request: Request, exc: BlobError) -> JSONResponse:
+        status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 409)
+        return error_response(request, status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, 422, describe_validation_errors(exc.errors()))
+
+    @app.exception_handler(ValidationError)
+    async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
+        return error_response(request, 422, describe_validation_errors(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's default: make it a sentence
+            detail = _default_detail(request, exc.status_code)
+        return error_response(request, exc.status_code, detail, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed unexpectedly", request.method, request.url.path)
+        return error_response(
+            request, 500, "the server failed unexpectedly; the reason is in its log, retry later"
+        )
+
+
+def _default_detail(request: Request, status: int) -> str:
+    where = f"{request.method} {request.url.path}"
+    if status == 404:
+        return f"there is nothing at {where}; the API is described at /docs"
+    if status == 405:
+        return f"{where} is not supported; the API is described at /docs"
+    return f"{where} failed: {HTTPStatus(status).phrase.lower()}"

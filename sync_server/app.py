@@ -1,0 +1,68 @@
+"""create_app(settings) -> FastAPI: the sync server, with no module-level state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from sync_server.api import enrol, health, photos, sync
+from sync_server.api.deps import Services
+from sync_server.api.errors import install_error_handlers
+from sync_server.blobs import DiskBlobStore
+from sync_server.config import Settings
+from sync_server.db import Database
+from walkaudit.model import PROTOCOL_VERSION, PushRequest
+
+DESCRIPTION = f"""The walkaudit sync server (protocol v{PROTOCOL_VERSION}): phones enrol with a
+one-time code, push walks, findings and events idempotently, upload photos resumably by sha256,
+and pull the status changes of their findings. See docs/protocol.md. Every error answer is
+`{{"detail": "<sentence>"}}`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The server for one data directory; opens (and migrates) the database right away."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_path)
+    db.migrate()
+    services = Services(settings=settings, db=db, blobs=DiskBlobStore(settings.photos_dir))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(
+        title="walkaudit sync server",
+        version=str(PROTOCOL_VERSION),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (health, enrol, sync, photos):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    # The push body is read as a stream (to enforce the size limit before parsing), so FastAPI
+    # cannot see its model; add PushRequest's schemas to the components the route refers to.
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        _, definitions = models_json_schema(
+            [(PushRequest, "validation")], ref_template="#/components/schemas/{model}"
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in definitions.get("$defs", {}).items():
+            components.setdefault(name, definition)
+        app.openapi_schema = schema
+    return app.openapi_schema

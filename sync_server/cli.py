@@ -1,0 +1,255 @@
+"""`walkaudit-server`: serve, enrol devices, list and revoke them, list findings, run the demo.
+
+Results go to stdout (only the code for `enrol-code`; JSON with --json); messages go to stderr.
+Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sync_server import devices, queries
+from sync_server.api.errors import describe_validation_errors
+from sync_server.config import Settings
+from sync_server.db import Database
+from sync_server.errors import ServerError
+from walkaudit.model import utcnow
+
+PROG = "walkaudit-server"
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@contextmanager
+def _database(settings: Settings, create: bool = False) -> Iterator[Database]:
+    if not create and not settings.database_path.exists():
+        raise ServerError(
+            f"there is no server data in {settings.data_dir}; check --data (or "
+            "WALKAUDIT_DATA_DIR), or run `serve` once to create it"
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_path)
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.close()
+
+
+def _enrol_hint(settings: Settings, code: str, device_dir: str = "DIR") -> str:
+    return f"walkaudit --data {device_dir} enrol {settings.url} {code}"
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the HTTP server until interrupted."""
+    import uvicorn
+
+    from sync_server.app import create_app
+
+    settings = _with_address(settings, args)
+    _configure_logging(settings)
+    app = create_app(settings)
+    _say(f"{PROG}: serving {settings.data_dir} at {settings.url} (API docs: {settings.url}/docs)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+def cmd_enrol_code(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a new one-time enrolment code (and only it) on stdout."""
+    hours = args.ttl_hours if args.ttl_hours is not None else settings.enrol_code_ttl_hours
+    if hours <= 0:
+        raise ServerError("--ttl-hours must be more than 0")
+    with _database(settings, create=True) as db:
+        code = devices.create_enrol_code(db, name=args.name, ttl_hours=hours)
+    until = (utcnow() + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M UTC")
+    print(code)
+    _say(f"One-time enrolment code{' for ' + args.name if args.name else ''}, valid until {until}.")
+    _say(f"On the field device: {_enrol_hint(settings, code)}")
+    return 0
+
+
+def cmd_devices_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Every enrolled device, as a table or JSON."""
+    with _database(settings) as db:
+        rows = [
+            asdict(d) | {"state": "revoked" if d.revoked_at else "active"}
+            for d in devices.list_devices(db)
+        ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        _say(f"No devices yet; make a code with `{PROG} enrol-code --name NAME`.")
+        return 0
+    columns = [("id", "ID"), ("name", "NAME"), ("state", "STATE"), ("created_at", "ENROLLED"),
+               ("last_seen_at", "LAST SEEN")]  # fmt: skip
+    _print_table(rows, columns)
+    return 0
+
+
+def cmd_devices_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    """Revoke one device's token."""
+    with _database(settings) as db:
+        before = devices.get_device(db, args.id)
+        device = devices.revoke(db, args.id)
+    if before.revoked_at:
+        _say(f"Device {device.id} ({device.name}) was already revoked at {device.revoked_at}.")
+    else:
+        _say(f"Revoked device {device.id} ({device.name}); its token no longer works.")
+    return 0
+
+
+def cmd_findings(settings: Settings, args: argparse.Namespace) -> int:
+    """Every finding with its photos, as a table or JSON."""
+    with _database(settings) as db:
+        rows = queries.list_findings(db)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        _say("No findings yet.")
+        return 0
+    table = [
+        row
+        | {
+            "lat": f"{row['latitude']:.6f}",
+            "lon": f"{row['longitude']:.6f}",
+            "photos": f"{sum(p['stored'] for p in row['photos'])}/{len(row['photos'])}",
+        }
+        for row in rows
+    ]
+    columns = [("id", "ID"), ("revision", "REV"), ("category", "CAT"), ("severity", "SEVERITY"),
+               ("status", "STATUS"), ("lat", "LAT"), ("lon", "LON"), ("photos", "PHOTOS"),
+               ("received_at", "RECEIVED")]  # fmt: skip
+    _print_table(table, columns)
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed the demo walk (once), make an enrolment code, print what to open, and serve."""
+    import uvicorn
+
+    from sync_server.app import create_app
+    from sync_server.demo import seed_demo
+
+    settings = _with_address(settings, args)
+    _configure_logging(settings)
+    app = create_app(settings)
+    services = app.state.services
+    summary = seed_demo(services.db, services.blobs)
+    code = devices.create_enrol_code(services.db, "demo device", settings.enrol_code_ttl_hours)
+    url = settings.url
+    _say(
+        "\n".join(
+            [
+                "",
+                f"walkaudit demo server — data in {settings.data_dir}",
+                f"  Server:           {url}",
+                f"  API docs:         {url}/docs",
+                f"  Demo data:        {summary.findings} findings with {summary.photos} photos "
+                f"from a walk in Örebro (`{PROG} --data {settings.data_dir} findings`)",
+                f"  Enrolment code:   {code}  (one device, valid "
+                f"{settings.enrol_code_ttl_hours:g} h)",
+                "  Enrol a field device:",
+                f"    {_enrol_hint(settings, code, str(settings.data_dir / 'phone'))}",
+                "",
+            ]
+        )
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+def _with_address(settings: Settings, args: argparse.Namespace) -> Settings:
+    update = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    return settings.model_copy(update=update)
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
+    cells = [[str(row.get(key) if row.get(key) is not None else "-") for key, _ in columns]
+             for row in rows]  # fmt: skip
+    widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (_, title) in enumerate(columns)]
+    print("  ".join(title.ljust(w) for (_, title), w in zip(columns, widths, strict=True)).rstrip())
+    for cell in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)).rstrip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog=PROG, description="The walkaudit sync server.")
+    parser.add_argument(
+        "--data", type=Path, help="data directory (default: $WALKAUDIT_DATA_DIR or ./data)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[..., int], help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(func=func)
+        return sub
+
+    for name, func, text in [
+        ("serve", cmd_serve, "serve the sync API"),
+        ("demo", cmd_demo, "seed a demo walk (once), print an enrolment code, and serve"),
+    ]:
+        sub = command(name, func, text)
+        sub.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+        sub.add_argument("--port", type=int, help="port to listen on (default 8470)")
+
+    sub = command("enrol-code", cmd_enrol_code, "print a new one-time enrolment code")
+    sub.add_argument("--name", default="", help="who or what the code is for")
+    sub.add_argument("--ttl-hours", type=float, help="hours the code stays valid (default 24)")
+
+    devices_parser = commands.add_parser("devices", help="list or revoke enrolled devices")
+    device_commands = devices_parser.add_subparsers(dest="devices_command", required=True)
+    sub = device_commands.add_parser("list", help="list enrolled devices")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub.set_defaults(func=cmd_devices_list)
+    sub = device_commands.add_parser("revoke", help="revoke a device's token")
+    sub.add_argument("id", help="the device id (see `devices list`)")
+    sub.set_defaults(func=cmd_devices_revoke)
+
+    sub = command("findings", cmd_findings, "list every finding with its photos")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `walkaudit-server`; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings(data_dir=args.data) if args.data is not None else Settings()
+    except ValidationError as exc:
+        problems = describe_validation_errors(exc.errors())
+        _say(f"{PROG}: invalid setting (environment WALKAUDIT_*): {problems}")
+        return 2
+    func: Callable[[Settings, argparse.Namespace], int] = args.func
+    try:
+        return func(settings, args)
+    except ServerError as exc:
+        _say(f"{PROG}: {exc.message}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The server's SQLite database (via sqlite-utils): connections, write transactions, migrations.
+
+Concurrency: SQLite allows one writer at a time and FastAPI runs sync handlers in a thread pool.
+Each thread gets its own connection (reads never wait, thanks to WAL); writes go through
+`Database.write()`, which holds a process-wide lock around `BEGIN IMMEDIATE … COMMIT`, so writers
+queue in Python instead of spinning on SQLITE_BUSY. `busy_timeout` covers other processes (the
+`walkaudit-server` CLI while the server runs). A push is one such transaction for its whole batch.
+
+Durability: WAL with `synchronous=FULL`. A COMMIT returns only after the WAL is fsynced, so a
+receipt the server has sent survives SIGKILL of the process *and* a power cut. (`NORMAL` would
+survive a killed process but could lose the last commits on power loss, and the phone acts on
+receipts.) The price is one fsync per transaction — one per pushed batch, which is cheap.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from sync_server.errors import DatabaseTooNew
+
+BUSY_TIMEOUT_MS = 10_000
+SYNCHRONOUS = "FULL"
+
+
+def iso(value: datetime) -> str:
+    """A timestamp as stored: UTC, ISO 8601 with microseconds and a Z (sorts as text)."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> datetime:
+    """The inverse of `iso`."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class Database:
+    """The server's database file: one connection per thread, one writer at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._generation = 0  # bumped by close(): threads then reconnect on next use
+
+    def _connect(self) -> sqlite_utils.Database:
+        # check_same_thread=False only so that close() may close every thread's connection;
+        # each connection is otherwise used by the one thread that opened it.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        db.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        with self._all_lock:
+            self._all.append(conn)
+        return db
+
+    def conn(self) -> sqlite_utils.Database:
+        """This thread's connection (opened on first use); use it for reads."""
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None or self._local.generation != self._generation:
+            db = self._connect()
+            self._local.db, self._local.generation = db, self._generation
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        db = self.conn()
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.rollback()
+                raise
+            else:
+                db.execute("COMMIT")
+
+    def query_one(self, sql: str, params: tuple[object, ...] = ()) -> dict[str, object] | None:
+        """The first row of a query as a dict, or None."""
+        return next(iter(self.conn().query(sql, params)), None)
+
+    def migrate(self) -> int:
+        """Apply pending migrations (idempotent); returns the schema version now in place."""
+        # One transaction per step, re-reading the version each time: another process (the CLI)
+        # may be migrating the same file concurrently.
+        while True:
+            with self.write() as tx:
+                version = _user_version(tx)
+                if version > len(MIGRATIONS):
+                    raise DatabaseTooNew(
+                        f"{self.path} has schema version {version}, but this server knows only "
+                        f"up to {len(MIGRATIONS)}; upgrade walkaudit-server"
+                    )
+                if version == len(MIGRATIONS):
+                    return version
+                MIGRATIONS[version](tx)
+                tx.execute(f"PRAGMA user_version = {version + 1}")
+
+    def close(self) -> None:
+        """Close every thread's connection (at shutdown; a later use opens new ones)."""
+        with self._all_lock:
+            self._generation += 1
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+def _user_version(db: sqlite_utils.Database) -> int:
+    row = db.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+# ---- migrations: append only; each runs in its own transaction, tracked by PRAGMA user_version --
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    """Devices, enrolment, walks, findings with revisions, photos, events."""
+    for statement in _INITIAL_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+_INITIAL_SCHEMA = """
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT,
+    revoked_at TEXT
+);
+CREATE TABLE enrol_codes (
+    code_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    device_id TEXT REFERENCES devices(id)
+);
+CREATE TABLE walks (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    name TEXT NOT NULL,
+    area TEXT NOT NULL DEFAULT '',
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    json TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX walks_device ON walks(device_id);
+CREATE TABLE track_points (
+    walk_id TEXT NOT NULL,
+    t TEXT NOT NULL,
+    latitude REAL NOT NULL,
+    longitude REAL NOT NULL,
+    accuracy REAL,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    PRIMARY KEY (walk_id, t)
+) WITHOUT ROWID;
+CREATE TABLE findings (
+    id TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    walk_id TEXT,
+    category TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    note TEXT NOT NULL,
+    latitude REAL NOT NULL,
+    longitude REAL NOT NULL,
+    accuracy REAL,
+    position_source TEXT NOT NULL,
+    captured_at TEXT NOT NULL,
+    duplicate_of TEXT,
+    received_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX findings_device ON findings(device_id);
+CREATE INDEX findings_walk ON findings(walk_id);
+CREATE TABLE finding_revisions (
+    id TEXT NOT NULL REFERENCES findings(id),
+    revision INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    json TEXT NOT NULL,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (id, revision)
+) WITHOUT ROWID;
+CREATE TABLE photos (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE TABLE photo_refs (
+    sha256 TEXT NOT NULL,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    size INTEGER NOT NULL,
+    referenced_at TEXT NOT NULL,
+    PRIMARY KEY (sha256, device_id)
+) WITHOUT ROWID;
+CREATE TABLE finding_photos (
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    position INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    PRIMARY KEY (finding_id, position)
+) WITHOUT ROWID;
+CREATE INDEX finding_photos_sha ON finding_photos(sha256);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    finding_device_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    note TEXT NOT NULL,
+    status_after TEXT NOT NULL,
+    device_id TEXT REFERENCES devices(id),
+    received_at TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX events_finding ON events(finding_id, seq);
+CREATE INDEX events_pull ON events(finding_device_id, seq)
+"""
+# events.finding_device_id: the device that reported the finding, i.e. whose pull shows the
+# event (findings never change device, so this copy cannot go stale); device_id: who pushed the
+# event, NULL for events the server made itself.
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]

@@ -1,0 +1,70 @@
+"""A finding's history: append-only events, and the status they derive (`STATUS_AFTER`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlite_utils
+
+from sync_server.db import iso
+from walkaudit.model import STATUS_AFTER, EventKind, FindingEvent, canonical_hash, new_id, utcnow
+
+SERVER_ACTOR = "server"
+
+
+def add_server_event(
+    tx: sqlite_utils.Database,
+    finding_id: str,
+    kind: EventKind,
+    *,
+    at: datetime | None = None,
+    actor: str = SERVER_ACTOR,
+    note: str = "",
+    event_id: str | None = None,
+) -> bool:
+    """Append an event made on the server's side to a finding's history.
+
+    With an `event_id` this is idempotent: False if that event is already recorded.
+    LookupError if the finding does not exist.
+    """
+    event = FindingEvent(
+        id=event_id or new_id(), finding_id=finding_id, kind=kind, at=at or utcnow(),
+        actor=actor, note=note,
+    )  # fmt: skip
+    if tx.execute("SELECT 1 FROM events WHERE id = ?", [event.id]).fetchone():
+        return False
+    if not record_event(tx, event, canonical_hash(event), None, iso(utcnow())):
+        raise LookupError(f"finding {finding_id} does not exist")
+    return True
+
+
+def record_event(
+    tx: sqlite_utils.Database,
+    event: FindingEvent,
+    content_hash: str,
+    device_id: str | None,
+    stamp: str,
+    finding: tuple[str, str] | None = None,
+) -> bool:
+    """Insert an event and apply its status change; False if its finding is unknown.
+
+    `finding` is (device_id, status) of the event's finding when the caller already knows it.
+    """
+    if finding is None:
+        finding = tx.execute(
+            "SELECT device_id, status FROM findings WHERE id = ?", [event.finding_id]
+        ).fetchone()
+        if finding is None:
+            return False
+    new_status = STATUS_AFTER[event.kind]
+    status_after = new_status.value if new_status is not None else finding[1]
+    tx.execute(
+        "INSERT INTO events (id, finding_id, finding_device_id, kind, at, actor, note,"
+        " status_after, device_id, received_at, content_hash, json)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [event.id, event.finding_id, finding[0], event.kind.value, iso(event.at), event.actor,
+         event.note, status_after, device_id, stamp, content_hash, event.model_dump_json()],
+    )  # fmt: skip
+    if status_after != finding[1]:
+        tx.execute("UPDATE findings SET status = ? WHERE id = ?", [status_after, event.finding_id])
+    return True
