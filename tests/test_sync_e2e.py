@@ -224,6 +224,7 @@ def test_server_killed_mid_sync_and_restarted_loses_and_doubles_nothing(
         if any((server.data / "partial").glob("*")) or stored > 60:
             break
         time.sleep(0.02)
+    assert sync.poll() is None, "the sync finished before the server could be killed"
     server.kill()
     time.sleep(1.0)
     server.start()

@@ -234,8 +234,8 @@ class SyncClient:
                 with open(path, "rb") as fh:
                     fh.seek(offset)
                     chunk = fh.read(self.chunk_size)
-                if not chunk:
-                    raise ServerRejectedError(f"photo {photo.sha256[:12]}: server offset past end")
+                if not chunk:  # the server holds every byte but has not verified them yet
+                    raise _Transient(f"photo {photo.sha256[:12]} is still being verified")
                 end = offset + len(chunk) - 1
                 r = self._once(
                     "PUT",
