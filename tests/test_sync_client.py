@@ -50,8 +50,14 @@ def test_progress_counts_every_byte_and_item_once(store: Store, server) -> None:
         store.save_finding(make_finding(), [make_photo(i, size=(800, 600), noise=True)])
     total = store.pending_counts().photo_bytes
     seen: list[Progress] = []
-    client = SyncClient(store, http, chunk_size=64 * 1024, on_progress=lambda p: seen.append(
-        Progress(p.phase, p.done_items, p.total_items, p.done_bytes, p.total_bytes)))
+    client = SyncClient(
+        store,
+        http,
+        chunk_size=64 * 1024,
+        on_progress=lambda p: seen.append(
+            Progress(p.phase, p.done_items, p.total_items, p.done_bytes, p.total_bytes)
+        ),
+    )
     report = client.sync()
     assert report.complete
     done = [p.done_bytes for p in seen]
@@ -101,8 +107,7 @@ def test_unreachable_server_is_retried_with_growing_jittered_waits(store: Store)
     waits: list[float] = []
     policy = RetryPolicy(attempts=6, base_s=0.5, cap_s=4)
     with httpx.Client(timeout=2) as http:
-        client = SyncClient(store, http, retry=policy, sleep=waits.append,
-                            rng=random.Random(1))
+        client = SyncClient(store, http, retry=policy, sleep=waits.append, rng=random.Random(1))
         with pytest.raises(ServerUnreachableError, match="connection refused"):
             client.sync()
     assert len(waits) == 5
