@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -55,8 +56,22 @@ def _database(settings: Settings, create: bool = False) -> Iterator[Database]:
         db.close()
 
 
+def _command(name: str) -> str:
+    """How the person at this terminal runs a console script: bare if on PATH, else its path.
+
+    `make demo` runs from .venv without activating it, so a bare `walkaudit` would not be found.
+    """
+    if shutil.which(name):
+        return name
+    script = Path(sys.executable).parent / name
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def _enrol_hint(settings: Settings, code: str, device_dir: str = "DIR") -> str:
-    return f"walkaudit --data {device_dir} enrol {settings.url} {code}"
+    return f"{_command('walkaudit')} --data {device_dir} enrol {settings.url} {code}"
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -166,7 +181,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 f"  Server:           {url}",
                 f"  API docs:         {url}/docs",
                 f"  Demo data:        {summary.findings} findings with {summary.photos} photos "
-                f"from a walk in Örebro (`{PROG} --data {settings.data_dir} findings`)",
+                f"from a walk in Örebro (`{_command(PROG)} --data {settings.data_dir} findings`)",
                 f"  Enrolment code:   {code}  (one device, valid "
                 f"{settings.enrol_code_ttl_hours:g} h)",
                 "  Enrol a field device:",
