@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from sync_server.api import enrol, health, photos, sync
+from sync_server.api import enrol, field, health, photos, sync
 from sync_server.api.deps import Services
 from sync_server.api.errors import install_error_handlers
 from sync_server.blobs import DiskBlobStore
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, enrol, sync, photos):
+    for module in (health, enrol, sync, photos, field):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

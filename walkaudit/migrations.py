@@ -79,7 +79,28 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # captures: a finding saved by the app before its photos are processed (raw bytes in inbox/),
+    # so "save" returns at once and a crash mid-processing loses nothing.
+    # remote_findings: open findings pulled from the server (follow-up walks, nearby duplicates).
+    _run(
+        db,
+        """
+        CREATE TABLE captures (
+            id TEXT PRIMARY KEY, json TEXT NOT NULL, raw TEXT NOT NULL, created_at TEXT NOT NULL,
+            error TEXT
+        );
+        CREATE TABLE remote_findings (
+            id TEXT PRIMARY KEY, json TEXT NOT NULL, status TEXT NOT NULL, area TEXT,
+            latitude REAL NOT NULL, longitude REAL NOT NULL, category TEXT NOT NULL,
+            fetched_at TEXT NOT NULL
+        );
+        CREATE INDEX remote_findings_pos ON remote_findings(latitude, longitude)
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -287,6 +287,22 @@ class PullResponse(_Wire):
     more: bool = False
 
 
+# ---- follow-up --------------------------------------------------------------------------------
+
+
+class OpenFinding(_Wire):
+    """A finding not yet verified or closed, for a follow-up walk or a nearby-duplicate prompt."""
+
+    finding: Finding
+    status: FindingStatus
+    area: str = ""  # the area of the walk it was found on
+
+
+class OpenFindingsResponse(_Wire):
+    findings: list[OpenFinding]
+    more: bool = False
+
+
 class ErrorBody(BaseModel):
     """Every error answer from the server: a sentence a person can act on."""
 

@@ -25,7 +25,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,9 +125,15 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite_utils.Database]:
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction, serialised with every other use of this store."""
         with self._lock, self.db.atomic():
             yield self.db
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read query (for the store's companion modules: inbox, remote)."""
+        with self._lock:
+            return list(self.db.query(sql, params))
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = list(self.db.query(sql, params))
@@ -143,7 +149,7 @@ class Store:
 
     def set_meta(self, **values: str | None) -> None:
         """Store settings in one transaction; None removes a key."""
-        with self._tx() as db:
+        with self.transaction() as db:
             for key, value in values.items():
                 if value is None:
                     db.execute("DELETE FROM meta WHERE key = ?", [key])
@@ -157,7 +163,7 @@ class Store:
     def start_walk(self, name: str, area: str = "") -> model.Walk:
         """Start a walk (ending any walk still active) and make it the active one."""
         walk = model.Walk(id=model.new_id(), name=name, area=area, started_at=model.utcnow())
-        with self._tx() as db:
+        with self.transaction() as db:
             active = self.get_meta("active_walk")
             if active:
                 self._end_walk(db, active)
@@ -169,7 +175,7 @@ class Store:
 
     def end_walk(self) -> model.Walk:
         """End the active walk; NoActiveWalkError if none is active."""
-        with self._tx() as db:
+        with self.transaction() as db:
             active = self.get_meta("active_walk")
             if not active:
                 raise NoActiveWalkError("no walk is active — start one with `walk start NAME`")
@@ -204,7 +210,7 @@ class Store:
 
     def add_track_point(self, point: model.TrackPoint) -> None:
         """Record a point of the route (idempotent by walk and time)."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO track_points(walk_id, t, latitude, longitude, accuracy,"
                 " state) VALUES (?, ?, ?, ?, ?, 'pending')",
@@ -220,7 +226,11 @@ class Store:
     # ---- findings ------------------------------------------------------------------------
 
     def save_finding(
-        self, finding: model.Finding, photos: Sequence[PhotoLike] = ()
+        self,
+        finding: model.Finding,
+        photos: Sequence[PhotoLike] = (),
+        *,
+        also: Callable[[sqlite_utils.Database], None] | None = None,
     ) -> model.Finding:
         """Save a finding and its photos atomically and queue it for sync.
 
@@ -230,7 +240,7 @@ class Store:
         finding = finding.model_copy(update={"photos": [_wire_photo(p) for p in photos]})
         for photo in photos:
             self._write_photo_files(photo)
-        with self._tx() as db:
+        with self.transaction() as db:
             for photo in photos:
                 db.execute(
                     "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
@@ -251,6 +261,8 @@ class Store:
                     " VALUES (?, ?, ?, ?)",
                     [finding.id, finding.revision, pos, photo.sha256],
                 )
+            if also is not None:  # e.g. the inbox removing the capture this finding completes
+                also(db)
         return finding
 
     def revise_finding(
@@ -267,7 +279,7 @@ class Store:
 
     def delete_unsent(self, finding_id: str) -> None:
         """Delete a finding that never reached the server (the walker changed their mind)."""
-        with self._tx() as db:
+        with self.transaction() as db:
             rows = list(db.query("SELECT state FROM findings WHERE id = ?", [finding_id]))
             if not rows:
                 raise NotFoundError(f"no finding {finding_id}")
@@ -338,7 +350,7 @@ class Store:
 
     def mark_source(self, photo_sha256: str, source_sha256: str) -> None:
         """Remember which original file a stored photo came from (import is then idempotent)."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE photos SET source_sha256 = ? WHERE sha256 = ?",
                 [source_sha256, photo_sha256],
@@ -349,7 +361,7 @@ class Store:
         event = event.model_copy(update={"photos": [_wire_photo(p) for p in photos]})
         for photo in photos:
             self._write_photo_files(photo)
-        with self._tx() as db:
+        with self.transaction() as db:
             for photo in photos:
                 db.execute(
                     "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
@@ -382,11 +394,11 @@ class Store:
     def _write_photo_files(self, photo: PhotoLike) -> None:
         target = self.photo_path(photo.sha256)
         if not (target.exists() and target.stat().st_size == len(photo.jpeg)):
-            _atomic_write(target, photo.jpeg)
+            atomic_write(target, photo.jpeg)
         thumb = self.thumbnail_path(photo.sha256)
         if photo.thumbnail and not thumb.exists():
-            _atomic_write(thumb, photo.thumbnail)
-        _fsync_dir(self.photo_dir)
+            atomic_write(thumb, photo.thumbnail)
+        fsync_dir(self.photo_dir)
 
     def _photo_like(self, sha256: str) -> PhotoLike:
         with self._lock:
@@ -486,7 +498,7 @@ class Store:
         sent_walks = {w.id: model.canonical_hash(w) for w in batch.walks}
         now = model.utcnow().isoformat()
         ok = {model.RecordResult.CREATED, model.RecordResult.UNCHANGED, model.RecordResult.UPDATED}
-        with self._tx() as db:
+        with self.transaction() as db:
             for rec in receipt.records:
                 state = "confirmed" if rec.result in ok else "conflict"
                 detail = rec.detail if state == "conflict" else None
@@ -539,7 +551,7 @@ class Store:
 
     def mark_uploaded(self, sha256: str) -> None:
         """The server verified this photo's hash: it counts as delivered."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE photos SET uploaded_at = coalesce(uploaded_at, ?) WHERE sha256 = ?",
                 [model.utcnow().isoformat(), sha256],
@@ -547,7 +559,7 @@ class Store:
 
     def apply_changes(self, changes: Sequence[model.StatusChange], cursor: int) -> None:
         """Record status changes pulled from the server and the new cursor, in one transaction."""
-        with self._tx() as db:
+        with self.transaction() as db:
             for ch in changes:
                 db.execute(
                     "INSERT OR IGNORE INTO status_events(seq, finding_id, kind, at, json)"
@@ -672,7 +684,8 @@ def _finding_from_row(row: dict[str, Any], photos: list[model.Photo]) -> model.F
     return model.Finding.model_validate(data)
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
+def atomic_write(target: Path, data: bytes) -> None:
+    """Write a file so that it is either complete or absent: temp name, fsync, rename."""
     tmp = target.with_name(f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{target.name}")
     with open(tmp, "wb") as fh:
         fh.write(data)
@@ -681,7 +694,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -214,6 +214,30 @@ class SyncClient:
             if not answer.more:
                 return pulled
 
+    def fetch_open(
+        self,
+        *,
+        area: str | None = None,
+        near: tuple[float, float] | None = None,
+        radius_m: float = 500,
+    ) -> list[model.OpenFinding]:
+        """Open findings of an area (or around a point) from the server, kept on the device."""
+        from walkaudit.remote import RemoteFindings
+
+        params: dict[str, str | float] = {"limit": 2000}
+        if area:
+            params["area"] = area
+        elif near:
+            params.update(lat=near[0], lon=near[1], radius_m=radius_m)
+        r = self._call("GET", "/v1/findings/open", params=params)
+        items = model.OpenFindingsResponse.model_validate_json(r.content).findings
+        RemoteFindings(self.store).save(items)
+        return items
+
+    def fetch_photo(self, sha256: str) -> bytes:
+        """A stored photo from the server (metadata-free), e.g. of a finding to follow up."""
+        return self._call("GET", f"/v1/photos/{sha256}").content
+
     # ---- photos ----------------------------------------------------------------------------
 
     def _upload(self, photo: model.Photo, progress: Progress) -> int:

@@ -1,0 +1,108 @@
+"""The inbox: a finding saved the instant the walker taps "save", before its photos are processed.
+
+The raw photo bytes are written durably (temp, fsync, rename) and a row records the finding; the
+photo pipeline then runs in the background and turns the capture into a normal finding in one
+transaction with the capture's removal. A crash at any point leaves either the capture (processed
+again at the next start) or the finished finding — never neither, never both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from walkaudit import model
+from walkaudit.store import PhotoLike, Store, atomic_write, fsync_dir
+
+INBOX_DIR = "inbox"
+
+
+@dataclass(frozen=True)
+class Capture:
+    finding: model.Finding  # without photos yet
+    raw: list[Path]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Processed:
+    finding: model.Finding
+    problems: list[str]  # photos that could not be used (the finding is saved without them)
+
+
+class Inbox:
+    """Captures waiting for the photo pipeline, in the store's data directory."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.dir = store.photo_dir.parent / INBOX_DIR
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def put(self, finding: model.Finding, raw_photos: Sequence[bytes]) -> None:
+        """Keep the finding and its unprocessed photos durably (fast: no decoding here)."""
+        names = []
+        for i, data in enumerate(raw_photos):
+            path = self.dir / f"{finding.id}-{i}.raw"
+            atomic_write(path, data)
+            names.append(path.name)
+        fsync_dir(self.dir)
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO captures(id, json, raw, created_at) VALUES (?, ?, ?, ?)",
+                [
+                    finding.id,
+                    finding.model_dump_json(),
+                    "\n".join(names),
+                    model.utcnow().isoformat(),
+                ],
+            )
+
+    def items(self) -> list[Capture]:
+        """Captures not yet turned into findings, oldest first."""
+        rows = self.store.query("SELECT * FROM captures ORDER BY created_at")
+        return [
+            Capture(
+                model.Finding.model_validate_json(r["json"]),
+                [self.dir / n for n in r["raw"].split("\n") if n],
+                r["error"],
+            )
+            for r in rows
+        ]
+
+    def complete(self, capture: Capture, photos: Sequence[PhotoLike]) -> model.Finding:
+        """Save the finding with its processed photos and drop the capture, atomically."""
+
+        def drop(db: sqlite_utils.Database) -> None:
+            db.execute("DELETE FROM captures WHERE id = ?", [capture.finding.id])
+
+        saved = self.store.save_finding(capture.finding, photos, also=drop)
+        for path in capture.raw:
+            path.unlink(missing_ok=True)
+        return saved
+
+    def process(self, capture: Capture, max_edge: int = 2048) -> Processed:
+        """Run the photo pipeline on one capture and complete it (a bad photo is left out)."""
+        from walkaudit import media
+
+        photos, problems = [], []
+        for path in capture.raw:
+            try:
+                photos.append(media.process_photo(path, name="foto", max_edge=max_edge))
+            except (media.PhotoError, OSError) as exc:
+                problems.append(str(exc))
+        return Processed(self.complete(capture, photos), problems)
+
+    def process_all(self, max_edge: int = 2048) -> list[Processed]:
+        """Process every waiting capture (at start-up: what a crash left behind)."""
+        return [self.process(c, max_edge) for c in self.items()]
+
+    def clean(self) -> None:
+        """Remove raw files no capture refers to (a crash between writing and the row)."""
+        known = {p.name for c in self.items() for p in c.raw}
+        for path in self.dir.iterdir():
+            if path.name not in known and path.stat().st_mtime < time.time() - 600:
+                path.unlink(missing_ok=True)
