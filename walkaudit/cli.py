@@ -84,6 +84,11 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="what waits for sync, and each finding's status")
     st.add_argument("--json", action="store_true")
 
+    ap = sub.add_parser("app", help="start the field app on this data directory")
+    ap.add_argument("--web", action="store_true", help="serve the Flet web client (no CDN)")
+    ap.add_argument("--port", type=int, default=8550)
+    ap.add_argument("--host", default="127.0.0.1")
+
     sub.add_parser("categories", help="list the finding categories")
     return p
 
@@ -95,6 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "categories":
         for c in categories.CATEGORIES:
             print(f"{c.code}\t{c.sv}\t{c.en}")
+        return 0
+    if args.command == "app":
+        from walkaudit.ui import run
+
+        data.mkdir(parents=True, exist_ok=True)
+        say(f"walkaudit app on {data}" + (f": http://{args.host}:{args.port}/" if args.web else ""))
+        run(data, web=args.web, port=args.port, host=args.host)
         return 0
     try:
         store = Store.open(data)

@@ -79,7 +79,15 @@ class Inbox:
         def drop(db: sqlite_utils.Database) -> None:
             db.execute("DELETE FROM captures WHERE id = ?", [capture.finding.id])
 
-        saved = self.store.save_finding(capture.finding, photos, also=drop)
+        target = capture.finding.duplicate_of
+        if target and self.store.has_finding(target):
+            # "Same thing — add my photo to it" on one of this device's own findings: a new
+            # revision of that finding with the photo added, not a second finding.
+            current = self.store.finding(target)
+            keep = [self.store.stored_photo(p.sha256) for p in current.photos]
+            saved = self.store.revise_finding(target, photos=[*keep, *photos], also=drop)
+        else:
+            saved = self.store.save_finding(capture.finding, photos, also=drop)
         for path in capture.raw:
             path.unlink(missing_ok=True)
         return saved

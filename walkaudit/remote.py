@@ -24,9 +24,17 @@ class RemoteFindings:
                 db.execute(
                     "INSERT OR REPLACE INTO remote_findings(id, json, status, area, latitude,"
                     " longitude, category, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [f.id, item.model_dump_json(), item.status.value, item.area, f.latitude,
-                     f.longitude, f.category, now],
-                )  # fmt: skip
+                    [
+                        f.id,
+                        item.model_dump_json(),
+                        item.status.value,
+                        item.area,
+                        f.latitude,
+                        f.longitude,
+                        f.category,
+                        now,
+                    ],
+                )
 
     def in_area(self, area: str) -> list[model.OpenFinding]:
         """Open findings of an area (as last fetched), oldest first."""

@@ -223,6 +223,15 @@ class Store:
                 ],
             )
 
+    def route(self, walk_id: str) -> list[tuple[float, float]]:
+        """The walked route's points, in time order."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT latitude, longitude FROM track_points WHERE walk_id = ? ORDER BY t",
+                [walk_id],
+            ).fetchall()
+        return [(a, b) for a, b in rows]
+
     # ---- findings ------------------------------------------------------------------------
 
     def save_finding(
@@ -266,16 +275,24 @@ class Store:
         return finding
 
     def revise_finding(
-        self, finding_id: str, photos: Sequence[PhotoLike] | None = None, **changes: Any
+        self,
+        finding_id: str,
+        photos: Sequence[PhotoLike] | None = None,
+        *,
+        also: Callable[[sqlite_utils.Database], None] | None = None,
+        **changes: Any,
     ) -> model.Finding:
         """Edit a queued finding: a new revision with the changes (frozen records never change)."""
         current = self.finding(finding_id)
         update: dict[str, Any] = dict(changes, revision=current.revision + 1)
         revised = model.Finding.model_validate(current.model_dump() | update)
         if photos is None:
-            keep = [self._photo_like(p.sha256) for p in current.photos]
-            return self.save_finding(revised, keep)
-        return self.save_finding(revised, photos)
+            photos = [self.stored_photo(p.sha256) for p in current.photos]
+        return self.save_finding(revised, photos, also=also)
+
+    def has_finding(self, finding_id: str) -> bool:
+        """True when this device holds a finding with that id."""
+        return self._one("SELECT 1 FROM findings WHERE id = ?", [finding_id]) is not None
 
     def delete_unsent(self, finding_id: str) -> None:
         """Delete a finding that never reached the server (the walker changed their mind)."""
@@ -400,7 +417,8 @@ class Store:
             atomic_write(thumb, photo.thumbnail)
         fsync_dir(self.photo_dir)
 
-    def _photo_like(self, sha256: str) -> PhotoLike:
+    def stored_photo(self, sha256: str) -> PhotoLike:
+        """A photo already in the store, as the store takes it (for a new revision)."""
         with self._lock:
             row = self._one("SELECT * FROM photos WHERE sha256 = ?", [sha256])
         if row is None:

@@ -1,0 +1,111 @@
+"""The app shell: one AppState, one page, navigation between views, background work.
+
+Views are functions `build(app, **params) -> ft.View` in walkaudit/ui/views; `app.go(name)`
+replaces the page's view. Blocking work (SQLite, Pillow, httpx) runs in worker threads through
+`app.work(...)` so the page never freezes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import flet as ft
+
+from walkaudit.ui import widgets
+from walkaudit.ui.state import AppState
+
+log = logging.getLogger("walkaudit.ui")
+T = TypeVar("T")
+
+
+class App:
+    """One running app: page, state, services and navigation."""
+
+    def __init__(self, page: ft.Page, state: AppState) -> None:
+        from walkaudit.ui.location import Location
+        from walkaudit.ui.photo import PhotoSource
+        from walkaudit.ui.syncer import Syncer
+
+        self.page = page
+        self.state = state
+        self.location = Location(self)
+        self.photos = PhotoSource(self)
+        self.syncer = Syncer(self)
+        self.current: str = ""
+        self.params: dict[str, Any] = {}
+        self._on_refresh: list[Callable[[], None]] = []
+
+    @property
+    def t(self) -> Any:
+        return self.state.t
+
+    async def start(self) -> None:
+        """First screen, then leftovers from a crash, then the sync loop."""
+        page = self.page
+        page.title = self.t("app.title")
+        widgets.apply_theme(page, self.state.settings.theme)
+        page.on_view_pop = self._view_pop
+        self.go("start")
+        page.run_task(self._finish_leftovers)
+        page.run_task(self.syncer.loop)
+
+    async def _finish_leftovers(self) -> None:
+        if self.state.inbox.items():
+            await self.work(self.state.inbox.process_all, self.state.settings.max_edge)
+            self.refresh()
+
+    def go(self, name: str, **params: Any) -> None:
+        """Show a view by name (start, walk, new_finding, findings, finding, walk_end, …)."""
+        from walkaudit.ui import views
+
+        self._on_refresh.clear()
+        self.current, self.params = name, params
+        view = views.build(self, name, **params)
+        self.page.views.clear()
+        self.page.views.append(view)
+        self.page.update()
+
+    def _view_pop(self, e: Any) -> None:
+        self.go("start" if self.current != "new_finding" else "walk")
+
+    def on_refresh(self, callback: Callable[[], None]) -> None:
+        """Call back when data changed (sync finished, a capture was processed)."""
+        self._on_refresh.append(callback)
+
+    def refresh(self) -> None:
+        """Tell the visible view that data changed, and redraw."""
+        for callback in list(self._on_refresh):
+            try:
+                callback()
+            except Exception:  # a view gone stale must not break the others
+                log.exception("refresh failed")
+        self.page.update()
+
+    async def work(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (SQLite, Pillow, httpx) off the event loop."""
+        return await asyncio.to_thread(fn, *args)
+
+    def snack(self, text: str, error: bool = False) -> None:
+        """A short message at the bottom of the screen."""
+        bar = ft.SnackBar(
+            ft.Text(text),
+            bgcolor=ft.Colors.RED_700 if error else None,
+            duration=ft.Duration(seconds=6),
+        )
+        self.page.show_dialog(bar)
+
+
+def make_main(data_dir: Path) -> Callable[[ft.Page], Any]:
+    """The Flet entry point for a data directory (what `ft.run` and `flet run` call)."""
+
+    async def main(page: ft.Page) -> None:
+        state = await asyncio.to_thread(AppState.open, data_dir)
+        app = App(page, state)
+        page.data = app  # tests reach the app through the page
+        await app.start()
+
+    return main

@@ -1,0 +1,124 @@
+"""The phone's position: one fix for a finding, and the route while a walk is active.
+
+Permission is asked with a sentence of why, once; a refusal is not a dead end: the walker drops a
+pin on the map instead. In a browser the Geolocator uses the browser's geolocation (which the
+end-to-end tests set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from walkaudit import model
+
+if TYPE_CHECKING:
+    from walkaudit.ui.app import App
+
+FIX_TIMEOUT_S = 12.0
+ROUTE_DISTANCE_FILTER_M = 7  # a route point every ~7 m: smooth enough, light on battery
+
+
+class Location:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.granted: bool | None = None
+        self._geo: Any = None
+        self.tracking_walk: str | None = None
+
+    def _geolocator(self) -> Any:
+        if self._geo is None:
+            import flet_geolocator as ftg
+
+            self._geo = ftg.Geolocator(
+                configuration=ftg.GeolocatorConfiguration(
+                    accuracy=ftg.GeolocatorPositionAccuracy.HIGH,
+                    distance_filter=ROUTE_DISTANCE_FILTER_M,
+                ),
+                on_error=lambda e: None,
+            )
+        return self._geo
+
+    async def ensure_permission(self) -> bool:
+        """Explain why, then ask; remember the answer for this session."""
+        if self.granted is not None:
+            return self.granted
+        await self._explain()
+        try:
+            import flet_geolocator as ftg
+
+            status = await self._geolocator().request_permission()
+            ok = {
+                ftg.GeolocatorPermissionStatus.WHILE_IN_USE,
+                ftg.GeolocatorPermissionStatus.ALWAYS,
+            }
+            self.granted = status in ok
+        except Exception:  # no geolocation on this platform: the pin is the way
+            self.granted = False
+        if not self.granted:
+            self.app.snack(self.app.t("perm.location_denied"), error=True)
+        return self.granted
+
+    async def _explain(self) -> None:
+        if self.app.state.store.get_meta("ui.location_explained"):
+            return
+        done = asyncio.Event()
+        t = self.app.t
+
+        def close(e: Any) -> None:
+            self.app.page.pop_dialog()
+            done.set()
+
+        from walkaudit.ui.widgets import tagged
+
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Icon(ft.Icons.MY_LOCATION, size=40),
+            content=ft.Text(t("perm.location"), size=16),
+            actions=[
+                tagged("perm-continue", ft.FilledButton(t("common.ok"), on_click=close, height=48))
+            ],
+        )
+        self.app.page.show_dialog(dialog)
+        await done.wait()
+        self.app.state.store.set_meta(**{"ui.location_explained": "1"})
+
+    async def fix(self) -> tuple[float, float, float | None] | None:
+        """The current position (lat, lon, accuracy in m), or None without permission/signal."""
+        if not await self.ensure_permission():
+            return None
+        try:
+            p = await asyncio.wait_for(self._geolocator().get_current_position(), FIX_TIMEOUT_S)
+        except Exception:
+            return self.app.state.last_position
+        self.app.state.last_position = (p.latitude, p.longitude, p.accuracy)
+        return self.app.state.last_position
+
+    def start_route(self, walk_id: str) -> None:
+        """Record the route from the position stream until stop_route()."""
+        self.tracking_walk = walk_id
+        self._geolocator().on_position_change = self._on_position
+
+    def stop_route(self) -> None:
+        """Stop the position stream (battery) when the walk ends."""
+        self.tracking_walk = None
+        if self._geo is not None:
+            self._geo.on_position_change = None
+
+    async def _on_position(self, e: Any) -> None:
+        walk_id = self.tracking_walk
+        pos = e.position
+        if walk_id is None or pos is None:
+            return
+        self.app.state.last_position = (pos.latitude, pos.longitude, pos.accuracy)
+        point = model.TrackPoint(
+            walk_id=walk_id,
+            t=model.utcnow(),
+            latitude=pos.latitude,
+            longitude=pos.longitude,
+            accuracy=pos.accuracy,
+        )
+        await self.app.work(self.app.state.store.add_track_point, point)
+        self.app.refresh()

@@ -1,0 +1,131 @@
+"""Sync in the background: automatic with backoff while the app runs, and on demand.
+
+The SyncClient runs in a worker thread with its own httpx client; its progress is handed back to
+the event loop, so the UI shows bytes and items without ever blocking on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from typing import TYPE_CHECKING, Any
+
+from walkaudit import sync
+
+if TYPE_CHECKING:
+    from walkaudit.ui.app import App
+
+IDLE_S = 30.0  # how often to look for work when the last sync went well
+MAX_BACKOFF_S = 300.0
+
+
+class Syncer:
+    """One sync at a time; a second tap while syncing is ignored, not queued."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.running = False
+        self.progress: sync.Progress | None = None
+        self.last_message = ""
+        self.last_ok: bool | None = None
+        self.failures = 0
+        self._wake = asyncio.Event()
+        self.retry = sync.RetryPolicy(attempts=3, base_s=0.5, cap_s=4)
+
+    def wake(self) -> None:
+        """Sync soon (a finding was saved, the walk ended)."""
+        self._wake.set()
+
+    async def loop(self) -> None:
+        """Sync whenever something waits, backing off (with jitter) while the server is away."""
+        while True:
+            delay = (
+                IDLE_S
+                if self.failures == 0
+                else min(MAX_BACKOFF_S, 10 * 2 ** min(self.failures, 5))
+            )
+            delay = random.uniform(delay / 2, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+            if self.app.state.enrolled and self.app.state.pending_items() > 0:
+                await self.run()
+
+    async def run(self) -> bool:
+        """One sync now; returns True when the server has confirmed everything."""
+        if self.running:
+            return False
+        t = self.app.t
+        if not self.app.state.enrolled:
+            self._finish(False, t("sync.not_enrolled"))
+            return False
+        self.running = True
+        self.progress = sync.Progress("push")
+        self.app.refresh()
+        loop = asyncio.get_running_loop()
+        try:
+            await self.app.work(self.app.state.inbox.process_all, self.app.state.settings.max_edge)
+            report = await self.app.work(self._sync_blocking, loop)
+        except sync.AuthError:
+            self._finish(False, t("sync.auth"))
+        except sync.SyncError:
+            n = self.app.state.pending_items()
+            self._finish(False, t("sync.offline", n=n))
+        except Exception as exc:  # never let a sync bug take the app down
+            self._finish(False, f"{type(exc).__name__}: {exc}")
+        else:
+            if report.complete:
+                self._finish(True, t("sync.done"))
+            elif report.conflicts:
+                self._finish(False, t("sync.conflicts", n=len(report.conflicts)))
+            else:
+                self._finish(False, t("sync.offline", n=self.app.state.pending_items()))
+        return bool(self.last_ok)
+
+    def _sync_blocking(self, loop: asyncio.AbstractEventLoop) -> sync.SyncReport:
+        import httpx
+
+        def progress(p: sync.Progress) -> None:
+            copy = sync.Progress(p.phase, p.done_items, p.total_items, p.done_bytes, p.total_bytes)
+            loop.call_soon_threadsafe(self._show_progress, copy)
+
+        with httpx.Client(timeout=httpx.Timeout(20, connect=5)) as http:
+            client = sync.SyncClient(
+                self.app.state.store, http, retry=self.retry, on_progress=progress
+            )
+            return client.sync()
+
+    def _show_progress(self, p: sync.Progress) -> None:
+        self.progress = p
+        self.app.refresh()
+
+    def _finish(self, ok: bool, message: str) -> None:
+        self.running = False
+        self.progress = None
+        self.last_ok = ok
+        self.last_message = message
+        self.failures = 0 if ok else self.failures + 1
+        self.app.refresh()
+
+    def describe(self) -> dict[str, Any]:
+        """What the sync bar shows: running?, progress share, the text."""
+        t = self.app.t
+        p = self.progress
+        if self.running and p is not None:
+            share = (
+                p.done_bytes / p.total_bytes
+                if p.total_bytes
+                else p.done_items / p.total_items
+                if p.total_items
+                else None
+            )
+            text = t(
+                "sync.progress",
+                done=p.done_items,
+                total=p.total_items,
+                mb_done=p.done_bytes / 1e6,
+                mb_total=p.total_bytes / 1e6,
+            )
+            return {"running": True, "share": share, "text": text}
+        return {"running": False, "share": None, "text": self.last_message}

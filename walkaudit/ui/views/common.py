@@ -1,0 +1,72 @@
+"""Pieces several screens share: the sync bar with the pending badge, the app bar."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from walkaudit.ui.widgets import MIN_TARGET, tagged
+
+if TYPE_CHECKING:
+    from walkaudit.ui.app import App
+
+
+def sync_bar(app: App) -> ft.Container:
+    """'3 waiting to sync' + Sync now + a progress bar while syncing; refreshed by app.refresh()."""
+    t = app.t
+    badge = ft.Text(size=15, weight=ft.FontWeight.W_600)
+    detail = ft.Text(size=13)
+    bar = ft.ProgressBar(visible=False, bar_height=6)
+
+    async def sync_now(e: Any) -> None:
+        await app.syncer.run()
+
+    sync_button = ft.FilledTonalButton(
+        t("sync.now"), icon=ft.Icons.SYNC, on_click=sync_now, height=MIN_TARGET
+    )
+    button = tagged("sync-now", sync_button, t("sync.now"))
+
+    def update() -> None:
+        n = app.state.pending_items()
+        badge.value = t("pending.some", n=n) if n else t("pending.none")
+        badge.color = ft.Colors.ORANGE_800 if n else ft.Colors.GREEN_700
+        info = app.syncer.describe()
+        bar.visible = info["running"]
+        bar.value = info["share"]
+        detail.value = info["text"]
+        detail.visible = bool(info["text"])
+        sync_button.disabled = info["running"]
+
+    update()
+    app.on_refresh(update)
+    row = ft.Row(
+        [tagged("pending-count", badge, badge.value), button],
+        alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+    )
+    return ft.Container(
+        ft.Column([row, bar, detail], spacing=4),
+        padding=ft.Padding.symmetric(horizontal=12, vertical=6),
+    )
+
+
+def app_bar(
+    app: App, title: str, back_to: str | None = None, actions: list[Any] | None = None
+) -> ft.AppBar:
+    """The top bar; a back arrow when the screen has a parent."""
+    leading = None
+    if back_to:
+        leading = tagged(
+            "back",
+            ft.IconButton(
+                ft.Icons.ARROW_BACK,
+                tooltip=app.t("common.back"),
+                on_click=lambda e: app.go(back_to),
+            ),
+        )
+    return ft.AppBar(
+        title=ft.Text(title),
+        leading=leading,
+        actions=actions or [],
+        automatically_imply_leading=False,
+    )

@@ -1,0 +1,115 @@
+"""The walk: the map with findings, route and position; one big "new finding" button."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from walkaudit.ui import mapview
+from walkaudit.ui.views import common
+from walkaudit.ui.widgets import BIG_TARGET, big_button, tagged
+
+if TYPE_CHECKING:
+    from walkaudit.ui.app import App
+    from walkaudit.ui.state import AppState
+
+
+def pins(state: AppState, walk_id: str | None) -> list[mapview.Pin]:
+    """This walk's findings (and captures still being processed) as map pins."""
+    result = [
+        mapview.Pin(r["id"], r["latitude"], r["longitude"], r["category"], sync_status(r))
+        for r in state.store.findings(walk_id)
+    ]
+    for c in state.inbox.items():
+        if walk_id is None or c.finding.walk_id == walk_id:
+            f = c.finding
+            result.append(mapview.Pin(f.id, f.latitude, f.longitude, f.category, "waiting"))
+    return result
+
+
+def sync_status(row: dict[str, Any]) -> str:
+    """What a pin's ring shows: conflict, waiting, or the server's status."""
+    if row["state"] == "conflict":
+        return "conflict"
+    if row["state"] != "confirmed" or row["photos_waiting"]:
+        return "waiting"
+    return str(row["server_status"] or "received")
+
+
+def build(app: App, walk_id: str | None = None) -> ft.View:
+    state, t = app.state, app.t
+    walk = state.store.walk(walk_id) if walk_id else state.store.active_walk()
+    if walk is None:
+        return _no_walk(app)
+    holder = ft.Container(expand=True)
+    position = ft.Text(size=13)
+
+    def draw() -> None:
+        me = state.last_position
+        holder.content = mapview.build_map(
+            state.settings.tile_url,
+            pins(state, walk.id),
+            state.store.route(walk.id),
+            me,
+            on_tap=None,
+        )
+        position.value = (
+            t("walk.position", accuracy=round(me[2] or 0)) if me else t("walk.no_position")
+        )
+
+    draw()
+    app.on_refresh(draw)
+
+    async def end_walk(e: Any) -> None:
+        ended = await app.work(state.store.end_walk)
+        app.location.stop_route()
+        app.go("walk_end", walk_id=ended.id)
+        app.syncer.wake()
+
+    new = big_button(
+        "new-finding",
+        t("walk.new_finding"),
+        ft.Icons.ADD_A_PHOTO,
+        lambda e: app.go("new_finding", walk_id=walk.id),
+        height=BIG_TARGET + 8,
+    )
+    actions = [
+        tagged(
+            "open-findings",
+            ft.IconButton(
+                ft.Icons.LIST,
+                tooltip=t("walk.findings"),
+                on_click=lambda e: app.go("findings", walk_id=walk.id),
+            ),
+        ),
+    ]
+    if walk.ended_at is None:
+        actions.append(
+            tagged(
+                "walk-end",
+                ft.TextButton(t("walk.end"), icon=ft.Icons.FLAG, on_click=end_walk, height=48),
+            )
+        )
+    return ft.View(
+        route="/walk",
+        appbar=common.app_bar(app, walk.name, back_to="start", actions=actions),
+        # The big button sits below the map, where a thumb reaches it, never over a marker.
+        bottom_appbar=ft.BottomAppBar(ft.Row([new]), height=BIG_TARGET + 32)
+        if walk.ended_at is None
+        else None,
+        padding=0,
+        controls=[
+            common.sync_bar(app),
+            ft.Container(position, padding=ft.Padding.only(left=12)),
+            holder,
+        ],
+    )
+
+
+def _no_walk(app: App) -> ft.View:
+    return ft.View(
+        route="/walk",
+        appbar=common.app_bar(app, app.t("app.title"), back_to="start"),
+        controls=[ft.Text(app.t("start.no_walks"))],
+    )
