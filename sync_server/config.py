@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(default=25 * MiB, gt=0)
     max_batch_bytes: int = Field(default=8 * MiB, gt=0)
     enrol_code_ttl_hours: float = Field(default=24, gt=0)
+    # A photo chunk that sends nothing for this long is treated as cut (the lock is released).
+    upload_idle_timeout_s: float = Field(default=30, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("log_level", mode="before")

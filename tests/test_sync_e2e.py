@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import socket
 import sqlite3
 import subprocess
 import time
@@ -21,7 +22,7 @@ from PIL import Image
 
 from walkaudit import model
 from walkaudit.store import Store
-from walkaudit.sync import SyncClient
+from walkaudit.sync import ServerUnreachableError, SyncClient
 
 from .support import BIN, ServerProcess, TcpProxy, run
 
@@ -381,3 +382,68 @@ def test_bad_input_on_the_command_line_gets_a_message_and_saves_nothing(tmp_path
         assert message in r.err, (args, r.err)
         assert r.out == ""
     assert status(data)["pending"]["total"] == 0
+
+
+def _stall_upload(server: ServerProcess, token: str, sha: str, data: bytes) -> socket.socket:
+    """Start a PUT of the whole photo, send half, then go silent (a phone in a tunnel)."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    head = (
+        f"PUT /v1/photos/{sha} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n"
+        f"Content-Range: bytes 0-{len(data) - 1}/{len(data)}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + data[: len(data) // 2])
+    return sock
+
+
+def test_a_dead_upload_holding_a_photo_makes_the_client_wait_not_spin(tmp_path: Path) -> None:
+    from tests.conftest import make_finding, make_photo
+
+    server = ServerProcess(tmp_path / "server").start()  # idle timeout: the default 30 s
+    try:
+        data_dir = enrolled_device(tmp_path, server.url, server.enrol_code())
+        local = Store.open(data_dir)
+        photo = make_photo(5, size=(1200, 900), noise=True)
+        local.save_finding(make_finding(), [photo])
+        waits: list[float] = []
+        sent: list[int] = []
+        with httpx.Client(timeout=30, event_hooks={"request": [
+            lambda req: sent.append(len(req.content)) if req.method == "PUT" else None
+        ]}) as http:  # fmt: skip
+            client = SyncClient(local, http, sleep=waits.append)
+            client.push()
+            dead = _stall_upload(server, local.get_meta("token") or "", photo.sha256, photo.jpeg)
+            time.sleep(0.3)
+            with pytest.raises(ServerUnreachableError):
+                client.sync()
+        dead.close()
+        assert len(waits) == client.retry.attempts - 1  # it waited between attempts…
+        assert sum(sent) <= client.retry.attempts * len(photo.jpeg)  # …instead of resending
+        local.close()
+    finally:
+        server.stop()
+
+
+def test_a_stalled_upload_is_released_after_the_idle_timeout(tmp_path: Path) -> None:
+    from tests.conftest import make_finding, make_photo
+
+    server = ServerProcess(tmp_path / "server", env={"WALKAUDIT_UPLOAD_IDLE_TIMEOUT_S": "1"})
+    server.start()
+    try:
+        data_dir = enrolled_device(tmp_path, server.url, server.enrol_code())
+        local = Store.open(data_dir)
+        photo = make_photo(6, size=(1200, 900), noise=True)
+        local.save_finding(make_finding(), [photo])
+        with httpx.Client(timeout=30) as http:
+            client = SyncClient(local, http, sleep=lambda s: None)
+            client.push()
+            dead = _stall_upload(server, local.get_meta("token") or "", photo.sha256, photo.jpeg)
+            time.sleep(2.0)  # longer than the idle timeout: the half that arrived is kept
+            report = client.sync()
+            dead.close()
+        assert report.complete
+        assert report.bytes_uploaded <= len(photo.jpeg) - len(photo.jpeg) // 2 + 1
+        local.close()
+        assert_exactly_once(server, data_dir)
+    finally:
+        server.stop()

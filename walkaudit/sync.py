@@ -178,6 +178,14 @@ class SyncClient:
         self._tell(progress)
         return report
 
+    def push(
+        self, report: SyncReport | None = None, progress: Progress | None = None
+    ) -> SyncReport:
+        """Push every pending record (no photo bytes); the receipts mark what arrived."""
+        report = report or SyncReport()
+        self._push_all(report, progress or Progress("push"))
+        return report
+
     def _push_all(self, report: SyncReport, progress: Progress) -> None:
         previous: str | None = None
         while True:
@@ -276,7 +284,10 @@ class SyncClient:
                 if r.status_code == 202:
                     offset = model.PhotoReceipt.model_validate_json(r.content).offset
                 elif r.status_code == 409 and "Upload-Offset" in r.headers:
-                    offset = int(r.headers["Upload-Offset"])
+                    held = int(r.headers["Upload-Offset"])
+                    if held == offset:  # no progress possible now: wait, never spin
+                        raise _Transient(f"photo {photo.sha256[:12]}: {_detail(r)}")
+                    offset = held
                 else:
                     raise ServerRejectedError(f"photo {photo.sha256[:12]}: {_detail(r)}")
                 progress.done_bytes += offset - counted

@@ -149,12 +149,14 @@ async def _stream_to_store(
     received = 0
     try:
         async with aclosing(_checked_chunks(request, start, expected)) as chunks:
-            async for chunk in chunks:
+            async for chunk in _idle_limited(chunks, services.settings.upload_idle_timeout_s):
                 if writer is None:
                     writer = await run_in_threadpool(_open_writer, services, state, start)
                 await anyio.to_thread.run_sync(writer.write, chunk)
                 received += len(chunk)
-    except ClientDisconnect:
+    except (ClientDisconnect, TimeoutError):
+        # A phone that lost signal mid-PUT may never close its connection: after the idle
+        # timeout the bytes that arrived are kept and the photo is free for the next attempt.
         log.info("upload of photo %s by device %s was cut", state.sha256, _device_of(request))
         return await _close(writer, start), None
     except BaseException:
@@ -183,7 +185,21 @@ def _open_writer(services: Services, state: UploadState, start: int) -> BlobWrit
     except BlobOffsetMismatch as exc:
         raise HTTPException(409, str(exc), headers=_headers(state, exc.current)) from None
     except BlobBusy as exc:
-        raise HTTPException(409, str(exc), headers=_headers(state)) from None
+        # 503 + Retry-After, not 409 with an offset: the client must wait, not resend at once.
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
+
+
+async def _idle_limited(
+    chunks: AsyncGenerator[bytes, None], seconds: float
+) -> AsyncGenerator[bytes, None]:
+    """The chunks, but TimeoutError when none arrives for `seconds`."""
+    while True:
+        with anyio.fail_after(seconds):
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+        yield chunk
 
 
 async def _checked_chunks(

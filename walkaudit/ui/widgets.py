@@ -50,7 +50,8 @@ STATUS_COLOURS = {
 def tagged(identifier: str, control: ft.Control, label: str | None = None) -> ft.Semantics:
     """Wrap a control with a stable semantics identifier (tests, screen readers) and a key."""
     control.key = identifier
-    return ft.Semantics(identifier=identifier, label=label, content=control)
+    # The wrapper must take the space the control asks for, or an expanding button shrinks.
+    return ft.Semantics(identifier=identifier, label=label, content=control, expand=control.expand)
 
 
 def big_button(

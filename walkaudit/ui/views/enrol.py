@@ -55,6 +55,7 @@ def build(app: App) -> ft.View:
         app.go("start")
 
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/enrol",
         padding=20,
         scroll=ft.ScrollMode.AUTO,

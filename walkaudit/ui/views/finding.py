@@ -108,6 +108,7 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
         )
     pin = mapview.Pin(f.id, f.latitude, f.longitude, f.category, status)
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/finding",
         appbar=common.app_bar(app, state.t.category(f.category), back_to="findings"),
         scroll=ft.ScrollMode.AUTO,

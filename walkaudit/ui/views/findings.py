@@ -60,6 +60,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     back = "walk" if walk_id and state.store.active_walk() else "start"
     title = state.store.walk(walk_id).name if walk_id else t("walk.findings")
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/findings",
         appbar=common.app_bar(app, title, back_to=back),
         controls=[common.sync_bar(app), items],

@@ -162,6 +162,7 @@ def build(app: App, area: str = "") -> ft.View:
         )
     )
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/followup",
         appbar=common.app_bar(app, t("followup.title"), back_to="start"),
         scroll=ft.ScrollMode.AUTO,

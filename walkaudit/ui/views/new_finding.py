@@ -304,6 +304,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     ]
     save_button = big_button("save-finding", t("finding.save"), ft.Icons.SAVE, save)
     view = ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/finding/new",
         appbar=common.app_bar(app, t("finding.title"), back_to="walk" if walk_id else "start"),
         scroll=ft.ScrollMode.AUTO,

@@ -65,6 +65,7 @@ def build(app: App) -> ft.View:
 
     server = state.store.get_meta("server_url") or "–"
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/settings",
         appbar=common.app_bar(app, t("settings.title"), back_to="start"),
         scroll=ft.ScrollMode.AUTO,

@@ -82,6 +82,7 @@ def build(app: App) -> ft.View:
         ),
     )
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/",
         appbar=common.app_bar(app, t("app.title"), actions=[settings]),
         scroll=ft.ScrollMode.AUTO,

@@ -92,6 +92,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
             )
         )
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/walk",
         appbar=common.app_bar(app, walk.name, back_to="start", actions=actions),
         # The big button sits below the map, where a thumb reaches it, never over a marker.
@@ -109,6 +110,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
 
 def _no_walk(app: App) -> ft.View:
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/walk",
         appbar=common.app_bar(app, app.t("app.title"), back_to="start"),
         controls=[ft.Text(app.t("start.no_walks"))],

@@ -47,6 +47,7 @@ def build(app: App, walk_id: str) -> ft.View:
         await app.syncer.run()
 
     return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/walk/end",
         appbar=common.app_bar(app, t("end.title"), back_to="start"),
         scroll=ft.ScrollMode.AUTO,
