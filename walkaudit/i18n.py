@@ -47,8 +47,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "walk.findings": ("Fynd", "Findings"),
     "walk.new_finding": ("Nytt fynd", "New finding"),
     "walk.no_position": (
-        "Ingen position ännu – tryck på kartan för att sätta en nål.",
-        "No position yet – tap the map to drop a pin.",
+        "Söker position… (utan position sätter du en nål när du sparar ett fynd)",
+        "Finding your position… (without one you drop a pin when you save a finding)",
     ),
     "walk.position": ("Din position ±{accuracy} m", "Your position ±{accuracy} m"),
     "pending.none": ("Allt är synkat", "Everything is synced"),
@@ -115,7 +115,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "finding.same_thing": ("Samma sak – lägg till mitt foto", "Same thing – add my photo to it"),
     "finding.added_to": ("Ditt foto lades till fyndet.", "Your photo was added to the finding."),
-    "finding.edit": ("Ändra", "Edit"),
+    "finding.edit": ("Spara ändringen", "Save the change"),
     "finding.delete": ("Ta bort", "Delete"),
     "finding.delete_confirm": (
         "Ta bort fyndet? Det har inte skickats och kan inte återskapas.",

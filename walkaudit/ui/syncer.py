@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from walkaudit import sync
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
 
+log = logging.getLogger("walkaudit.ui")
 IDLE_S = 30.0  # how often to look for work when the last sync went well
 MAX_BACKOFF_S = 300.0
 
@@ -27,7 +29,7 @@ class Syncer:
         self.app = app
         self.running = False
         self.progress: sync.Progress | None = None
-        self.last_message = ""
+        self.last_message: tuple[str, dict[str, Any]] | None = None  # (i18n key, values)
         self.last_ok: bool | None = None
         self.failures = 0
         self._wake = asyncio.Event()
@@ -56,9 +58,8 @@ class Syncer:
         """One sync now; returns True when the server has confirmed everything."""
         if self.running:
             return False
-        t = self.app.t
         if not self.app.state.enrolled:
-            self._finish(False, t("sync.not_enrolled"))
+            self._finish(False, "sync.not_enrolled")
             return False
         self.running = True
         self.progress = sync.Progress("push")
@@ -68,19 +69,19 @@ class Syncer:
             await self.app.work(self.app.state.inbox.process_all, self.app.state.settings.max_edge)
             report = await self.app.work(self._sync_blocking, loop)
         except sync.AuthError:
-            self._finish(False, t("sync.auth"))
+            self._finish(False, "sync.auth")
         except sync.SyncError:
-            n = self.app.state.pending_items()
-            self._finish(False, t("sync.offline", n=n))
-        except Exception as exc:  # never let a sync bug take the app down
-            self._finish(False, f"{type(exc).__name__}: {exc}")
+            self._finish(False, "sync.offline", n=self.app.state.pending_items())
+        except Exception:  # a bug must not take the app down; nothing is lost either way
+            log.exception("sync failed")
+            self._finish(False, "sync.offline", n=self.app.state.pending_items())
         else:
             if report.complete:
-                self._finish(True, t("sync.done"))
+                self._finish(True, "sync.done")
             elif report.conflicts:
-                self._finish(False, t("sync.conflicts", n=len(report.conflicts)))
+                self._finish(False, "sync.conflicts", n=len(report.conflicts))
             else:
-                self._finish(False, t("sync.offline", n=self.app.state.pending_items()))
+                self._finish(False, "sync.offline", n=self.app.state.pending_items())
         return bool(self.last_ok)
 
     def _sync_blocking(self, loop: asyncio.AbstractEventLoop) -> sync.SyncReport:
@@ -100,11 +101,11 @@ class Syncer:
         self.progress = p
         self.app.refresh()
 
-    def _finish(self, ok: bool, message: str) -> None:
+    def _finish(self, ok: bool, key: str, **values: Any) -> None:
         self.running = False
         self.progress = None
         self.last_ok = ok
-        self.last_message = message
+        self.last_message = (key, values)  # translated when shown: the language may change
         self.failures = 0 if ok else self.failures + 1
         self.app.refresh()
 
@@ -128,4 +129,5 @@ class Syncer:
                 mb_total=p.total_bytes / 1e6,
             )
             return {"running": True, "share": share, "text": text}
-        return {"running": False, "share": None, "text": self.last_message}
+        text = t(self.last_message[0], **self.last_message[1]) if self.last_message else ""
+        return {"running": False, "share": None, "text": text}

@@ -51,9 +51,13 @@ def sync_bar(app: App) -> ft.Container:
 
 
 def app_bar(
-    app: App, title: str, back_to: str | None = None, actions: list[Any] | None = None
+    app: App,
+    title: str,
+    back_to: str | None = None,
+    actions: list[Any] | None = None,
+    **back_params: Any,
 ) -> ft.AppBar:
-    """The top bar; a back arrow when the screen has a parent."""
+    """The top bar; a back arrow to `back_to` (with back_params) when the screen has a parent."""
     leading = None
     if back_to:
         leading = tagged(
@@ -61,7 +65,7 @@ def app_bar(
             ft.IconButton(
                 ft.Icons.ARROW_BACK,
                 tooltip=app.t("common.back"),
-                on_click=lambda e: app.go(back_to),
+                on_click=lambda e: app.go(back_to, **back_params),
             ),
         )
     return ft.AppBar(

@@ -110,7 +110,9 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
     return ft.View(
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/finding",
-        appbar=common.app_bar(app, state.t.category(f.category), back_to="findings"),
+        appbar=common.app_bar(
+            app, state.t.category(f.category), back_to="findings", walk_id=walk_id
+        ),
         scroll=ft.ScrollMode.AUTO,
         padding=12,
         controls=[

@@ -62,7 +62,9 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     return ft.View(
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/findings",
-        appbar=common.app_bar(app, title, back_to=back),
+        appbar=common.app_bar(app, title, back_to=back, walk_id=walk_id)
+        if back == "walk"
+        else common.app_bar(app, title, back_to=back),
         controls=[common.sync_bar(app), items],
         padding=0,
     )

@@ -306,7 +306,9 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     view = ft.View(
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/finding/new",
-        appbar=common.app_bar(app, t("finding.title"), back_to="walk" if walk_id else "start"),
+        appbar=common.app_bar(
+            app, t("finding.title"), back_to="walk" if walk_id else "start", walk_id=walk_id
+        ),
         scroll=ft.ScrollMode.AUTO,
         padding=12,
         controls=view_controls,

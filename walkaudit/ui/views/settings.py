@@ -83,9 +83,7 @@ def build(app: App) -> ft.View:
             tagged("settings-tiles", tiles, t("settings.tiles")),
             tagged(
                 "settings-tiles-save",
-                ft.OutlinedButton(
-                    t("settings.saved").rstrip("."), on_click=save_tiles, height=MIN_TARGET
-                ),
+                ft.OutlinedButton(t("finding.save"), on_click=save_tiles, height=MIN_TARGET),
             ),
             section_title(t("settings.server")),
             ft.Text(server, selectable=True),

@@ -29,11 +29,7 @@ def build(app: App) -> ft.View:
         walk = await app.work(
             state.store.start_walk, name.value.strip(), (area.value or "").strip()
         )
-        app.go("walk", walk_id=walk.id)
-        if await app.location.ensure_permission():
-            app.location.start_route(walk.id)
-            await app.location.fix()
-            app.refresh()
+        app.go("walk", walk_id=walk.id)  # the walk screen starts the route
 
     walks = ft.Column(spacing=4)
     for w in state.store.walks()[:30]:
@@ -88,7 +84,10 @@ def build(app: App) -> ft.View:
         scroll=ft.ScrollMode.AUTO,
         controls=[
             common.sync_bar(app),
-            ft.Container(ft.Column(top, spacing=10), padding=ft.Padding.symmetric(horizontal=12)),
+            ft.Container(
+                ft.Column(top, spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+                padding=ft.Padding.symmetric(horizontal=12),
+            ),
             ft.Container(
                 ft.Row(
                     [

@@ -60,6 +60,8 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
 
     draw()
     app.on_refresh(draw)
+    if walk.ended_at is None and app.location.tracking_walk != walk.id:
+        app.page.run_task(_resume_route, app, walk.id)
 
     async def end_walk(e: Any) -> None:
         ended = await app.work(state.store.end_walk)
@@ -106,6 +108,14 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
             holder,
         ],
     )
+
+
+async def _resume_route(app: App, walk_id: str) -> None:
+    """Continuing a walk (after a restart, say): the route and the position pick up again."""
+    if await app.location.ensure_permission():
+        app.location.start_route(walk_id)
+        await app.location.fix()
+        app.refresh()
 
 
 def _no_walk(app: App) -> ft.View:

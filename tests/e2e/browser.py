@@ -1,0 +1,191 @@
+"""The real Flet web client in Debian's chromium (headless, software WebGL), driven by Playwright.
+
+Flutter draws on a canvas; what a test can reach is its semantics tree. Every control the tests
+use carries a semantics identifier (README: "Test automation"), reached as
+`[flt-semantics-identifier=ID]`. The camera is chromium's fake device (a test pattern) and the
+GPS is Playwright's geolocation: the two stand-ins for a phone's hardware.
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from tests.support import BIN, free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--no-sandbox",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--disable-background-networking", "--disable-component-update", "--no-first-run",
+    "--disable-sync", "--disable-quic",
+]  # fmt: skip
+PHONE = {"width": 412, "height": 915}
+OREBRO = {"latitude": 59.2743, "longitude": 15.2066, "accuracy": 4}
+ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts" / "screens"
+
+
+def _tile() -> bytes:
+    """A plain map tile with a faint grid: the map is visible in screenshots without internet."""
+    img = Image.new("RGB", (256, 256), "#E8EAE3")
+    draw = ImageDraw.Draw(img)
+    for x in range(0, 256, 64):
+        draw.line([(x, 0), (x, 256)], fill="#D0D4CB")
+        draw.line([(0, x), (256, x)], fill="#D0D4CB")
+    draw.rectangle([0, 120, 256, 136], fill="#FFFFFF")  # a street
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+class TileServer:
+    """Serves the same tile for every /z/x/y.png (the app's tile URL is configurable)."""
+
+    def __init__(self) -> None:
+        tile = _tile()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Content-Length", str(len(tile)))
+                self.end_headers()
+                self.wfile.write(tile)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def template(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{{z}}/{{x}}/{{y}}.png"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+class AppProcess:
+    """`walkaudit --data DIR app --web` in its own process."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data.parent / f"app-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> AppProcess:
+        import socket
+
+        log = open(self.log, "ab")  # noqa: SIM115 - the child keeps it open
+        self.proc = subprocess.Popen(
+            [str(BIN / "walkaudit"), "--data", str(self.data), "app", "--web", "--port",
+             str(self.port)],
+            stdout=log, stderr=log,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text()[-2000:])
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the app did not start in 60 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class FletPage:
+    """A Playwright page on the Flet web client, addressed by semantics identifiers."""
+
+    def __init__(self, page: Any, name: str) -> None:
+        self.page = page
+        self.name = name
+
+    def open(self, url: str) -> FletPage:
+        self.page.goto(url)
+        self.page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=90_000)
+        self.page.wait_for_timeout(1500)
+        self.page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+        self.page.wait_for_timeout(800)
+        return self
+
+    def node(self, identifier: str) -> Any:
+        return self.page.locator(f"[flt-semantics-identifier={identifier}]").first
+
+    def wait(self, identifier: str, timeout: float = 30_000) -> Any:
+        node = self.node(identifier)
+        node.wait_for(state="attached", timeout=timeout)
+        return node
+
+    def click(self, identifier: str, timeout: float = 30_000) -> None:
+        self.wait(identifier, timeout).click()
+        self.page.wait_for_timeout(400)
+
+    def fill(self, identifier: str, text: str) -> None:
+        """Focus a text field, select what it holds and type over it."""
+        self.click(identifier)
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(text, delay=10)
+        self.page.wait_for_timeout(300)
+
+    def ids(self) -> list[str]:
+        return list(self.page.locator("[flt-semantics-identifier]").evaluate_all(
+            "els => els.map(e => e.getAttribute('flt-semantics-identifier'))"))  # fmt: skip
+
+    def text(self) -> str:
+        """All text the semantics tree exposes (labels, values)."""
+        return str(self.page.evaluate(
+            "() => Array.from(document.querySelectorAll('flt-semantics')).map("
+            "e => (e.getAttribute('aria-label') || '') + ' ' + (e.textContent || '')).join('\\n')"
+        ))  # fmt: skip
+
+    def wait_text(self, needle: str, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if needle in self.text():
+                return
+            self.page.wait_for_timeout(250)
+        raise AssertionError(f"{needle!r} not on screen: {self.text()[:800]}")
+
+    def screenshot(self, screen: str) -> Path:
+        """Save what a person sees (tests/_artifacts/screens/NAME-SCREEN.png)."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.wait_for_timeout(600)
+        path = ARTIFACTS / f"{self.name}-{screen}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's chromium, headless, with a fake camera."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+
+
+def phone_context(browser: Any, dark: bool = False) -> Any:
+    return browser.new_context(viewport=PHONE, geolocation=OREBRO, is_mobile=False,
+                               permissions=["geolocation", "camera"],
+                               color_scheme="dark" if dark else "light")  # fmt: skip
