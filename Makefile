@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DATA ?= demo-data
 PORT ?= 8470
+APP_PORT ?= 8550
 
-.PHONY: all venv demo test lint format bench clean
+.PHONY: all venv browser demo test lint format bench clean
 
 all: test
 
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/walkaudit-server --data $(DEMO_DATA) demo --port $(PORT)
+	$(BIN)/walkaudit-server --data $(DEMO_DATA) demo --port $(PORT) --app-port $(APP_PORT)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -30,7 +31,14 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+# The browser tests use Debian's chromium (Playwright's own download cannot work offline).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (apt) for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 bench: venv

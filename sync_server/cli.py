@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -115,8 +116,13 @@ def cmd_devices_list(settings: Settings, args: argparse.Namespace) -> int:
     if not rows:
         _say(f"No devices yet; make a code with `{PROG} enrol-code --name NAME`.")
         return 0
-    columns = [("id", "ID"), ("name", "NAME"), ("state", "STATE"), ("created_at", "ENROLLED"),
-               ("last_seen_at", "LAST SEEN")]  # fmt: skip
+    columns = [
+        ("id", "ID"),
+        ("name", "NAME"),
+        ("state", "STATE"),
+        ("created_at", "ENROLLED"),
+        ("last_seen_at", "LAST SEEN"),
+    ]
     _print_table(rows, columns)
     return 0
 
@@ -152,9 +158,17 @@ def cmd_findings(settings: Settings, args: argparse.Namespace) -> int:
         }
         for row in rows
     ]
-    columns = [("id", "ID"), ("revision", "REV"), ("category", "CAT"), ("severity", "SEVERITY"),
-               ("status", "STATUS"), ("lat", "LAT"), ("lon", "LON"), ("photos", "PHOTOS"),
-               ("received_at", "RECEIVED")]  # fmt: skip
+    columns = [
+        ("id", "ID"),
+        ("revision", "REV"),
+        ("category", "CAT"),
+        ("severity", "SEVERITY"),
+        ("status", "STATUS"),
+        ("lat", "LAT"),
+        ("lon", "LON"),
+        ("photos", "PHOTOS"),
+        ("received_at", "RECEIVED"),
+    ]
     _print_table(table, columns)
     return 0
 
@@ -184,14 +198,54 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 f"from a walk in Örebro (`{_command(PROG)} --data {settings.data_dir} findings`)",
                 f"  Enrolment code:   {code}  (one device, valid "
                 f"{settings.enrol_code_ttl_hours:g} h)",
-                "  Enrol a field device:",
-                f"    {_enrol_hint(settings, code, str(settings.data_dir / 'phone'))}",
+                "  Enrol another field device (CLI):",
+                f"    {_enrol_hint(settings, code, str(settings.data_dir / 'cli-phone'))}",
                 "",
             ]
         )
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    field_app = _start_demo_app(settings, args.app_port) if args.app_port else None
+    try:
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower()
+        )
+    finally:
+        if field_app is not None:
+            field_app.terminate()
+            field_app.wait(10)
     return 0
+
+
+def _start_demo_app(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    """The field app in web mode on DATA/phone, already enrolled to this server."""
+    from walkaudit.store import Store
+
+    phone = settings.data_dir / "phone"
+    store = Store.open(phone)
+    try:
+        if not store.get_meta("token"):
+            db = Database(settings.database_path)
+            code = devices.create_enrol_code(db, "demo phone (web app)")
+            device, token = devices.enrol(db, code, "demo phone (web app)")
+            db.close()
+            store.set_meta(server_url=settings.url, device_id=device.id, token=token)
+    finally:
+        store.close()
+    command = [
+        sys.executable,
+        "-m",
+        "walkaudit.cli",
+        "--data",
+        str(phone),
+        "app",
+        "--web",
+        "--host",
+        settings.host,
+        "--port",
+        str(port),
+    ]
+    _say(f"  Field app (web, enrolled): http://{settings.host}:{port}/  — data in {phone}\n")
+    return subprocess.Popen(command)
 
 
 def _with_address(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -200,8 +254,10 @@ def _with_address(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def _print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
-    cells = [[str(row.get(key) if row.get(key) is not None else "-") for key, _ in columns]
-             for row in rows]  # fmt: skip
+    cells = [
+        [str(row.get(key) if row.get(key) is not None else "-") for key, _ in columns]
+        for row in rows
+    ]
     widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (_, title) in enumerate(columns)]
     print("  ".join(title.ljust(w) for (_, title), w in zip(columns, widths, strict=True)).rstrip())
     for cell in cells:
@@ -228,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, func, text)
         sub.add_argument("--host", help="address to listen on (default 127.0.0.1)")
         sub.add_argument("--port", type=int, help="port to listen on (default 8470)")
+        if name == "demo":
+            sub.add_argument(
+                "--app-port",
+                type=int,
+                default=0,
+                help="also start the field app (web) on this port, enrolled",
+            )
 
     sub = command("enrol-code", cmd_enrol_code, "print a new one-time enrolment code")
     sub.add_argument("--name", default="", help="who or what the code is for")

@@ -5,7 +5,7 @@ never duplicate anything. A finding is frozen once queued: an edit becomes a new
 same id. The server keys findings by (id, revision) and compares a canonical content hash: the same
 content again is a no-op, different content under the same (id, revision) is a conflict.
 
-The protocol (see docs/protocol.md for the HTTP details):
+The protocol (see sync_server/PROTOCOL.md for the HTTP details):
   POST /v1/enrol            EnrolRequest -> EnrolResponse      (one-time code -> device token)
   POST /v1/sync/push        PushRequest  -> PushReceipt        (batch, idempotent by id)
   HEAD /v1/photos/{sha256}  -> Upload-Offset header            (resume point)
