@@ -20,7 +20,7 @@ from walkaudit.model import PROTOCOL_VERSION, PushRequest
 
 DESCRIPTION = f"""The walkaudit sync server (protocol v{PROTOCOL_VERSION}): phones enrol with a
 one-time code, push walks, findings and events idempotently, upload photos resumably by sha256,
-and pull the status changes of their findings. See docs/protocol.md. Every error answer is
+and pull the status changes of their findings. See sync_server/PROTOCOL.md. Every error answer is
 `{{"detail": "<sentence>"}}`."""
 
 

@@ -1,6 +1,6 @@
 """Push: store a device's batch idempotently and answer with an honest receipt.
 
-The rules are those of docs/protocol.md ("Push"). The whole batch is one write transaction:
+The rules are those of sync_server/PROTOCOL.md ("Push"). The whole batch is one write transaction:
 cheap (one commit per batch) and atomic (a crash before COMMIT leaves nothing half-stored; the
 client, having had no receipt, sends the batch again, which is idempotent).
 """

@@ -1,7 +1,8 @@
 """SyncClient: enrol a device, push the outbox, upload photos resumably, pull status changes.
 
 The HTTP client is passed in (`SyncClient(store, http=httpx.Client(base_url=...))`), so the same
-code runs over a real socket and in-process against Starlette's TestClient. See sync_server/PROTOCOL.md.
+code runs over a real socket and in-process against Starlette's TestClient.
+The protocol: sync_server/PROTOCOL.md.
 
 Nothing is ever removed here: the store only records what the server confirmed (per record, per
 photo hash), and a failure at any point leaves the rest waiting for the next sync.
