@@ -76,7 +76,8 @@ class Location:
         dialog = ft.AlertDialog(
             modal=True,
             title=ft.Icon(ft.Icons.MY_LOCATION, size=40),
-            content=ft.Text(t("perm.location"), size=16),
+            # Both sentences at once: the camera is asked for a moment later, on the first photo.
+            content=ft.Text(f"{t('perm.location')}\n\n{t('perm.camera')}", size=16),
             actions=[
                 tagged("perm-continue", ft.FilledButton(t("common.ok"), on_click=close, height=48))
             ],

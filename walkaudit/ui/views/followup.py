@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -35,6 +36,13 @@ def build(app: App, area: str = "") -> ft.View:
         except sync.SyncError:
             app.snack(t("followup.offline"), error=True)
         app.go("followup", area=name)
+
+    def answer(finding_id: str, kind: model.EventKind) -> Callable[[Any], Awaitable[None]]:
+        # A real coroutine function per button: a lambda returning mark(...) would never run it.
+        async def handler(e: Any) -> None:
+            await mark(finding_id, kind)
+
+        return handler
 
     items = state.remote.in_area(area) if area else []
     tiles: list[Any] = []
@@ -67,9 +75,7 @@ def build(app: App, area: str = "") -> ft.View:
                                             t("followup.still_there"),
                                             icon=ft.Icons.REPORT,
                                             height=MIN_TARGET,
-                                            on_click=lambda e, fid=f.id: mark(
-                                                fid, model.EventKind.STILL_THERE
-                                            ),
+                                            on_click=answer(f.id, model.EventKind.STILL_THERE),
                                         ),
                                     ),
                                     tagged(
@@ -78,9 +84,7 @@ def build(app: App, area: str = "") -> ft.View:
                                             t("followup.fixed"),
                                             icon=ft.Icons.CHECK,
                                             height=MIN_TARGET,
-                                            on_click=lambda e, fid=f.id: mark(
-                                                fid, model.EventKind.VERIFIED
-                                            ),
+                                            on_click=answer(f.id, model.EventKind.VERIFIED),
                                         ),
                                     ),
                                 ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -9,6 +10,9 @@ import flet as ft
 from walkaudit.ui import mapview
 from walkaudit.ui.views import common
 from walkaudit.ui.widgets import BIG_TARGET, big_button, tagged
+
+log = logging.getLogger("walkaudit.ui")
+NEARBY_FETCH_M = 1500  # a walk's area, roughly
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -114,8 +118,24 @@ async def _resume_route(app: App, walk_id: str) -> None:
     """Continuing a walk (after a restart, say): the route and the position pick up again."""
     if await app.location.ensure_permission():
         app.location.start_route(walk_id)
-        await app.location.fix()
+        fix = await app.location.fix()
         app.refresh()
+        if fix is not None and app.state.enrolled:
+            # Open findings around here, so "the same thing?" can offer them without signal later.
+            try:
+                await app.work(_fetch_nearby, app, fix[0], fix[1])
+            except Exception:  # offline: the copy fetched last time still serves
+                log.info("could not fetch open findings nearby", exc_info=True)
+
+
+def _fetch_nearby(app: App, lat: float, lon: float) -> None:
+    import httpx
+
+    from walkaudit import sync
+
+    with httpx.Client(timeout=10) as http:
+        client = sync.SyncClient(app.state.store, http, retry=sync.RetryPolicy(attempts=1))
+        client.fetch_open(near=(lat, lon), radius_m=NEARBY_FETCH_M)
 
 
 def _no_walk(app: App) -> ft.View:
