@@ -82,6 +82,18 @@ def category_icon(code: str) -> Any:
     return getattr(ft.Icons, categories.get(code).icon, ft.Icons.HELP_OUTLINE)
 
 
+def category_badge(code: str, size: int = 36) -> ft.Container:
+    """A category's icon, white on its colour: readable on light, dark and contrast themes."""
+    return ft.Container(
+        content=ft.Icon(category_icon(code), color=ft.Colors.WHITE, size=size * 0.6),
+        bgcolor=CATEGORY_COLOURS.get(code, "#757575"),
+        width=size,
+        height=size,
+        border_radius=size / 2,
+        alignment=ft.Alignment.CENTER,
+    )
+
+
 def status_chip(text: str, status: str) -> ft.Container:
     """A small coloured label for a sync or server status."""
     return ft.Container(

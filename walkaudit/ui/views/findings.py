@@ -8,7 +8,11 @@ import flet as ft
 
 from walkaudit.ui.views import common
 from walkaudit.ui.views.walk import sync_status
-from walkaudit.ui.widgets import CATEGORY_COLOURS, category_icon, status_chip, tagged
+from walkaudit.ui.widgets import (
+    category_badge,
+    status_chip,
+    tagged,
+)
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -30,7 +34,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         f = c.finding
         items.controls.append(
             ft.ListTile(
-                leading=ft.Icon(category_icon(f.category), color=CATEGORY_COLOURS[f.category]),
+                leading=category_badge(f.category),
                 title=ft.Text(state.t.category(f.category)),
                 subtitle=ft.Text(f.note or f.captured_at.astimezone().strftime("%H:%M")),
                 trailing=status_chip(t("state.processing"), "waiting"),
@@ -43,9 +47,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
             tagged(
                 f"finding-{r['id']}",
                 ft.ListTile(
-                    leading=ft.Icon(
-                        category_icon(r["category"]), color=CATEGORY_COLOURS[r["category"]]
-                    ),
+                    leading=category_badge(r["category"]),
                     title=ft.Text(state.t.category(r["category"])),
                     subtitle=ft.Text(f"{captured} · {r['note'][:60]}" if r["note"] else captured),
                     trailing=status_chip(status_text(app, status), status),

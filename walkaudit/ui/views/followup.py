@@ -14,7 +14,13 @@ from walkaudit import model, sync
 from walkaudit.ui import mapview
 from walkaudit.ui.views import common
 from walkaudit.ui.views.findings import status_text
-from walkaudit.ui.widgets import MIN_TARGET, big_button, category_icon, status_chip, tagged
+from walkaudit.ui.widgets import (
+    MIN_TARGET,
+    big_button,
+    category_badge,
+    status_chip,
+    tagged,
+)
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -55,7 +61,7 @@ def build(app: App, area: str = "") -> ft.View:
                         [
                             ft.Row(
                                 [
-                                    ft.Icon(category_icon(f.category)),
+                                    category_badge(f.category, 28),
                                     ft.Text(
                                         state.t.category(f.category),
                                         weight=ft.FontWeight.BOLD,

@@ -19,10 +19,9 @@ from walkaudit.ui.state import Draft
 from walkaudit.ui.views import common
 from walkaudit.ui.widgets import (
     BIG_TARGET,
-    CATEGORY_COLOURS,
     MIN_TARGET,
     big_button,
-    category_icon,
+    category_badge,
     section_title,
     tagged,
 )
@@ -103,7 +102,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         box = ft.Container(
             content=ft.Column(
                 [
-                    ft.Icon(category_icon(cat.code), color=CATEGORY_COLOURS[cat.code], size=28),
+                    category_badge(cat.code),
                     ft.Text(
                         cat.label(state.settings.lang),
                         size=12,

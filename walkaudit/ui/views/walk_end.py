@@ -9,7 +9,11 @@ import flet as ft
 
 from walkaudit import geo
 from walkaudit.ui.views import common
-from walkaudit.ui.widgets import CATEGORY_COLOURS, big_button, category_icon, section_title
+from walkaudit.ui.widgets import (
+    big_button,
+    category_badge,
+    section_title,
+)
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -36,7 +40,7 @@ def build(app: App, walk_id: str) -> ft.View:
     counts: Counter[str] = s["counts"]  # type: ignore[assignment]
     rows = [
         ft.ListTile(
-            leading=ft.Icon(category_icon(code), color=CATEGORY_COLOURS[code]),
+            leading=category_badge(code),
             title=ft.Text(app.state.t.category(code)),
             trailing=ft.Text(str(n), size=18),
         )
