@@ -245,4 +245,92 @@ CREATE INDEX events_pull ON events(finding_device_id, seq)
 # event (findings never change device, so this copy cannot go stale); device_id: who pushed the
 # event, NULL for events the server made itself.
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+
+def _m2_owners(db: sqlite_utils.Database) -> None:
+    """Owner registry and areas, routing, the outbox, owner links, the geocoding cache."""
+    for statement in _OWNERS_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# Owners are identified by (kind, lower(name)): re-importing a file updates them in place.
+# Areas are replaced per owner on re-import. `assignments` holds where each finding was routed
+# (owner_id NULL = on the coordinator's triage list, with the reason). The outbox has one row per
+# message with a unique dedupe_key, so a restart can never send a report twice; report_items says
+# which findings a report carried. Owner links are stored as sha256 of the token only.
+_OWNERS_SCHEMA = """
+CREATE TABLE owners (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('owner', 'municipality', 'police')),
+    email TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT 'sv',
+    municipality_code TEXT,
+    source TEXT NOT NULL DEFAULT 'import',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX owners_identity ON owners(kind, lower(name));
+CREATE TABLE owner_contacts (
+    owner_id TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+    category TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (owner_id, category)
+);
+CREATE TABLE owner_areas (
+    id INTEGER PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+    feature TEXT NOT NULL,
+    categories TEXT,
+    geojson TEXT NOT NULL,
+    min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL, max_lat REAL NOT NULL
+);
+CREATE INDEX owner_areas_owner ON owner_areas(owner_id);
+CREATE TABLE assignments (
+    finding_id TEXT PRIMARY KEY REFERENCES findings(id),
+    owner_id TEXT REFERENCES owners(id),
+    email TEXT,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    deadline TEXT,
+    routed_at TEXT NOT NULL
+);
+CREATE INDEX assignments_owner ON assignments(owner_id);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    owner_id TEXT REFERENCES owners(id),
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message BLOB NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+CREATE TABLE report_items (
+    outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    PRIMARY KEY (outbox_id, finding_id)
+);
+CREATE INDEX report_items_finding ON report_items(finding_id);
+CREATE TABLE owner_links (
+    token_hash TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES owners(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX owner_links_owner ON owner_links(owner_id);
+CREATE TABLE geocode_cache (
+    key TEXT PRIMARY KEY,
+    address TEXT,
+    fetched_at TEXT NOT NULL
+)
+"""
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_owners]
