@@ -200,6 +200,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def register(messages: dict[str, tuple[str, str]]) -> None:
+    """Add a catalogue (the server's emails, the owner page) to the one set of messages.
+
+    A key may be registered once only: two texts for one key would make it a matter of import
+    order which one a person reads.
+    """
+    clash = sorted(k for k in messages if k in MESSAGES and MESSAGES[k] != messages[k])
+    if clash:
+        raise ValueError(f"message keys registered twice: {', '.join(clash)}")
+    MESSAGES.update(messages)
+
+
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
     """The message for `key` in `lang` (Swedish unless 'en'), with placeholders filled in."""
     sv, en = MESSAGES[key]
