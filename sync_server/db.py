@@ -123,11 +123,16 @@ def _user_version(db: sqlite_utils.Database) -> int:
 # ---- migrations: append only; each runs in its own transaction, tracked by PRAGMA user_version --
 
 
-def _m1_initial(db: sqlite_utils.Database) -> None:
-    """Devices, enrolment, walks, findings with revisions, photos, events."""
-    for statement in _INITIAL_SCHEMA.split(";"):
+def _run_script(db: sqlite_utils.Database, script: str) -> None:
+    # Statement by statement: executescript() would commit the migration's transaction.
+    for statement in script.split(";"):
         if statement.strip():
             db.execute(statement)
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    """Devices, enrolment, walks, findings with revisions, photos, events."""
+    _run_script(db, _INITIAL_SCHEMA)
 
 
 _INITIAL_SCHEMA = """
@@ -248,9 +253,7 @@ CREATE INDEX events_pull ON events(finding_device_id, seq)
 
 def _m2_owners(db: sqlite_utils.Database) -> None:
     """Owner registry and areas, routing, the outbox, owner links, the geocoding cache."""
-    for statement in _OWNERS_SCHEMA.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    _run_script(db, _OWNERS_SCHEMA)
 
 
 # Owners are identified by (kind, lower(name)): re-importing a file updates them in place.

@@ -247,22 +247,9 @@ class Store:
         photo rows, the finding and its links. `finding.photos` is filled in from `photos`.
         """
         finding = finding.model_copy(update={"photos": [_wire_photo(p) for p in photos]})
-        for photo in photos:
-            self._write_photo_files(photo)
+        self._write_photo_files(photos)
         with self.transaction() as db:
-            for photo in photos:
-                db.execute(
-                    "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        photo.sha256,
-                        len(photo.jpeg),
-                        photo.width,
-                        photo.height,
-                        photo.source_name,
-                        model.utcnow().isoformat(),
-                    ],
-                )
+            _insert_photo_rows(db, photos)
             db.table("findings").insert(_finding_row(finding))
             for pos, photo in enumerate(photos):
                 db.execute(
@@ -376,22 +363,9 @@ class Store:
     def add_event(self, event: model.FindingEvent, photos: Sequence[PhotoLike] = ()) -> None:
         """Queue a follow-up event (still there, fixed…) for a finding, with optional photos."""
         event = event.model_copy(update={"photos": [_wire_photo(p) for p in photos]})
-        for photo in photos:
-            self._write_photo_files(photo)
+        self._write_photo_files(photos)
         with self.transaction() as db:
-            for photo in photos:
-                db.execute(
-                    "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        photo.sha256,
-                        len(photo.jpeg),
-                        photo.width,
-                        photo.height,
-                        photo.source_name,
-                        model.utcnow().isoformat(),
-                    ],
-                )
+            _insert_photo_rows(db, photos)
             db.execute(
                 "INSERT OR IGNORE INTO events(id, finding_id, json, state)"
                 " VALUES (?, ?, ?, 'pending')",
@@ -408,14 +382,16 @@ class Store:
         """Where a photo's thumbnail lives."""
         return self.photo_dir / f"{sha256}.t.jpg"
 
-    def _write_photo_files(self, photo: PhotoLike) -> None:
-        target = self.photo_path(photo.sha256)
-        if not (target.exists() and target.stat().st_size == len(photo.jpeg)):
-            atomic_write(target, photo.jpeg)
-        thumb = self.thumbnail_path(photo.sha256)
-        if photo.thumbnail and not thumb.exists():
-            atomic_write(thumb, photo.thumbnail)
-        fsync_dir(self.photo_dir)
+    def _write_photo_files(self, photos: Sequence[PhotoLike]) -> None:
+        for photo in photos:
+            target = self.photo_path(photo.sha256)
+            if not (target.exists() and target.stat().st_size == len(photo.jpeg)):
+                atomic_write(target, photo.jpeg)
+            thumb = self.thumbnail_path(photo.sha256)
+            if photo.thumbnail and not thumb.exists():
+                atomic_write(thumb, photo.thumbnail)
+        if photos:
+            fsync_dir(self.photo_dir)
 
     def stored_photo(self, sha256: str) -> PhotoLike:
         """A photo already in the store, as the store takes it (for a new revision)."""
@@ -625,6 +601,16 @@ class _StoredPhoto:
 
 def _n(row: dict[str, Any] | None) -> int:
     return int(row["n"]) if row else 0
+
+
+def _insert_photo_rows(db: sqlite_utils.Database, photos: Sequence[PhotoLike]) -> None:
+    now = model.utcnow().isoformat()
+    for p in photos:
+        db.execute(
+            "INSERT OR IGNORE INTO photos(sha256, size, width, height, source_name, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [p.sha256, len(p.jpeg), p.width, p.height, p.source_name, now],
+        )
 
 
 def _wire_photo(p: PhotoLike) -> model.Photo:
