@@ -6,8 +6,6 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from geopy.distance import geodesic
-
 EARTH_RADIUS_M = 6_371_008.8
 NEARBY_M = 25.0  # the radius within which a same-category finding is offered as "the same thing"
 ACCURACY_WARNING_M = 25.0  # above this the walker is told the position is uncertain
@@ -47,4 +45,6 @@ def nearby(
 
 def track_length_m(points: Sequence[tuple[float, float]]) -> float:
     """Length of a route in metres (geodesic, WGS-84)."""
+    from geopy.distance import geodesic  # here: geopy is not needed for the first screen
+
     return sum(geodesic(a, b).meters for a, b in zip(points, points[1:], strict=False))

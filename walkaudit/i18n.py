@@ -127,6 +127,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "finding.history": ("Historik", "History"),
     "finding.list_empty": ("Inga fynd ännu.", "No findings yet."),
+    "finding.more": ("Visa fler ({n} till)", "Show more ({n} more)"),
     "state.waiting": ("Väntar på synk", "Waiting to sync"),
     "state.synced": ("Synkat", "Synced"),
     "state.conflict": ("Krock – sparat här", "Conflict – kept here"),

@@ -255,3 +255,25 @@ def test_end_of_walk_summary_counts_categories(tmp_path: Path) -> None:
         await h.close()
 
     play(scenario)
+
+
+def test_a_long_findings_list_comes_a_page_at_a_time(tmp_path: Path) -> None:
+    explained(tmp_path)
+    from tests.conftest import make_finding
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        walk = h.app.state.store.start_walk("Stor runda")
+        for i in range(230):
+            h.app.state.store.save_finding(make_finding(walk_id=walk.id, note=f"n{i}"))
+        h.app.go("findings", walk_id=walk.id)
+        shown = [c for c in h.controls() if str(getattr(c, "key", "")).startswith("finding-")]
+        assert len(shown) == 100
+        assert h.find("findings-more").content == "Visa fler (130 till)"
+        await h.click("findings-more")
+        await h.click("findings-more")
+        shown = [c for c in h.controls() if str(getattr(c, "key", "")).startswith("finding-")]
+        assert len(shown) == 230 and not h.has("findings-more")
+        await h.close()
+
+    play(scenario)

@@ -20,6 +20,7 @@ from walkaudit.ui.state import AppState
 
 log = logging.getLogger("walkaudit.ui")
 T = TypeVar("T")
+KEPT_VIEWS = {"walk"}  # expensive to build, visited again and again during a walk
 
 
 class App:
@@ -38,6 +39,7 @@ class App:
         self.current: str = ""
         self.params: dict[str, Any] = {}
         self._on_refresh: list[Callable[[], None]] = []
+        self._kept: dict[tuple[Any, ...], tuple[ft.View, list[Callable[[], None]]]] = {}
 
     @property
     def t(self) -> Any:
@@ -62,12 +64,29 @@ class App:
         """Show a view by name (start, walk, new_finding, findings, finding, walk_end, …)."""
         from walkaudit.ui import views
 
-        self._on_refresh.clear()
         self.current, self.params = name, params
+        settings = self.state.settings
+        key = (name, tuple(sorted(params.items())), settings.lang, settings.theme)
+        cached = self._kept.get(key)
+        if cached is not None:
+            # Back to the walk after saving a finding: the map with 2,000 pins is not rebuilt,
+            # only brought up to date (a new pin is appended).
+            view, self._on_refresh = cached
+            self.page.views.clear()
+            self.page.views.append(view)
+            self.refresh()
+            return
+        self._on_refresh = []
         view = views.build(self, name, **params)
+        if name in KEPT_VIEWS:
+            self._kept = {key: (view, self._on_refresh)}
         self.page.views.clear()
         self.page.views.append(view)
         self.page.update()
+
+    def forget_views(self) -> None:
+        """Drop kept views (the walk ended, the language or theme changed)."""
+        self._kept.clear()
 
     def _view_pop(self, e: Any) -> None:
         self.go("start" if self.current != "new_finding" else "walk")

@@ -10,8 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import flet as ft
-
 from walkaudit.ui import widgets
 
 DEFAULT_CENTRE = (59.2743, 15.2066)  # Örebro, until the first fix
@@ -28,24 +26,121 @@ class Pin:
     status: str  # waiting | received | sent | … | conflict
 
 
-def marker(pin: Pin) -> Any:
-    """A round marker: category colour inside, status colour as the ring."""
+def pin_circle(pin: Pin) -> Any:
+    """One control per finding: its category's colour, ringed by its status colour.
+
+    (A Marker holding a Container holding an Icon is three controls per pin; with 2,000
+    findings that made every redraw of the walk map take most of a second.)
+    """
     import flet_map as ftm
 
-    return ftm.Marker(
-        content=ft.Container(
-            content=ft.Icon(widgets.category_icon(pin.category), size=16, color=ft.Colors.WHITE),
-            bgcolor=widgets.CATEGORY_COLOURS.get(pin.category, "#757575"),
-            border=ft.Border.all(3, widgets.STATUS_COLOURS.get(pin.status, "#9E9E9E")),
-            border_radius=14,
-            width=28,
-            height=28,
-            alignment=ft.Alignment.CENTER,
-        ),
+    return ftm.CircleMarker(
+        radius=9,
         coordinates=ftm.MapLatitudeLongitude(pin.latitude, pin.longitude),
-        width=28,
-        height=28,
+        color=widgets.CATEGORY_COLOURS.get(pin.category, "#757575"),
+        border_color=widgets.STATUS_COLOURS.get(pin.status, "#9E9E9E"),
+        border_stroke_width=3,
     )
+
+
+class LiveMap:
+    """A map whose pins, route and position are updated in place, never rebuilt."""
+
+    def __init__(
+        self,
+        tile_url: str,
+        *,
+        on_tap: Callable[[float, float], Any] | None = None,
+        centre: tuple[float, float] | None = None,
+        zoom: float = 16,
+        height: float | None = None,
+    ) -> None:
+        import flet_map as ftm
+
+        self._ftm = ftm
+        self._pins: dict[str, Pin] = {}
+        self._route_len = 0
+        self.route_layer = ftm.PolylineLayer(polylines=[])
+        self.accuracy_layer = ftm.CircleLayer(circles=[])
+        self.pin_layer = ftm.CircleLayer(circles=[])
+        self.me_layer = ftm.CircleLayer(circles=[])
+        where = centre or DEFAULT_CENTRE
+
+        def tapped(e: Any) -> Any:
+            return on_tap(e.coordinates.latitude, e.coordinates.longitude) if on_tap else None
+
+        self.control = ftm.Map(
+            layers=[
+                ftm.TileLayer(url_template=tile_url, user_agent_package_name="se.walkaudit.app"),
+                self.route_layer,
+                self.accuracy_layer,
+                self.pin_layer,
+                self.me_layer,
+                ftm.SimpleAttribution(text="© OpenStreetMap"),
+            ],
+            initial_center=ftm.MapLatitudeLongitude(where[0], where[1]),
+            initial_zoom=zoom,
+            on_tap=tapped if on_tap else None,
+            expand=height is None,
+            height=height,
+        )
+
+    def set_pins(self, pins: Sequence[Pin]) -> bool:
+        """Show these pins; True if anything changed. New pins are appended, not redrawn."""
+        new = {p.id: p for p in pins}
+        if new == self._pins:
+            return False
+        only_added = all(new.get(k) == v for k, v in self._pins.items())
+        if only_added:
+            self.pin_layer.circles.extend(
+                pin_circle(p) for k, p in new.items() if k not in self._pins
+            )
+        else:
+            self.pin_layer.circles = [pin_circle(p) for p in new.values()]
+        self._pins = new
+        return True
+
+    def set_route(self, route: Sequence[tuple[float, float]]) -> None:
+        """The walked route (redrawn only when it grew)."""
+        if len(route) == self._route_len or len(route) < 2:
+            return
+        ftm = self._ftm
+        self._route_len = len(route)
+        self.route_layer.polylines = [
+            ftm.PolylineMarker(
+                coordinates=[ftm.MapLatitudeLongitude(a, b) for a, b in route],
+                color="#1565C0",
+                stroke_width=4,
+            )
+        ]
+
+    def set_me(self, me: tuple[float, float, float | None] | None) -> None:
+        """The walker's position and its accuracy circle."""
+        ftm = self._ftm
+        if me is None:
+            self.accuracy_layer.circles, self.me_layer.circles = [], []
+            return
+        lat, lon, acc = me
+        where = ftm.MapLatitudeLongitude(lat, lon)
+        self.accuracy_layer.circles = [
+            ftm.CircleMarker(
+                radius=acc or 10,
+                use_radius_in_meter=True,
+                coordinates=where,
+                color="#331E88E5",
+                border_color="#1E88E5",
+                border_stroke_width=1,
+            )
+        ]
+        self.me_layer.circles = [
+            ftm.CircleMarker(
+                radius=8,
+                coordinates=where,
+                color="#1E88E5",
+                border_color="#FFFFFF",
+                border_stroke_width=3,
+            )
+        ]
 
 
 def build_map(
@@ -58,64 +153,14 @@ def build_map(
     zoom: float = 16,
     height: float | None = None,
 ) -> Any:
-    """A map with the layers in drawing order: tiles, route, accuracy, findings, the walker."""
-    import flet_map as ftm
-
-    layers: list[Any] = [
-        ftm.TileLayer(url_template=tile_url, user_agent_package_name="se.walkaudit.app")
-    ]
-    if len(route) > 1:
-        line = ftm.PolylineMarker(
-            coordinates=[ftm.MapLatitudeLongitude(a, b) for a, b in route],
-            color="#1565C0",
-            stroke_width=4,
-        )
-        layers.append(ftm.PolylineLayer(polylines=[line]))
-    if me is not None:
-        lat, lon, acc = me
-        circles = [
-            ftm.CircleMarker(
-                radius=acc or 10,
-                use_radius_in_meter=True,
-                coordinates=ftm.MapLatitudeLongitude(lat, lon),
-                color="#331E88E5",
-                border_color="#1E88E5",
-                border_stroke_width=1,
-            )
-        ]
-        layers.append(ftm.CircleLayer(circles=circles))
-    layers.append(ftm.MarkerLayer(markers=[marker(p) for p in pins]))
-    if me is not None:
-        dot = ftm.Marker(
-            content=ft.Container(
-                width=18,
-                height=18,
-                border_radius=9,
-                bgcolor="#1E88E5",
-                border=ft.Border.all(3, ft.Colors.WHITE),
-            ),
-            coordinates=ftm.MapLatitudeLongitude(me[0], me[1]),
-            width=18,
-            height=18,
-        )
-        layers.append(ftm.MarkerLayer(markers=[dot]))
-    layers.append(ftm.SimpleAttribution(text="© OpenStreetMap"))
+    """A map in one go (detail, follow-up and pin screens); the walk screen keeps a LiveMap."""
     where = (
         centre
         or (me[:2] if me else None)
-        or ((pins[-1].latitude, pins[-1].longitude) if pins else DEFAULT_CENTRE)
+        or ((pins[-1].latitude, pins[-1].longitude) if pins else None)
     )
-
-    def tapped(e: Any) -> Any:
-        if on_tap is not None:
-            return on_tap(e.coordinates.latitude, e.coordinates.longitude)
-        return None
-
-    return ftm.Map(
-        layers=layers,
-        initial_center=ftm.MapLatitudeLongitude(where[0], where[1]),
-        initial_zoom=zoom,
-        on_tap=tapped if on_tap else None,
-        expand=height is None,
-        height=height,
-    )
+    live = LiveMap(tile_url, on_tap=on_tap, centre=where, zoom=zoom, height=height)
+    live.set_pins(pins)
+    live.set_route(route)
+    live.set_me(me)
+    return live.control

@@ -12,9 +12,8 @@ import logging
 import random
 from typing import TYPE_CHECKING, Any
 
-from walkaudit import sync
-
 if TYPE_CHECKING:
+    from walkaudit import sync
     from walkaudit.ui.app import App
 
 log = logging.getLogger("walkaudit.ui")
@@ -33,7 +32,6 @@ class Syncer:
         self.last_ok: bool | None = None
         self.failures = 0
         self._wake = asyncio.Event()
-        self.retry = sync.RetryPolicy(attempts=3, base_s=0.5, cap_s=4)
 
     def wake(self) -> None:
         """Sync soon (a finding was saved, the walk ended)."""
@@ -58,6 +56,9 @@ class Syncer:
         """One sync now; returns True when the server has confirmed everything."""
         if self.running:
             return False
+        # Imported here: httpx is not needed for the first screen (start-up time).
+        from walkaudit import sync
+
         if not self.app.state.enrolled:
             self._finish(False, "sync.not_enrolled")
             return False
@@ -87,14 +88,15 @@ class Syncer:
     def _sync_blocking(self, loop: asyncio.AbstractEventLoop) -> sync.SyncReport:
         import httpx
 
+        from walkaudit import sync
+
         def progress(p: sync.Progress) -> None:
             copy = sync.Progress(p.phase, p.done_items, p.total_items, p.done_bytes, p.total_bytes)
             loop.call_soon_threadsafe(self._show_progress, copy)
 
         with httpx.Client(timeout=httpx.Timeout(20, connect=5)) as http:
-            client = sync.SyncClient(
-                self.app.state.store, http, retry=self.retry, on_progress=progress
-            )
+            retry = sync.RetryPolicy(attempts=3, base_s=0.5, cap_s=4)
+            client = sync.SyncClient(self.app.state.store, http, retry=retry, on_progress=progress)
             return client.sync()
 
     def _show_progress(self, p: sync.Progress) -> None:

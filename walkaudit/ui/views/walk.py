@@ -46,18 +46,24 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     walk = state.store.walk(walk_id) if walk_id else state.store.active_walk()
     if walk is None:
         return _no_walk(app)
-    holder = ft.Container(expand=True)
+    me0 = state.last_position
+    start_pins = pins(state, walk.id)
+    centre = (
+        me0[:2]
+        if me0
+        else ((start_pins[-1].latitude, start_pins[-1].longitude) if start_pins else None)
+    )
+    live = mapview.LiveMap(state.settings.tile_url, centre=centre)
+    live.set_pins(start_pins)
+    holder = ft.Container(live.control, expand=True)
     position = ft.Text(size=13)
 
     def draw() -> None:
+        # Called on every GPS fix and every sync: only what changed is sent to the client.
         me = state.last_position
-        holder.content = mapview.build_map(
-            state.settings.tile_url,
-            pins(state, walk.id),
-            state.store.route(walk.id),
-            me,
-            on_tap=None,
-        )
+        live.set_pins(pins(state, walk.id))
+        live.set_route(state.store.route(walk.id))
+        live.set_me(me)
         position.value = (
             t("walk.position", accuracy=round(me[2] or 0)) if me else t("walk.no_position")
         )
@@ -69,6 +75,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
 
     async def end_walk(e: Any) -> None:
         ended = await app.work(state.store.end_walk)
+        app.forget_views()
         app.location.stop_route()
         app.go("walk_end", walk_id=ended.id)
         app.syncer.wake()
