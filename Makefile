@@ -31,12 +31,14 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The browser tests use Debian's chromium (Playwright's own download cannot work offline).
+# The browser tests use Debian's chromium (Playwright's own download cannot work offline); the PDF
+# tests read the protocols back with poppler's pdftotext/pdftoppm.
 browser:
-	@command -v chromium >/dev/null || { \
-	  echo "installing chromium (apt) for the browser tests"; \
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
+	  echo "installing chromium and poppler-utils (apt) for the browser and PDF tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; }
 
 test: lint browser
 	$(BIN)/python -m pytest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -14,7 +14,10 @@ MiB = 1024 * 1024
 class Settings(BaseSettings):
     """Everything the server can be told; `create_app(Settings(...))` takes one explicitly."""
 
-    model_config = SettingsConfigDict(env_prefix="WALKAUDIT_", extra="ignore")
+    # hide_input_in_errors: a bad WALKAUDIT_SMTP_URL must not print its password in the error.
+    model_config = SettingsConfigDict(
+        env_prefix="WALKAUDIT_", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
@@ -29,10 +32,62 @@ class Settings(BaseSettings):
     upload_idle_timeout_s: float = Field(default=30, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # ---- reports to owners and their delivery (sync_server.reports, sync_server.mailer) ----
+    # ONE setting for the mail server: smtp://host:port, smtp+starttls://user:pw@host:587 or
+    # smtps://user:pw@host:465 (user and password percent-encoded). Unset: messages are written
+    # as .eml files under {data_dir}/outbox/ instead (the demo). A secret: it holds a password.
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None  # the sender; required with smtp_url
+    coordinator_email: str | None = None  # Reply-To of reports; gets the weekly summary
+    report_interval_s: float = Field(default=300, ge=0)  # `serve` runs a pass this often; 0: off
+    # A walk that was never ended (a flat battery) must not hold its findings back for ever.
+    report_settle_hours: float = Field(default=24, gt=0)
+    # Late findings of a walk already reported to an owner are batched: one mail a day at most.
+    report_batch_hours: float = Field(default=24, gt=0)
+    mail_max_attempts: int = Field(default=6, ge=1)
+    reminder_interval_days: float = Field(default=14, gt=0)
+    mail_max_bytes: int = Field(default=10 * MiB, gt=0)  # beyond it photos go by link
+    mail_photo_px: int = Field(default=800, ge=200, le=2048)  # long edge of photos in the email
+    geocoder_url: str | None = None  # a Nominatim server, e.g. https://nominatim.example.org
+    geocoder_timeout_s: float = Field(default=3, gt=0)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            from sync_server.mailer import parse_smtp_url  # the one parser, with its messages
+
+            try:
+                parse_smtp_url(value.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(str(exc)) from None
+            return value
+        return None
+
+    @field_validator("geocoder_url")
+    @classmethod
+    def _valid_geocoder_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.strip().startswith(("http://", "https://")):
+            raise ValueError("WALKAUDIT_GEOCODER_URL must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _sender_with_smtp(self) -> Settings:
+        if self.smtp_url is not None and not (self.mail_from or "").strip():
+            raise ValueError("WALKAUDIT_SMTP_URL is set: set WALKAUDIT_MAIL_FROM (the sender) too")
+        return self
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where messages go as .eml files when no SMTP server is configured."""
+        return self.data_dir / "outbox"
 
     @property
     def database_path(self) -> Path:

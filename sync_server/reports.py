@@ -1,0 +1,703 @@
+"""Reports to owners: which findings are due, the email (HTML + text + inline photos) and the PDF.
+
+When a finding is due for its owner (`due_groups`):
+  * it is routed to an owner (a finding on the triage list, owner_id NULL, never is), is not a
+    duplicate, its status is received/reopened, and no report to this owner has carried it yet;
+  * every photo it names is stored (an owner should see what the walker saw);
+  * its walk has synced: the walk is ended (walks.ended_at), or the finding has no walk, or it
+    arrived more than `report_settle_hours` ago (a phone that died never ends its walk).
+A due group (one owner, one recipient address) goes out when it holds a finding of a walk this
+owner has had no report from yet — i.e. right after a walk — or when the owner's last report is
+older than `report_batch_hours`: stragglers synced late are batched into one mail a day.
+
+The email is built once and handed to `mailer.enqueue`; the owner's personal link
+(`links.create_link`) heads it. Photos are re-encoded small and metadata-free. If the photos
+would push the email past `mail_max_bytes` they go by link to the owner page instead (the email
+says so); if the PDF alone is still too large it goes without photos (also said).
+
+Errors: ReportError (a ServerError) — a report that cannot be built now, e.g. a photo whose row
+says stored but whose file is gone; the pass logs it and carries on with the other owners, and
+the findings stay due (nothing is lost, nothing is marked as sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import Image, UnidentifiedImageError
+
+from sync_server import links, mailer, texts_mail
+from sync_server.blobs import BlobError, BlobStore
+from sync_server.config import Settings
+from sync_server.db import Database, iso, parse_iso
+from sync_server.errors import ServerError
+from sync_server.geocode import AddressLookup, NoAddresses, cache_key, lookup_from_settings
+from sync_server.pdf import ProtocolItem, render_protocol
+from sync_server.routing import RouterCache, route_pending
+from sync_server.texts_mail import render
+from walkaudit import i18n
+from walkaudit.model import utcnow
+
+log = logging.getLogger(__name__)
+
+TZ = ZoneInfo("Europe/Stockholm")
+PDF_PHOTO_PX, PDF_QUALITY, MAIL_QUALITY = 640, 70, 75
+GEOCODE_BUDGET_S = 20.0  # per report: addresses are a courtesy, the mail must not wait for them
+_PDF = "application/pdf"
+
+
+class ReportError(ServerError):
+    """A report that cannot be built right now; its findings stay due."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """Due findings of one owner for one recipient address."""
+
+    owner_id: str
+    owner_name: str
+    language: str
+    recipient: str
+    finding_ids: tuple[str, ...]
+
+    @property
+    def dedupe_key(self) -> str:
+        """report:{owner}:{hash of the sorted finding ids}: the same report is one message."""
+        digest = hashlib.sha256(",".join(sorted(self.finding_ids)).encode()).hexdigest()[:20]
+        return f"report:{self.owner_id}:{digest}"
+
+
+_DUE_SQL = """
+SELECT f.id, f.walk_id, f.received_at, w.ended_at, a.owner_id, o.name, o.language,
+       COALESCE(NULLIF(a.email, ''), o.email) AS recipient
+FROM assignments a
+JOIN findings f ON f.id = a.finding_id
+JOIN owners o ON o.id = a.owner_id
+LEFT JOIN walks w ON w.id = f.walk_id
+WHERE a.owner_id IS NOT NULL
+  AND f.status IN ('received', 'reopened') AND f.duplicate_of IS NULL
+  AND NOT EXISTS (SELECT 1 FROM report_items ri JOIN outbox m ON m.id = ri.outbox_id
+                  WHERE ri.finding_id = f.id AND m.kind = 'report' AND m.owner_id = a.owner_id)
+  AND NOT EXISTS (SELECT 1 FROM finding_photos fp WHERE fp.finding_id = f.id
+                  AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = fp.sha256))
+ORDER BY a.owner_id, recipient, f.captured_at, f.id
+"""
+
+
+def due_groups(db: Database, settings: Settings, now: datetime) -> list[Group]:
+    """The reports that should go out now (see the module docstring for the rules)."""
+    conn = db.conn()
+    settled = iso(now - timedelta(hours=settings.report_settle_hours))
+    ready: dict[tuple[str, str], list[Any]] = {}
+    for row in conn.execute(_DUE_SQL).fetchall():
+        fid, walk_id, received_at, ended_at, owner_id, name, language, recipient = row
+        if walk_id is None or ended_at is not None or received_at <= settled:
+            ready.setdefault((owner_id, recipient), []).append(row)
+    groups = []
+    batch_since = iso(now - timedelta(hours=settings.report_batch_hours))
+    for (owner_id, recipient), rows in ready.items():
+        reported_walks = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT f.walk_id FROM report_items ri"
+                " JOIN outbox m ON m.id = ri.outbox_id JOIN findings f ON f.id = ri.finding_id"
+                " WHERE m.kind = 'report' AND m.owner_id = ?",
+                [owner_id],
+            )
+        }
+        last = conn.execute(
+            "SELECT MAX(created_at) FROM outbox WHERE kind = 'report' AND owner_id = ?", [owner_id]
+        ).fetchone()[0]
+        new_walk = any(r[1] is not None and r[1] not in reported_walks for r in rows)
+        if new_walk or last is None or last <= batch_since:
+            first = rows[0]
+            groups.append(
+                Group(owner_id, first[5], first[6] or "sv", recipient, tuple(r[0] for r in rows))
+            )
+    return groups
+
+
+def enqueue_reports(
+    db: Database,
+    blobs: BlobStore,
+    settings: Settings,
+    *,
+    now: datetime,
+    addresses: AddressLookup | None = None,
+) -> tuple[list[str], list[str]]:
+    """Build and enqueue every due report; returns (what was enqueued, errors)."""
+    done, errors = [], []
+    for group in due_groups(db, settings, now):
+        if mailer.is_queued(db, group.dedupe_key):
+            continue
+        try:
+            outbox_id = build_and_enqueue(
+                db, blobs, settings, group, now=now, addresses=addresses or NoAddresses()
+            )
+        except ReportError as exc:
+            errors.append(f"report to {group.owner_name}: {exc.message}")
+            log.error("report to %s not built: %s", group.owner_name, exc.message)
+            continue
+        except Exception as exc:  # a bug or bad data for one owner must not stop the others
+            errors.append(f"report to {group.owner_name}: {type(exc).__name__}: {exc}")
+            log.exception("report to %s not built", group.owner_name)
+            continue
+        if outbox_id is not None:
+            done.append(
+                f"{group.owner_name} <{group.recipient}>: {len(group.finding_ids)} findings"
+            )
+    return done, errors
+
+
+def build_and_enqueue(
+    db: Database,
+    blobs: BlobStore,
+    settings: Settings,
+    group: Group,
+    *,
+    now: datetime,
+    addresses: AddressLookup,
+) -> int | None:
+    """Build one report (link, photos, PDF, email) and enqueue it; None if it already was."""
+    lang = group.language if group.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    token = links.create_link(db, group.owner_id, ttl_days=_link_days(db, group.finding_ids, now))
+    link = f"{settings.url}/o/{token}"
+    expires = links.resolve_link(db, token).expires_at
+    items = load_items(
+        db,
+        blobs,
+        group.finding_ids,
+        lang,
+        link,
+        settings.mail_photo_px,
+        addresses,
+        time.monotonic() + GEOCODE_BUDGET_S,
+    )
+    areas = [
+        str(r[0])
+        for r in db.conn().execute(
+            "SELECT geojson FROM owner_areas WHERE owner_id = ?", [group.owner_id]
+        )
+    ]
+    today = local_date(now)
+    message, raw = compose_report(
+        settings,
+        group,
+        items,
+        lang=lang,
+        link=link,
+        expires=expires,
+        today=today,
+        areas=areas,
+        now=now,
+    )
+    with db.write() as tx:
+        return mailer.enqueue(
+            tx,
+            kind="report",
+            dedupe_key=group.dedupe_key,
+            recipient=group.recipient,
+            message=message,
+            raw=raw,
+            owner_id=group.owner_id,
+            finding_ids=group.finding_ids,
+            now=now,
+        )
+
+
+def _link_days(db: Database, finding_ids: tuple[str, ...], now: datetime) -> float:
+    """A link that outlives the last deadline by two months: an owner marks a fix *at* the
+    deadline, and a reminder after it must still open the page."""
+    marks = ", ".join("?" * len(finding_ids))
+    rows = db.conn().execute(
+        f"SELECT deadline FROM assignments WHERE finding_id IN ({marks})", finding_ids
+    )
+    dates = [d for (value,) in rows if (d := parse_deadline(value)) is not None]
+    days = (max(dates) - local_date(now)).days + 60 if dates else 0
+    return max(float(links.DEFAULT_TTL_DAYS), float(days))
+
+
+def compose_report(
+    settings: Settings,
+    group: Group,
+    items: list[ProtocolItem],
+    *,
+    lang: str,
+    link: str,
+    expires: datetime,
+    today: date,
+    areas: list[str],
+    now: datetime,
+) -> tuple[EmailMessage, bytes]:
+    """The email and its bytes, within mail_max_bytes: photos inline; else photos by link to
+    the owner page; else also the PDF without photos (the smallest of them if even that is too
+    big: a big mail is better than none). Each step is measured on the composed message."""
+    deadlines = sorted(i.deadline_date for i in items if i.deadline_date)
+    context: dict[str, Any] = dict(
+        lang=lang,
+        owner=group.owner_name,
+        items=items,
+        link=link,
+        n=len(items),
+        expires=local_date(expires).isoformat(),
+        deadline=deadlines[0] if deadlines else None,
+        subject=texts_mail.plural("mail.report.subject", len(items), lang, owner=group.owner_name),
+        intro=texts_mail.plural("mail.report.intro", len(items), lang),
+    )
+    protocol = {"owner": group.owner_name, "date": today.isoformat(), "link": link}
+    pdf = render_protocol(items, lang=lang, areas=areas, **protocol)
+    inline = [(cid, jpeg) for item in items for cid, jpeg in _cids(item)]
+    # Base64 makes every byte 4/3: don't even compose an inline version that cannot fit.
+    fits_inline = sum(len(j) for _, j in inline) * 4 / 3 < settings.mail_max_bytes
+    message, raw = EmailMessage(), b""
+    for photos_inline, pdf_photos in ((True, True), (False, True), (False, False)):
+        if photos_inline and not fits_inline:
+            continue
+        if not pdf_photos:
+            bare = [replace(i, pdf_photo=None) for i in items]
+            pdf = render_protocol(bare, lang=lang, areas=areas, **protocol)
+        context.update(photos_inline=photos_inline, pdf_photos=pdf_photos)
+        message = mailer.compose(
+            sender=sender(settings),
+            recipient=group.recipient,
+            subject=str(context["subject"]),
+            text=render("report.txt", context),
+            html=render("report.html", context),
+            reply_to=settings.coordinator_email,
+            inline=inline if photos_inline else [],
+            now=now,
+            attachments=[(i18n.t("pdf.filename", lang, date=protocol["date"]), pdf, _PDF)],
+        )
+        raw = message.as_bytes()
+        if len(raw) <= settings.mail_max_bytes:
+            break
+    return message, raw
+
+
+def _cids(item: ProtocolItem) -> list[tuple[str, bytes]]:
+    return [(f"f{item.number}p{k}@walkaudit", jpeg) for k, jpeg in enumerate(item.photos)]
+
+
+def load_items(
+    db: Database,
+    blobs: BlobStore,
+    finding_ids: tuple[str, ...],
+    lang: str,
+    link: str,
+    photo_px: int,
+    addresses: AddressLookup,
+    geocode_deadline: float,
+) -> list[ProtocolItem]:
+    """The findings as the email and PDF show them, numbered in order, photos shrunk."""
+    conn = db.conn()
+    items: list[ProtocolItem] = []
+    jobs: list[tuple[ProtocolItem, str]] = []
+    for number, fid in enumerate(finding_ids, start=1):
+        row = conn.execute(
+            "SELECT f.category, f.severity, f.note, f.latitude, f.longitude, f.accuracy,"
+            " f.captured_at, a.deadline FROM findings f JOIN assignments a ON a.finding_id = f.id"
+            " WHERE f.id = ?",
+            [fid],
+        ).fetchone()
+        category, severity, note, lat, lon, accuracy, captured_at, deadline = row
+        shas = [
+            r[0]
+            for r in conn.execute(
+                "SELECT sha256 FROM finding_photos WHERE finding_id = ? ORDER BY position", [fid]
+            )
+        ]
+        due = parse_deadline(deadline)
+        item = ProtocolItem(
+            number=number,
+            finding_id=fid,
+            category=i18n.category_label(category, lang),
+            severity=severity,
+            severity_label=i18n.t(f"severity.{severity}", lang),
+            note=note.strip(),
+            latitude=lat,
+            longitude=lon,
+            accuracy=accuracy,
+            map_url=map_url(lat, lon),
+            deadline=due.isoformat() if due else i18n.t("mail.no_deadline", lang),
+            recorded=local_time(parse_iso(captured_at)),
+            address=addresses.address(lat, lon, deadline=geocode_deadline),
+            page_url=f"{link}#f-{fid}",
+            photo_urls=[f"{link}/photos/{sha}" for sha in shas],
+            deadline_date=due,
+        )
+        items.append(item)
+        jobs.extend((item, sha) for sha in shas)
+    # Pillow lets go of the GIL while it decodes, scales and encodes: one thread per core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        shrunk = pool.map(lambda job: shrink(blobs, job[0].finding_id, job[1], photo_px), jobs)
+        for (item, _), (email_jpeg, pdf_jpeg) in zip(jobs, shrunk, strict=True):
+            item.photos.append(email_jpeg)
+            if item.pdf_photo is None:
+                item.pdf_photo = pdf_jpeg
+    return items
+
+
+def shrink(blobs: BlobStore, finding_id: str, sha: str, max_px: int) -> tuple[bytes, bytes]:
+    """(email JPEG ≤ max_px, PDF JPEG ≤ 640 px): re-encoded from pixels only, so no metadata."""
+    try:
+        with blobs.open(sha) as stream, Image.open(stream) as im:
+            # JPEG draft: decode at 1/2, 1/4 or 1/8 scale straight away — fast and small.
+            im.draft("RGB", (max_px, max_px))
+            rgb = im.convert("RGB")
+    except (OSError, UnidentifiedImageError, BlobError) as exc:
+        raise ReportError(
+            f"photo {sha[:12]}… of finding {finding_id} cannot be read from the photo store "
+            f"({exc}); check {getattr(blobs, 'root', 'the store')}"
+        ) from None
+    out = []
+    for px, quality in ((max_px, MAIL_QUALITY), (PDF_PHOTO_PX, PDF_QUALITY)):
+        rgb.thumbnail((px, px), Image.Resampling.LANCZOS)  # the PDF's from the email's: cheaper
+        buffer = io.BytesIO()
+        rgb.save(buffer, "JPEG", quality=quality, optimize=True)  # no exif=, no icc_profile=
+        out.append(buffer.getvalue())
+    return out[0], out[1]
+
+
+def map_url(lat: float, lon: float) -> str:
+    """An OpenStreetMap link with a marker at the position."""
+    return (
+        f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=18/{lat:.6f}/{lon:.6f}"
+    )
+
+
+def parse_deadline(value: object) -> date | None:
+    """assignments.deadline as a date: 'YYYY-MM-DD' or an ISO timestamp (its Swedish date)."""
+    if not value:
+        return None
+    text = str(value)
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else local_date(parse_iso(text))
+    except ValueError:
+        log.warning("unreadable deadline %r ignored", text)
+        return None
+
+
+def local_date(value: datetime) -> date:
+    """The date in Sweden at that instant."""
+    return value.astimezone(TZ).date()
+
+
+def local_time(value: datetime) -> str:
+    """'2026-11-25 18:03' in Swedish time."""
+    return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def sender(settings: Settings) -> str:
+    """The From address (a placeholder for the .eml demo, where no SMTP is configured)."""
+    return settings.mail_from or "Trygghetsvandring <walkaudit@localhost>"
+
+
+# ---- reminders: overdue findings, one mail per owner per interval ----------------------------
+
+_DONE = ("fixed", "verified", "closed", "not_ours")
+_OVERDUE_SQL = f"""
+SELECT a.owner_id, o.name, o.language, o.email, f.id, f.category, f.note, f.latitude,
+       f.longitude, a.deadline
+FROM assignments a
+JOIN findings f ON f.id = a.finding_id
+JOIN owners o ON o.id = a.owner_id
+WHERE a.owner_id IS NOT NULL AND a.deadline IS NOT NULL
+  AND f.status NOT IN ({", ".join(f"'{s}'" for s in _DONE)})
+  AND EXISTS (SELECT 1 FROM report_items ri JOIN outbox m ON m.id = ri.outbox_id
+              WHERE ri.finding_id = f.id AND m.kind = 'report' AND m.owner_id = a.owner_id
+              AND m.state = 'sent')
+ORDER BY a.owner_id, a.deadline, f.captured_at
+"""
+
+
+def overdue(db: Database, now: datetime) -> dict[str, list[tuple[Any, ...]]]:
+    """Per owner: their reported, unfinished findings whose deadline (a Swedish date) has passed."""
+    today = local_date(now)
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for row in db.conn().execute(_OVERDUE_SQL).fetchall():
+        due = parse_deadline(row[9])
+        if due is not None and due < today:
+            found.setdefault(row[0], []).append((*row[:9], due))
+    return found
+
+
+def enqueue_reminders(db: Database, settings: Settings, *, now: datetime) -> list[str]:
+    """One reminder per owner with overdue findings, at most one per reminder interval."""
+    interval = timedelta(days=settings.reminder_interval_days)
+    # The key holds the interval's number (counted from the epoch), so a restart or a second
+    # process cannot send one twice; the spacing rule below keeps two from landing a day apart
+    # across an interval boundary.
+    number = int(now.timestamp() // interval.total_seconds())
+    done = []
+    for owner_id, rows in overdue(db, now).items():
+        key = f"reminder:{owner_id}:{number}"
+        recent = db.query_one(
+            "SELECT 1 FROM outbox WHERE kind = 'reminder' AND owner_id = ? AND created_at > ?",
+            (owner_id, iso(now - interval)),
+        )
+        if recent is not None or mailer.is_queued(db, key):
+            continue
+        name, language, email = rows[0][1], rows[0][2] or "sv", rows[0][3]
+        lang = language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+        token = links.create_link(db, owner_id)
+        link = f"{settings.url}/o/{token}"
+        items = [
+            dict(
+                category=i18n.category_label(r[5], lang),
+                note=r[6].strip(),
+                deadline=r[9].isoformat(),
+                days=(local_date(now) - r[9]).days,
+                map_url=map_url(r[7], r[8]),
+                page_url=f"{link}#f-{r[4]}",
+                address=_cached_address(db, r[7], r[8]),
+            )
+            for r in rows
+        ]
+        subject = texts_mail.plural("mail.reminder.subject", len(rows), lang, owner=name)
+        context = dict(
+            lang=lang,
+            owner=name,
+            items=items,
+            link=link,
+            subject=subject,
+            expires=local_date(links.resolve_link(db, token).expires_at).isoformat(),
+        )
+        message = mailer.compose(
+            sender=sender(settings),
+            recipient=email,
+            subject=subject,
+            text=render("reminder.txt", context),
+            html=render("reminder.html", context),
+            reply_to=settings.coordinator_email,
+            now=now,
+        )
+        with db.write() as tx:
+            if mailer.enqueue(
+                tx,
+                kind="reminder",
+                dedupe_key=key,
+                recipient=email,
+                message=message,
+                owner_id=owner_id,
+                finding_ids=[r[4] for r in rows],
+                now=now,
+            ):
+                done.append(f"{name} <{email}>: {len(rows)} overdue")
+    return done
+
+
+def _cached_address(db: Database, lat: float, lon: float) -> str | None:
+    row = db.query_one("SELECT address FROM geocode_cache WHERE key = ?", (cache_key(lat, lon),))
+    return None if row is None or row["address"] is None else str(row["address"])
+
+
+# ---- the coordinator's weekly summary ---------------------------------------------------------
+
+
+def enqueue_summary(db: Database, settings: Settings, *, now: datetime) -> str | None:
+    """The week's numbers to the coordinator, once per ISO week; None if none was due."""
+    if not settings.coordinator_email:
+        return None
+    year, week, _ = now.astimezone(TZ).isocalendar()
+    key = f"summary:{year}-W{week:02d}"
+    if mailer.is_queued(db, key):
+        return None
+    conn = db.conn()
+    since = iso(now - timedelta(days=7))
+
+    def count(sql: str, *params: object) -> int:
+        return int(conn.execute(sql, params).fetchone()[0])
+
+    def events(kind: str) -> int:
+        return count(
+            "SELECT COUNT(DISTINCT finding_id) FROM events WHERE kind = ? AND at > ?", kind, since
+        )
+
+    lang = i18n.DEFAULT_LANGUAGE
+    failed = mailer.failed_messages(db)
+    counts = [
+        ("mail.summary.new", count("SELECT COUNT(*) FROM findings WHERE received_at > ?", since)),
+        ("mail.summary.sent", events("sent")),
+        ("mail.summary.acknowledged", events("acknowledged")),
+        ("mail.summary.fixed", events("fixed")),
+        ("mail.summary.overdue", sum(len(v) for v in overdue(db, now).values())),
+        (
+            "mail.summary.triage",
+            count(
+                "SELECT COUNT(*) FROM assignments a JOIN findings f ON f.id = a.finding_id"
+                f" WHERE a.owner_id IS NULL AND f.status NOT IN ({', '.join('?' * len(_DONE))})",
+                *_DONE,
+            ),
+        ),
+        ("mail.summary.failed", len(failed)),
+    ]
+    monday = now.astimezone(TZ).date() - timedelta(days=now.astimezone(TZ).weekday())
+    subject = i18n.t("mail.summary.subject", lang, week=week)
+    context = dict(
+        lang=lang,
+        subject=subject,
+        week=week,
+        start=monday.isoformat(),
+        end=(monday + timedelta(days=6)).isoformat(),
+        failed=failed[:50],
+        counts=[(i18n.t(k, lang), v) for k, v in counts],
+    )
+    message = mailer.compose(
+        sender=sender(settings),
+        recipient=settings.coordinator_email,
+        subject=subject,
+        text=render("summary.txt", context),
+        html=render("summary.html", context),
+        now=now,
+    )
+    with db.write() as tx:
+        if mailer.enqueue(
+            tx,
+            kind="summary",
+            dedupe_key=key,
+            recipient=settings.coordinator_email,
+            message=message,
+            now=now,
+        ):
+            return f"week {week} to {settings.coordinator_email}"
+    return None
+
+
+# ---- the pass: what `send-reports` and `serve` run ------------------------------------------
+
+
+@dataclass
+class PassResult:
+    """What one pass did (for the CLI's and the log's summary)."""
+
+    routed: int = 0
+    reports: list[str] = field(default_factory=list)
+    reminders: list[str] = field(default_factory=list)
+    summary: str | None = None
+    delivery: mailer.Delivery = field(default_factory=mailer.Delivery)
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """A human summary, one line per step."""
+        d = self.delivery
+        out = [
+            f"routed: {self.routed} findings",
+            f"reports enqueued: {len(self.reports)}",
+            *(f"  {r}" for r in self.reports),
+            f"reminders enqueued: {len(self.reminders)}",
+            *(f"  {r}" for r in self.reminders),
+            f"weekly summary: {self.summary or 'not due'}",
+            f"delivered: {d.sent} sent, {d.deferred} to retry, {d.failed} failed; "
+            f"{self.pending} pending",
+        ]
+        return out + [f"error: {e}" for e in self.errors]
+
+
+def run_pass(
+    db: Database,
+    blobs: BlobStore,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    transport: mailer.Transport | None = None,
+    addresses: AddressLookup | None = None,
+    routers: RouterCache | None = None,
+) -> PassResult:
+    """Route, build due reports, reminders and the weekly summary, then deliver what is due.
+
+    Each step runs even if an earlier one failed: a broken routing table must not stop the
+    reports already routed, nor the delivery of mail already queued.
+    """
+    now = now or utcnow()
+    if addresses is None:
+        addresses = lookup_from_settings(db, settings.geocoder_url, settings.geocoder_timeout_s)
+    result = PassResult()
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("routing", lambda: setattr(result, "routed", _route(db, routers))),
+        ("reports", lambda: _reports(result, db, blobs, settings, now, addresses)),
+        (
+            "reminders",
+            lambda: setattr(result, "reminders", enqueue_reminders(db, settings, now=now)),
+        ),
+        ("summary", lambda: setattr(result, "summary", enqueue_summary(db, settings, now=now))),
+    ]
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # one step's failure is reported, the others still run
+            log.exception("report pass: %s failed", name)
+            result.errors.append(f"{name}: {exc}")
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    result.delivery = mailer.deliver_due(
+        db,
+        transport or mailer.transport_for(smtp_url, settings.outbox_dir),
+        envelope_from=sender(settings),
+        max_attempts=settings.mail_max_attempts,
+        now=now,
+    )
+    result.errors.extend(result.delivery.errors)
+    result.pending = int(
+        db.conn().execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+    )
+    return result
+
+
+def _reports(
+    result: PassResult,
+    db: Database,
+    blobs: BlobStore,
+    settings: Settings,
+    now: datetime,
+    addresses: AddressLookup | None,
+) -> None:
+    done, errors = enqueue_reports(db, blobs, settings, now=now, addresses=addresses)
+    result.reports.extend(done)
+    result.errors.extend(errors)
+
+
+def _route(db: Database, routers: RouterCache | None) -> int:
+    # With serve's RouterCache the spatial index is rebuilt only when the registry changed.
+    return route_pending(db, routers.get() if routers else None)
+
+
+async def report_loop(
+    db: Database, blobs: BlobStore, settings: Settings, stop: asyncio.Event
+) -> None:
+    """`serve`'s periodic pass: every report_interval_s (the first one interval after start).
+
+    The pass runs in a worker thread (it blocks on SMTP and SQLite); `stop` ends the loop after
+    the pass in progress, so a shutdown never cuts a delivery between SMTP and its COMMIT.
+    """
+    addresses = lookup_from_settings(db, settings.geocoder_url, settings.geocoder_timeout_s)
+    routers = RouterCache(db)
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=settings.report_interval_s)
+            return
+        except TimeoutError:
+            pass
+        try:
+            result = await asyncio.to_thread(
+                partial(run_pass, addresses=addresses, routers=routers), db, blobs, settings
+            )
+        except Exception:  # the loop must outlive a bad pass; the next one tries again
+            log.exception("report pass failed")
+            continue
+        if result.reports or result.reminders or result.summary or result.delivery.sent:
+            log.info("report pass: %s", "; ".join(result.lines()))
+        for error in result.errors:
+            log.warning("report pass: %s", error)
