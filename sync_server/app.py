@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,12 +11,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from sync_server.api import enrol, field, health, photos, sync
+from sync_server.api import enrol, field, health, owner, photos, sync
 from sync_server.api.deps import Services
 from sync_server.api.errors import install_error_handlers
 from sync_server.blobs import DiskBlobStore
 from sync_server.config import Settings
 from sync_server.db import Database
+from sync_server.reports import report_loop
 from walkaudit.model import PROTOCOL_VERSION, PushRequest
 
 DESCRIPTION = f"""The walkaudit sync server (protocol v{PROTOCOL_VERSION}): phones enrol with a
@@ -34,7 +36,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Reports to owners: a pass every report_interval_s (0: off; `send-reports` by hand).
+        stop = asyncio.Event()
+        loop = None
+        if settings.report_interval_s > 0:
+            loop = asyncio.create_task(report_loop(db, services.blobs, settings, stop))
         yield
+        stop.set()
+        if loop is not None:
+            await loop  # lets a pass in progress finish its delivery before the db closes
         db.close()
 
     app = FastAPI(
@@ -47,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, enrol, sync, photos, field):
         app.include_router(module.router)
+    owner.install(app)  # the owner page /o/{token}: its routes, /static, tokens kept out of logs
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

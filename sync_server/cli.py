@@ -1,4 +1,4 @@
-"""`walkaudit-server`: serve, enrol devices, list and revoke them, list findings, run the demo.
+"""`walkaudit-server`: serve, enrol and revoke devices, list findings, send reports, run the demo.
 
 Results go to stdout (only the code for `enrol-code`; JSON with --json); messages go to stderr.
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage or settings.
@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync_server import devices, queries
+from sync_server import devices, owners, queries
 from sync_server.api.errors import describe_validation_errors
 from sync_server.config import Settings
 from sync_server.db import Database
@@ -173,6 +173,59 @@ def cmd_findings(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send_reports(settings: Settings, args: argparse.Namespace) -> int:
+    """One report pass: route, build and enqueue reports, reminders, summary; deliver."""
+    from sync_server.blobs import DiskBlobStore
+    from sync_server.reports import run_pass
+
+    _configure_logging(settings)
+    with _database(settings) as db:
+        result = run_pass(db, DiskBlobStore(settings.photos_dir), settings)
+    where = "SMTP" if settings.smtp_url else f".eml files in {settings.outbox_dir}"
+    _say(f"{PROG}: report pass done (delivery via {where})")
+    for line in result.lines():
+        _say(f"  {line}")
+    return 1 if result.errors else 0
+
+
+def cmd_owners_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import owners, contacts and areas from a GeoJSON FeatureCollection (all or nothing)."""
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServerError(f"cannot read {args.file}: {exc}") from None
+    with _database(settings, create=True) as db:
+        try:
+            result = owners.import_owners(db, text)
+        except owners.InvalidOwnerFile as exc:
+            raise ServerError(f"{args.file}: {exc.message}") from None
+    _say(
+        f"Imported {args.file}: {result.created} new, {result.updated} updated, "
+        f"{result.unchanged} unchanged owner(s); {result.areas} area(s) in the file."
+    )
+    if result.ignored:
+        _say(f"Ignored properties (walkaudit does not read them): {', '.join(result.ignored)}")
+    return 0
+
+
+def cmd_owners_list(settings: Settings, args: argparse.Namespace) -> int:
+    """The owner registry (municipalities included), as a table or JSON."""
+    with _database(settings) as db:
+        owners.ensure_municipalities(db)
+        rows = [asdict(o) for o in owners.list_owners(db, args.kind)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    table = [
+        row | {"contacts": ", ".join(f"{k}={v}" for k, v in row["contacts"].items()) or None}
+        for row in rows
+    ]
+    columns = [("name", "NAME"), ("kind", "KIND"), ("email", "EMAIL"),
+               ("contacts", "CONTACTS"), ("areas", "AREAS"), ("id", "ID")]  # fmt: skip
+    _print_table([r | {"email": r["email"] or None} for r in table], columns)
+    return 0
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Seed the demo walk (once), make an enrolment code, print what to open, and serve."""
     import uvicorn
@@ -305,8 +358,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("id", help="the device id (see `devices list`)")
     sub.set_defaults(func=cmd_devices_revoke)
 
+    command(
+        "send-reports",
+        cmd_send_reports,
+        "run one report pass now: route, email owners their findings, reminders, deliver",
+    )
+
     sub = command("findings", cmd_findings, "list every finding with its photos")
     sub.add_argument("--json", action="store_true", help="print JSON")
+
+    owners_parser = commands.add_parser("owners", help="import or list owners and their areas")
+    owner_commands = owners_parser.add_subparsers(dest="owners_command", required=True)
+    sub = owner_commands.add_parser("import", help="import owners from a GeoJSON file")
+    sub.add_argument("file", help="a FeatureCollection (see sync_server/owners.py)")
+    sub.set_defaults(func=cmd_owners_import)
+    sub = owner_commands.add_parser("list", help="list the owner registry")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_argument("--kind", choices=owners.KINDS, help="only owners of this kind")
+    sub.set_defaults(func=cmd_owners_list)
     return parser
 
 

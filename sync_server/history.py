@@ -7,7 +7,15 @@ from datetime import datetime
 import sqlite_utils
 
 from sync_server.db import iso
-from walkaudit.model import STATUS_AFTER, EventKind, FindingEvent, canonical_hash, new_id, utcnow
+from walkaudit.model import (
+    STATUS_AFTER,
+    EventKind,
+    FindingEvent,
+    Photo,
+    canonical_hash,
+    new_id,
+    utcnow,
+)
 
 SERVER_ACTOR = "server"
 
@@ -21,15 +29,17 @@ def add_server_event(
     actor: str = SERVER_ACTOR,
     note: str = "",
     event_id: str | None = None,
+    photos: list[Photo] | None = None,
 ) -> bool:
     """Append an event made on the server's side to a finding's history.
 
     With an `event_id` this is idempotent: False if that event is already recorded.
+    `photos` must already be stored (blob and `photos` row), e.g. the owner's photo of a fix.
     LookupError if the finding does not exist.
     """
     event = FindingEvent(
         id=event_id or new_id(), finding_id=finding_id, kind=kind, at=at or utcnow(),
-        actor=actor, note=note,
+        actor=actor, note=note, photos=photos or [],
     )  # fmt: skip
     if tx.execute("SELECT 1 FROM events WHERE id = ?", [event.id]).fetchone():
         return False
