@@ -614,7 +614,14 @@ def test_any_small_picture_gives_an_upright_rgb_jpeg(
     im = picture(result.jpeg)
     assert im.format == "JPEG" and im.mode == "RGB" and im.size == (result.width, result.height)
     scale = min(1.0, max_edge / max(width, height))
-    assert im.size == (max(1, round(width * scale)), max(1, round(height * scale)))
+    exact = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if fmt == "JPEG" and scale < 1:
+        # A reduced-scale decode may land anywhere in [25/32 of max_edge, max_edge], same shape.
+        assert max_edge * 25 // 32 <= max(im.size) <= max_edge
+        s = max(im.size) / max(width, height)
+        assert abs(im.width - width * s) <= 1 and abs(im.height - height * s) <= 1
+    else:
+        assert im.size == exact
     assert_no_metadata(result.jpeg)
     if mode != "1" and min(im.size) >= 16:  # "1" is dithered; in tiny ones JPEG blocks dominate
         assert mad(im, upright.resize(im.size, Image.Resampling.BOX)) < 12
