@@ -74,7 +74,10 @@ class App:
             view, self._on_refresh = cached
             self.page.views.clear()
             self.page.views.append(view)
-            self.refresh()
+            self.page.update()
+            # The screen is back at once; bringing it up to date (a query over every finding of
+            # the walk) follows on the next turn of the event loop.
+            asyncio.get_running_loop().call_soon(self.refresh)
             return
         self._on_refresh = []
         view = views.build(self, name, **params)
