@@ -64,6 +64,7 @@ class App:
         """Show a view by name (start, walk, new_finding, findings, finding, walk_end, …)."""
         from walkaudit.ui import views
 
+        previous = self.current
         self.current, self.params = name, params
         settings = self.state.settings
         key = (name, tuple(sorted(params.items())), settings.lang, settings.theme)
@@ -72,8 +73,11 @@ class App:
             # Back to the walk after saving a finding: the map with 2,000 pins is not rebuilt,
             # only brought up to date (a new pin is appended).
             view, self._on_refresh = cached
-            self.page.views.clear()
-            self.page.views.append(view)
+            if len(self.page.views) == 2 and self.page.views[0] is view:
+                self.page.views.pop()  # the new-finding screen lay on top: nothing is re-sent
+            else:
+                self.page.views.clear()
+                self.page.views.append(view)
             self.page.update()
             # The screen is back at once; bringing it up to date (a query over every finding of
             # the walk) follows on the next turn of the event loop.
@@ -83,8 +87,13 @@ class App:
         view = views.build(self, name, **params)
         if name in KEPT_VIEWS:
             self._kept = {key: (view, self._on_refresh)}
-        self.page.views.clear()
-        self.page.views.append(view)
+        if name == "new_finding" and previous == "walk" and len(self.page.views) == 1:
+            # On top of the walk, which stays mounted: with 2,000 pins, taking the walk view
+            # down and putting it back meant re-sending every pin (about 150 ms) on each save.
+            self.page.views.append(view)
+        else:
+            self.page.views.clear()
+            self.page.views.append(view)
         self.page.update()
 
     def forget_views(self) -> None:
@@ -92,7 +101,10 @@ class App:
         self._kept.clear()
 
     def _view_pop(self, e: Any) -> None:
-        self.go("start" if self.current != "new_finding" else "walk")
+        if self.current == "new_finding" and self.params.get("walk_id"):
+            self.go("walk", walk_id=self.params["walk_id"])
+        else:
+            self.go("start")
 
     def on_refresh(self, callback: Callable[[], None]) -> None:
         """Call back when data changed (sync finished, a capture was processed)."""
