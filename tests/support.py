@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -54,49 +54,44 @@ def run(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-class ServerProcess:
-    """`walkaudit-server --data DIR serve` on loopback; can be SIGKILLed and started again."""
+class ChildProcess:
+    """A command of ours in its own process on a loopback port: started, awaited, stopped."""
+
+    name = "process"
+    startup_s = 30.0
 
     def __init__(self, data: Path, port: int | None = None, env: dict[str, str] | None = None):
         self.data = data
         self.port = port or free_port()
         self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data.parent / f"server-{self.port}.log"
+        self.log = data.parent / f"{self.name}-{self.port}.log"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
-    def start(self) -> ServerProcess:
+    def ready(self) -> bool:
+        """True once the process answers on its port."""
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+        except OSError:
+            return False
+        return True
+
+    def start(self) -> Self:
         self.data.mkdir(parents=True, exist_ok=True)
         log = open(self.log, "ab")  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen(
-            [
-                str(BIN / "walkaudit-server"),
-                "--data",
-                str(self.data),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=log,
-            stderr=log,
-            env={**os.environ, **self.env},
+            self.command(), stdout=log, stderr=log, env={**os.environ, **self.env}
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.startup_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+            if self.ready():
+                return self
             time.sleep(0.1)
-        raise RuntimeError("server did not start in 30 s")
+        raise RuntimeError(f"{self.name} did not start in {self.startup_s:.0f} s")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flushing — a power cut for the process."""
@@ -111,6 +106,26 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class ServerProcess(ChildProcess):
+    """`walkaudit-server --data DIR serve` on loopback; can be SIGKILLed and started again."""
+
+    name = "server"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [str(BIN / "walkaudit-server"), "--data", str(self.data), "serve",
+                "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def cli(self, *args: str) -> Result:
         """`walkaudit-server --data DIR ARGS…`."""

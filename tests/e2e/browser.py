@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.server
 import io
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from tests.support import BIN, free_port
+from tests.support import BIN, ChildProcess, free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -76,46 +75,19 @@ class TileServer:
         self.server.shutdown()
 
 
-class AppProcess:
+class AppProcess(ChildProcess):
     """`walkaudit --data DIR app --web` in its own process."""
 
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data.parent / f"app-{self.port}.log"
+    name = "app"
+    startup_s = 60.0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def start(self) -> AppProcess:
-        import socket
-
-        log = open(self.log, "ab")  # noqa: SIM115 - the child keeps it open
-        self.proc = subprocess.Popen(
-            [str(BIN / "walkaudit"), "--data", str(self.data), "app", "--web", "--port",
-             str(self.port)],
-            stdout=log, stderr=log,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.log.read_text()[-2000:])
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the app did not start in 60 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+    def command(self) -> list[str]:
+        return [str(BIN / "walkaudit"), "--data", str(self.data), "app", "--web",
+                "--port", str(self.port)]  # fmt: skip
 
 
 class FletPage:
