@@ -11,7 +11,23 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from sync_server.api import enrol, field, health, owner, photos, sync
+from sync_server.api import (
+    coord_devices,
+    coord_export,
+    coord_findings,
+    coord_session,
+    coord_stats,
+    coord_users,
+    coord_walks,
+    enrol,
+    field,
+    health,
+    open311,
+    owner,
+    photos,
+    sync,
+    workspace,
+)
 from sync_server.api.deps import Services
 from sync_server.api.errors import install_error_handlers
 from sync_server.blobs import DiskBlobStore
@@ -19,6 +35,12 @@ from sync_server.config import Settings
 from sync_server.db import Database
 from sync_server.reports import report_loop
 from walkaudit.model import PROTOCOL_VERSION, PushRequest
+
+# The coordinator web's pages, one module per area (each has `router`).
+WORKSPACE_ROUTERS = (
+    coord_session, coord_findings, coord_walks, coord_stats, coord_devices, coord_users,
+    coord_export, open311,
+)  # fmt: skip
 
 DESCRIPTION = f"""The walkaudit sync server (protocol v{PROTOCOL_VERSION}): phones enrol with a
 one-time code, push walks, findings and events idempotently, upload photos resumably by sha256,
@@ -56,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     for module in (health, enrol, sync, photos, field):
+        app.include_router(module.router)
+    workspace.install(app)  # the coordinator web: templates, sign-in redirects, refusals
+    for module in WORKSPACE_ROUTERS:
         app.include_router(module.router)
     owner.install(app)  # the owner page /o/{token}: its routes, /static, tokens kept out of logs
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     geocoder_url: str | None = None  # a Nominatim server, e.g. https://nominatim.example.org
     geocoder_timeout_s: float = Field(default=3, gt=0)
 
+    # ---- the coordinator web and Open311 ----
+    # Map tiles for the coordinator's maps (Leaflet). Empty: no background map, points only.
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© OpenStreetMap contributors"
+    # Open311 GeoReport v2 reads without an api_key, from a view without personal data.
+    open311_public_read: bool = False
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:

@@ -336,4 +336,130 @@ CREATE TABLE geocode_cache (
 )
 """
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_owners]
+
+def _m3_workspace(db: sqlite_utils.Database) -> None:
+    """The coordinator's workspace: accounts, follow-through of findings, follow-ups, Open311."""
+    _run_script(db, _WORKSPACE_SCHEMA)
+    # Findings already on the server get their tracking row from the history they have.
+    db.execute("INSERT INTO finding_tracking (finding_id) SELECT id FROM findings")
+    for kind, column in _TRACKED_FIRST.items():
+        db.execute(
+            f"UPDATE finding_tracking SET {column} = (SELECT min(at) FROM events e"
+            f" WHERE e.finding_id = finding_tracking.finding_id AND e.kind = ?)",
+            [kind],
+        )
+    for kinds, column in _TRACKED_LAST.items():
+        db.execute(
+            f"UPDATE finding_tracking SET {column} = (SELECT max(at) FROM events e"
+            f" WHERE e.finding_id = finding_tracking.finding_id AND e.kind IN"
+            f" ({','.join('?' * len(kinds))}))",
+            list(kinds),
+        )
+
+
+# When a finding was first sent and acknowledged (the owner's answer time), and when it was last
+# fixed and closed (a reopen clears both): what the CSV export and the statistics read, kept up to
+# date by history.record_event so 100,000 findings need no scan of their events.
+_TRACKED_FIRST = {"sent": "sent_at", "acknowledged": "acknowledged_at"}
+_TRACKED_LAST = {("fixed",): "fixed_at", ("verified", "closed"): "closed_at"}
+
+# users: the coordinator web's accounts (argon2 hashes). sessions: cookie tokens stored as sha256.
+# login_failures: the throttle's memory, kept in the database so that several workers and a
+# restart see the same count. finding_tracking: one row per finding (see _TRACKED_*), the
+# coordinator's priority, a merge and the "look at this" flag. followups: a named selection of
+# open findings that walkers fetch by that name. api_keys / open311_updates: Open311 clients and
+# the update ids they have posted (idempotence).
+_WORKSPACE_SCHEMA = """
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'viewer')),
+    password_hash TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+);
+CREATE UNIQUE INDEX users_name ON users(lower(name));
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE login_failures (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX login_failures_name ON login_failures(name, at);
+CREATE INDEX login_failures_address ON login_failures(address, at);
+CREATE TABLE finding_tracking (
+    finding_id TEXT PRIMARY KEY REFERENCES findings(id),
+    priority TEXT CHECK (priority IN ('1', '2', '3')),
+    sent_at TEXT,
+    acknowledged_at TEXT,
+    fixed_at TEXT,
+    closed_at TEXT,
+    merged_into TEXT REFERENCES findings(id),
+    flagged_at TEXT,
+    flag_note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX finding_tracking_merged ON finding_tracking(merged_into);
+CREATE TABLE walk_participants (
+    id INTEGER PRIMARY KEY,
+    walk_id TEXT NOT NULL REFERENCES walks(id),
+    name TEXT NOT NULL DEFAULT '',
+    organisation TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX walk_participants_email ON walk_participants(walk_id, lower(email));
+CREATE TABLE followups (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    area TEXT NOT NULL DEFAULT '',
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE UNIQUE INDEX followups_open_name ON followups(lower(name)) WHERE closed_at IS NULL;
+CREATE TABLE followup_items (
+    followup_id TEXT NOT NULL REFERENCES followups(id),
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    PRIMARY KEY (followup_id, finding_id)
+) WITHOUT ROWID;
+CREATE INDEX followup_items_finding ON followup_items(finding_id);
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    owner_id TEXT REFERENCES owners(id),
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE TABLE open311_updates (
+    api_key_id TEXT NOT NULL REFERENCES api_keys(id),
+    update_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (api_key_id, update_id)
+) WITHOUT ROWID;
+CREATE INDEX findings_status ON findings(status);
+CREATE INDEX findings_captured ON findings(captured_at);
+CREATE INDEX findings_category ON findings(category, captured_at);
+CREATE INDEX walks_area ON walks(lower(area));
+CREATE INDEX assignments_deadline ON assignments(deadline);
+CREATE INDEX events_at ON events(at)
+"""
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial,
+    _m2_owners,
+    _m3_workspace,
+]

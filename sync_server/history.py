@@ -77,4 +77,35 @@ def record_event(
     )  # fmt: skip
     if status_after != finding[1]:
         tx.execute("UPDATE findings SET status = ? WHERE id = ?", [status_after, event.finding_id])
+    _track(tx, event.finding_id, event.kind, iso(event.at))
     return True
+
+
+# The tracking column each kind sets: first time for sent/acknowledged, latest for fixed/closed.
+_FIRST = {EventKind.SENT: "sent_at", EventKind.ACKNOWLEDGED: "acknowledged_at"}
+_LATEST = {EventKind.FIXED: "fixed_at", EventKind.VERIFIED: "closed_at",
+           EventKind.CLOSED: "closed_at"}  # fmt: skip
+
+
+def _track(tx: sqlite_utils.Database, finding_id: str, kind: EventKind, at: str) -> None:
+    # finding_tracking keeps the times the CSV export and the statistics read (see db.py).
+    tx.execute("INSERT OR IGNORE INTO finding_tracking (finding_id) VALUES (?)", [finding_id])
+    if kind in _FIRST:
+        column = _FIRST[kind]
+        tx.execute(
+            f"UPDATE finding_tracking SET {column} = ? WHERE finding_id = ?"
+            f" AND ({column} IS NULL OR {column} > ?)",
+            [at, finding_id, at],
+        )
+    elif kind in _LATEST:
+        column = _LATEST[kind]
+        tx.execute(
+            f"UPDATE finding_tracking SET {column} = ? WHERE finding_id = ?"
+            f" AND ({column} IS NULL OR {column} < ?)",
+            [at, finding_id, at],
+        )
+    elif kind is EventKind.REOPENED:
+        tx.execute(
+            "UPDATE finding_tracking SET fixed_at = NULL, closed_at = NULL WHERE finding_id = ?",
+            [finding_id],
+        )

@@ -1,0 +1,94 @@
+"""Signing in and out of the coordinator web, and its start page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from sync_server import accounts
+from sync_server.api.deps import ServicesDep
+from sync_server.api.workspace import (
+    SESSION_COOKIE,
+    FormDep,
+    ViewerDep,
+    language,
+    redirect,
+    render,
+)
+from walkaudit.i18n import Translator
+
+router = APIRouter(tags=["coordinator"], include_in_schema=False)
+
+
+def _safe_next(value: str | None) -> str:
+    # Only a path on this site: never an open redirect to somewhere else.
+    if value and value.startswith("/c/") and not value.startswith("//"):
+        return value
+    return "/c/findings"
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    """The server's address opens the coordinator web."""
+    return RedirectResponse("/c/", status_code=303)
+
+
+@router.get("/c/")
+def home(signed: ViewerDep) -> Response:
+    """The start page is the findings list."""
+    return redirect("/c/findings")
+
+
+@router.get("/c/login")
+def login_page(request: Request, next: str | None = None, signed_out: bool = False) -> Response:
+    """The sign-in form."""
+    t = Translator(language(request))
+    notice = t("coord.signed_out") if signed_out else None
+    return render(request, None, "coord/login.html", next=_safe_next(next), name="", notice=notice)
+
+
+@router.post("/c/login")
+def login(
+    request: Request,
+    services: ServicesDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=4096)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Check the password (throttled) and set the session cookie."""
+    target = _safe_next(next)
+    t = Translator(language(request))
+
+    def again(status: int, message: str) -> Response:
+        return render(request, None, "coord/login.html", status=status, next=target,
+                      name=name[:100], error=message)  # fmt: skip
+
+    if not name.strip() or not password:
+        return again(422, t("coord.login.missing"))
+    address = request.client.host if request.client else "-"
+    try:
+        _, token = accounts.login(services.db, name, password, address)
+    except accounts.Throttled as exc:
+        response = again(429, t("coord.login.throttled", minutes=max(1, exc.retry_after // 60)))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except accounts.BadCredentials:
+        return again(401, t("coord.login.bad"))
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+        secure=request.url.scheme == "https",
+        max_age=int(accounts.LIFETIME.total_seconds()),
+    )  # fmt: skip
+    return response
+
+
+@router.post("/c/logout")
+def logout(request: Request, services: ServicesDep, signed: ViewerDep, form: FormDep) -> Response:
+    """End the session."""
+    accounts.end_session(services.db, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/c/login?signed_out=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,164 @@
+"""The coordinator's finding filters: one parser for the query string, one SQL WHERE builder.
+
+The findings list, its map, the exports and Open311 select findings the same way, so a
+filtered list exported to CSV holds exactly the rows the coordinator saw. Every query joins
+`FROM_FINDINGS` (aliases f, a, o, w, ft) and appends `where(filters)`.
+
+Status groups: `open` (someone still has to act: received, sent, acknowledged, planned,
+reopened, not_ours), `done` (fixed, verified, closed). Overdue: open and its deadline (a Swedish
+calendar date) is before today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sync_server.db import iso
+from walkaudit.categories import CODES
+from walkaudit.model import FindingStatus, Severity
+
+SWEDEN = ZoneInfo("Europe/Stockholm")
+OPEN = ("received", "sent", "acknowledged", "planned", "reopened", "not_ours")
+DONE = ("fixed", "verified", "closed")
+STATUS_CHOICES = ("open", "done", *[s.value for s in FindingStatus])
+SEVERITIES = tuple(s.value for s in Severity)
+
+FROM_FINDINGS = (
+    " FROM findings f"
+    " LEFT JOIN assignments a ON a.finding_id = f.id"
+    " LEFT JOIN owners o ON o.id = a.owner_id"
+    " LEFT JOIN walks w ON w.id = f.walk_id"
+    " LEFT JOIN finding_tracking ft ON ft.finding_id = f.id"
+)
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the coordinator asked for; '' means "any"."""
+
+    status: str = ""  # open | done | a FindingStatus value
+    owner: str = ""  # an owner id, or "triage" (no owner yet)
+    category: str = ""
+    severity: str = ""
+    walk: str = ""  # a walk id
+    area: str = ""  # the walks' area, case-insensitive
+    date_from: str = ""  # YYYY-MM-DD, Swedish date of capture, inclusive
+    date_to: str = ""
+    overdue: bool = False
+    flagged: bool = False
+    q: str = ""  # words in the note, or the start of an id
+
+    def query_string(self, **changes: object) -> str:
+        """These filters (with changes) as a URL query string, without empty values."""
+        current = replace(self, **changes)  # type: ignore[arg-type]
+        pairs = []
+        for field in fields(current):
+            value = getattr(current, field.name)
+            if value is True:
+                pairs.append((field.name, "1"))
+            elif value and value is not False:
+                pairs.append((field.name, str(value)))
+        return urlencode(pairs)
+
+    @property
+    def active(self) -> bool:
+        """True if any filter is set."""
+        return self != Filters()
+
+
+def parse(params: Mapping[str, str], today: date | None = None) -> Filters:
+    """Filters from a query string; FilterError for a value that is not one of the choices."""
+
+    def text(name: str, limit: int = 200) -> str:
+        return (params.get(name) or "").strip()[:limit]
+
+    status = text("status").lower()
+    if status and status not in STATUS_CHOICES:
+        raise FilterError(f"status: use one of {', '.join(STATUS_CHOICES)}")
+    category = text("category").upper()
+    if category and category not in CODES:
+        raise FilterError(f"category: use one of {', '.join(sorted(CODES))}")
+    severity = text("severity").lower()
+    if severity and severity not in SEVERITIES:
+        raise FilterError(f"severity: use one of {', '.join(SEVERITIES)}")
+    dates = {}
+    for name in ("date_from", "date_to"):
+        value = text(name, 10)
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise FilterError(f"{name}: a date like 2026-11-25") from None
+        dates[name] = value
+    if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
+        raise FilterError("date_from is after date_to")
+    return Filters(
+        status=status, owner=text("owner", 100), category=category, severity=severity,
+        walk=text("walk", 100), area=text("area"), overdue=_flag(params.get("overdue")),
+        flagged=_flag(params.get("flagged")), q=text("q"), **dates,
+    )  # fmt: skip
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "on", "yes")
+
+
+def _start_of(day: str) -> str:
+    return iso(datetime.combine(date.fromisoformat(day), time(), SWEDEN))
+
+
+def where(filters: Filters, today: date | None = None) -> tuple[str, list[object]]:
+    """(" WHERE …", params) for FROM_FINDINGS; merged-away duplicates are never listed."""
+    clauses, params = ["ft.merged_into IS NULL"], []  # type: tuple[list[str], list[object]]
+    if filters.status == "open":
+        clauses.append(f"f.status IN ({', '.join('?' * len(OPEN))})")
+        params += OPEN
+    elif filters.status == "done":
+        clauses.append(f"f.status IN ({', '.join('?' * len(DONE))})")
+        params += DONE
+    elif filters.status:
+        clauses.append("f.status = ?")
+        params.append(filters.status)
+    if filters.owner == "triage":
+        clauses.append("a.owner_id IS NULL")
+    elif filters.owner:
+        clauses.append("a.owner_id = ?")
+        params.append(filters.owner)
+    if filters.category:
+        clauses.append("f.category = ?")
+        params.append(filters.category)
+    if filters.severity:
+        clauses.append("f.severity = ?")
+        params.append(filters.severity)
+    if filters.walk:
+        clauses.append("f.walk_id = ?")
+        params.append(filters.walk)
+    if filters.area:
+        clauses.append("lower(w.area) = lower(?)")
+        params.append(filters.area)
+    if filters.date_from:
+        clauses.append("f.captured_at >= ?")
+        params.append(_start_of(filters.date_from))
+    if filters.date_to:
+        next_day = (date.fromisoformat(filters.date_to) + timedelta(days=1)).isoformat()
+        clauses.append("f.captured_at < ?")
+        params.append(_start_of(next_day))
+    if filters.overdue:
+        today = today or datetime.now(SWEDEN).date()
+        clauses.append(f"a.deadline < ? AND f.status IN ({', '.join('?' * len(OPEN))})")
+        params += [today.isoformat(), *OPEN]
+    if filters.flagged:
+        clauses.append("ft.flagged_at IS NOT NULL")
+    if filters.q:
+        clauses.append("(f.note LIKE ? ESCAPE '\\' OR f.id LIKE ?)")
+        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params += [f"%{escaped}%", f"{filters.q.lower()}%"]
+    return " WHERE " + " AND ".join(clauses), params
