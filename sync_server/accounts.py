@@ -108,10 +108,13 @@ def _hash(token: str) -> str:
 
 def _user(row: dict[str, object]) -> User:
     return User(
-        id=str(row["id"]), name=str(row["name"]), role=str(row["role"]),
-        email=str(row["email"]), created_at=str(row["created_at"]),
+        id=str(row["id"]),
+        name=str(row["name"]),
+        role=str(row["role"]),
+        email=str(row["email"]),
+        created_at=str(row["created_at"]),
         disabled_at=row["disabled_at"] if isinstance(row["disabled_at"], str) else None,
-    )  # fmt: skip
+    )
 
 
 def check_password(password: str) -> str:
@@ -125,8 +128,9 @@ def check_password(password: str) -> str:
     return password
 
 
-def add_user(db: Database, name: str, role: str, password: str, email: str = "",
-             now: datetime | None = None) -> User:  # fmt: skip
+def add_user(
+    db: Database, name: str, role: str, password: str, email: str = "", now: datetime | None = None
+) -> User:
     """Create a user; InvalidAccount for a blank or taken name, an unknown role, a weak password."""
     name = name.strip()
     if not name or len(name) > 100 or any(ch.isspace() for ch in name):
@@ -172,15 +176,18 @@ def set_disabled(db: Database, name: str, disabled: bool, now: datetime | None =
     """Disable (every session ends at once) or enable a user."""
     user = get_user(db, name)
     with db.write() as tx:
-        tx.execute("UPDATE users SET disabled_at = ? WHERE id = ?",
-                   [iso(now or utcnow()) if disabled else None, user.id])  # fmt: skip
+        tx.execute(
+            "UPDATE users SET disabled_at = ? WHERE id = ?",
+            [iso(now or utcnow()) if disabled else None, user.id],
+        )
         if disabled:
             tx.execute("DELETE FROM sessions WHERE user_id = ?", [user.id])
     return get_user(db, name)
 
 
-def login(db: Database, name: str, password: str, address: str,
-          now: datetime | None = None) -> tuple[User, str]:  # fmt: skip
+def login(
+    db: Database, name: str, password: str, address: str, now: datetime | None = None
+) -> tuple[User, str]:
     """Check the password and open a session: (user, session token for the cookie).
 
     Throttled before any check when the name or the address failed too often lately.
@@ -196,8 +203,10 @@ def login(db: Database, name: str, password: str, address: str,
         ok = False
     if not ok or row is None or row["disabled_at"] is not None:
         with db.write() as tx:
-            tx.execute("INSERT INTO login_failures (name, address, at) VALUES (lower(?), ?, ?)",
-                       [name, address, iso(now)])  # fmt: skip
+            tx.execute(
+                "INSERT INTO login_failures (name, address, at) VALUES (lower(?), ?, ?)",
+                [name, address, iso(now)],
+            )
         raise BadCredentials("wrong user name or password")
     user = _user(row)
     token = secrets.token_urlsafe(32)
@@ -207,12 +216,19 @@ def login(db: Database, name: str, password: str, address: str,
         tx.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at,"
             " last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [_hash(token), user.id, secrets.token_urlsafe(24), iso(now), iso(now + LIFETIME),
-             iso(now)],
-        )  # fmt: skip
+            [
+                _hash(token),
+                user.id,
+                secrets.token_urlsafe(24),
+                iso(now),
+                iso(now + LIFETIME),
+                iso(now),
+            ],
+        )
         if _hasher.check_needs_rehash(stored):
-            tx.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                       [_hasher.hash(password), user.id])  # fmt: skip
+            tx.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), user.id]
+            )
     return user, token
 
 
@@ -221,14 +237,18 @@ def _check_throttle(db: Database, name: str, address: str, now: datetime) -> Non
     conn = db.conn()
     by_name = conn.execute(
         "SELECT count(*), min(at) FROM (SELECT at FROM login_failures WHERE name = lower(?)"
-        " AND at > ? ORDER BY at DESC LIMIT ?)", [name, since, MAX_FAILURES_PER_NAME]
-    ).fetchone()  # fmt: skip
+        " AND at > ? ORDER BY at DESC LIMIT ?)",
+        [name, since, MAX_FAILURES_PER_NAME],
+    ).fetchone()
     by_address = conn.execute(
         "SELECT count(*), min(at) FROM (SELECT at FROM login_failures WHERE address = ?"
-        " AND at > ? ORDER BY at DESC LIMIT ?)", [address, since, MAX_FAILURES_PER_ADDRESS]
-    ).fetchone()  # fmt: skip
-    for (count, oldest), limit in ((by_name, MAX_FAILURES_PER_NAME),
-                                   (by_address, MAX_FAILURES_PER_ADDRESS)):  # fmt: skip
+        " AND at > ? ORDER BY at DESC LIMIT ?)",
+        [address, since, MAX_FAILURES_PER_ADDRESS],
+    ).fetchone()
+    for (count, oldest), limit in (
+        (by_name, MAX_FAILURES_PER_NAME),
+        (by_address, MAX_FAILURES_PER_ADDRESS),
+    ):
         if count >= limit:
             wait = parse_iso(oldest) + THROTTLE_WINDOW - now
             seconds = max(1, int(wait.total_seconds()) + 1)
@@ -258,8 +278,10 @@ def session(db: Database, token: str | None, now: datetime | None = None) -> Ses
         raise NoSession("this user is disabled")
     if now - seen >= SEEN_RESOLUTION:
         with db.write() as tx:
-            tx.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
-                       [iso(now), row["token_hash"]])  # fmt: skip
+            tx.execute(
+                "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
+                [iso(now), row["token_hash"]],
+            )
     return Session(user, str(row["csrf_token"]), str(row["token_hash"]))
 
 

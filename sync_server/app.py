@@ -14,7 +14,9 @@ from pydantic.json_schema import models_json_schema
 from sync_server.api import (
     coord_devices,
     coord_export,
+    coord_finding_actions,
     coord_findings,
+    coord_followups,
     coord_session,
     coord_stats,
     coord_users,
@@ -38,9 +40,17 @@ from walkaudit.model import PROTOCOL_VERSION, PushRequest
 
 # The coordinator web's pages, one module per area (each has `router`).
 WORKSPACE_ROUTERS = (
-    coord_session, coord_findings, coord_walks, coord_stats, coord_devices, coord_users,
-    coord_export, open311,
-)  # fmt: skip
+    coord_session,
+    coord_findings,
+    coord_finding_actions,
+    coord_followups,
+    coord_walks,
+    coord_stats,
+    coord_devices,
+    coord_users,
+    coord_export,
+    open311,
+)
 
 DESCRIPTION = f"""The walkaudit sync server (protocol v{PROTOCOL_VERSION}): phones enrol with a
 one-time code, push walks, findings and events idempotently, upload photos resumably by sha256,

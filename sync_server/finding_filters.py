@@ -101,10 +101,17 @@ def parse(params: Mapping[str, str], today: date | None = None) -> Filters:
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         raise FilterError("date_from is after date_to")
     return Filters(
-        status=status, owner=text("owner", 100), category=category, severity=severity,
-        walk=text("walk", 100), area=text("area"), overdue=_flag(params.get("overdue")),
-        flagged=_flag(params.get("flagged")), q=text("q"), **dates,
-    )  # fmt: skip
+        status=status,
+        owner=text("owner", 100),
+        category=category,
+        severity=severity,
+        walk=text("walk", 100),
+        area=text("area"),
+        overdue=_flag(params.get("overdue")),
+        flagged=_flag(params.get("flagged")),
+        q=text("q"),
+        **dates,
+    )
 
 
 def _flag(value: str | None) -> bool:

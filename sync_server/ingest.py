@@ -18,6 +18,7 @@ from sync_server.devices import Device
 from sync_server.errors import UnsupportedProtocol
 from sync_server.history import SERVER_ACTOR, record_event
 from sync_server.photos import photo_receipts
+from sync_server.tracking import after_walker_event
 from walkaudit.model import (
     PROTOCOL_VERSION,
     EventKind,
@@ -211,12 +212,16 @@ def _event(
         detail = "the server already has an event with this id and different content or sender"
         return _receipt("event", event.id, RecordResult.CONFLICT, detail)
     stored = event.model_copy(update={"actor": device.actor})
-    if not record_event(tx, stored, content_hash, device.id, stamp):
+    finding = tx.execute(
+        "SELECT device_id, status FROM findings WHERE id = ?", [event.finding_id]
+    ).fetchone()
+    if finding is None or not record_event(tx, stored, content_hash, device.id, stamp, finding):
         detail = (
             f"finding {event.finding_id} is not on the server yet; the event is kept and sent "
             "again at the next sync"
         )
         return _receipt("event", event.id, RecordResult.CONFLICT, detail)
+    after_walker_event(tx, stored, finding[1])  # a follow-up's "still there" may reopen it
     return _receipt("event", event.id, RecordResult.CREATED)
 
 

@@ -62,8 +62,15 @@ def login(
     t = Translator(language(request))
 
     def again(status: int, message: str) -> Response:
-        return render(request, None, "coord/login.html", status=status, next=target,
-                      name=name[:100], error=message)  # fmt: skip
+        return render(
+            request,
+            None,
+            "coord/login.html",
+            status=status,
+            next=target,
+            name=name[:100],
+            error=message,
+        )
 
     if not name.strip() or not password:
         return again(422, t("coord.login.missing"))
@@ -78,10 +85,14 @@ def login(
         return again(401, t("coord.login.bad"))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        path="/",
         secure=request.url.scheme == "https",
         max_age=int(accounts.LIFETIME.total_seconds()),
-    )  # fmt: skip
+    )
     return response
 
 

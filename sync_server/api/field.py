@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import FileResponse
 
+from sync_server import followups
 from sync_server.api.deps import DeviceDep, ServicesDep, error_responses
 from sync_server.api.photos import Sha256Path
 from walkaudit.model import Finding, FindingStatus, OpenFinding, OpenFindingsResponse
@@ -33,13 +34,20 @@ def open_findings(
     radius_m: Annotated[float, Query(gt=0, le=50_000)] = 500,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> Response:
-    """Open findings by walk area (case-insensitive) or within radius_m of lat/lon."""
+    """Open findings of a planned follow-up or a walk area (by name), or within radius_m."""
     sql = (
         "SELECT f.json, f.status, coalesce(w.area, '') AS area FROM findings f"
         " LEFT JOIN walks w ON w.id = f.walk_id WHERE f.status NOT IN (?, ?)"
     )
     params: list[object] = list(_DONE)
-    if area:
+    planned = followups.open_by_name(services.db, area) if area else None
+    if area and planned:
+        # A follow-up the coordinator planned: its findings, under the name the walker typed.
+        sql = sql.replace("coalesce(w.area, '') AS area", "? AS area")
+        params.insert(0, area.strip())
+        sql += " AND f.id IN (SELECT finding_id FROM followup_items WHERE followup_id = ?)"
+        params.append(planned)
+    elif area:
         sql += " AND lower(w.area) = lower(?)"
         params.append(area.strip())
     elif lat is not None and lon is not None:

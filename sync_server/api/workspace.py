@@ -80,8 +80,9 @@ def _signed_in(request: Request, services: Services) -> SignedIn:
 def require(role: str) -> Callable[..., SignedIn]:
     """A dependency: the signed-in user, who must have `role` (or a higher one)."""
 
-    def dependency(request: Request, services: Annotated[Services, Depends(get_services)]
-                   ) -> SignedIn:  # fmt: skip
+    def dependency(
+        request: Request, services: Annotated[Services, Depends(get_services)]
+    ) -> SignedIn:
         signed = _signed_in(request, services)
         if not signed.user.can(role):
             raise Refused("coord.refused.role")
@@ -95,8 +96,9 @@ CoordinatorDep = Annotated[SignedIn, Depends(require("coordinator"))]
 AdminDep = Annotated[SignedIn, Depends(require("admin"))]
 
 
-async def checked_form(request: Request, services: Annotated[Services, Depends(get_services)]
-                       ) -> FormData:  # fmt: skip
+async def checked_form(
+    request: Request, services: Annotated[Services, Depends(get_services)]
+) -> FormData:
     """The POSTed form, if its `csrf` field matches the session (after the role check)."""
     signed = _signed_in(request, services)
     form = await request.form(max_files=10, max_fields=MAX_FORM_FIELDS)
@@ -141,8 +143,9 @@ def security_headers(tile_url: str) -> dict[str, str]:
     }
 
 
-def render(request: Request, signed: SignedIn | None, template: str, /, status: int = 200,
-           **context: Any) -> HTMLResponse:  # fmt: skip
+def render(
+    request: Request, signed: SignedIn | None, template: str, /, status: int = 200, **context: Any
+) -> HTMLResponse:
     """A coordinator page: the template with the user, CSRF token, language and `t` added."""
     lang = signed.lang if signed else language(request)
     services: Services = get_services(request)
@@ -160,8 +163,9 @@ def render(request: Request, signed: SignedIn | None, template: str, /, status: 
             **context,
         )
     )
-    return HTMLResponse(body, status_code=status,
-                        headers=security_headers(services.settings.tile_url))  # fmt: skip
+    return HTMLResponse(
+        body, status_code=status, headers=security_headers(services.settings.tile_url)
+    )
 
 
 def redirect(url: str, notice: str | None = None) -> RedirectResponse:
@@ -183,6 +187,7 @@ def install(app: FastAPI) -> None:
         lstrip_blocks=True,
     )
     env.globals["category_codes"] = [c.code for c in texts_coord.CATEGORY_ORDER]
+    env.globals["known_keys"] = i18n.MESSAGES  # to fall back when a key does not exist
     env.filters["local"] = texts_coord.local_time
     env.filters["day"] = texts_coord.local_day
     app.state.workspace_templates = env
@@ -190,8 +195,11 @@ def install(app: FastAPI) -> None:
     async def _login(request: Request, exc: Exception) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
-            target = request.headers.get("referer", "") and urlsplit(
-                request.headers["referer"]).path or "/c/"  # fmt: skip
+            target = (
+                request.headers.get("referer", "")
+                and urlsplit(request.headers["referer"]).path
+                or "/c/"
+            )
         return RedirectResponse(f"/c/login?next={quote(target)}", status_code=303)
 
     async def _refused(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,131 @@
+"""Triage and follow-up walks in the coordinator web."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from sync_server import followups, routing
+from sync_server.api.coord_findings import notice_text
+from sync_server.api.deps import ServicesDep
+from sync_server.api.workspace import (
+    CoordinatorDep,
+    FormDep,
+    ViewerDep,
+    form_text,
+    redirect,
+    render,
+)
+from sync_server.owners import list_owners
+from walkaudit.model import new_id
+
+router = APIRouter(tags=["coordinator"], include_in_schema=False)
+
+
+@router.get("/c/triage")
+def triage_page(request: Request, signed: ViewerDep, services: ServicesDep) -> Response:
+    """Findings without a responsible owner, each with a choice of owner."""
+    items = routing.triage(services.db)
+    owners = list_owners(services.db) if signed.user.can("coordinator") else []
+    return render(
+        request,
+        signed,
+        "coord/triage.html",
+        items=items,
+        owners=owners,
+        event_id=new_id(),
+        notice=notice_text(signed, request.query_params.get("notice")),
+    )
+
+
+@router.get("/c/followups")
+def followups_page(
+    request: Request, signed: ViewerDep, services: ServicesDep, area: str = ""
+) -> Response:
+    """Follow-ups so far, and (for coordinators) a new one from an area's open findings."""
+    candidates: list[dict[str, object]] = []
+    if area and signed.user.can("coordinator"):
+        candidates = followups.candidates(services.db, area)
+    return render(
+        request,
+        signed,
+        "coord/followups.html",
+        followups=followups.list_followups(services.db),
+        areas=followups.areas_with_open(services.db),
+        area=area.strip()[:200],
+        candidates=candidates,
+        followup_id=new_id(),
+        values={},
+        notice=notice_text(signed, request.query_params.get("notice")),
+    )
+
+
+@router.post("/c/followups")
+def create_followup(
+    request: Request, signed: CoordinatorDep, form: FormDep, services: ServicesDep
+) -> Response:
+    """Create a follow-up of the chosen findings (idempotent by the form's id)."""
+    area, name = form_text(form, "area", 200), form_text(form, "name", 200)
+    ids = [v for v in form.getlist("finding") if isinstance(v, str)]
+    try:
+        followup_id = followups.create(
+            services.db,
+            name,
+            area,
+            ids,
+            signed.user.actor,
+            form_text(form, "followup_id", 40) or None,
+        )
+    except followups.InvalidFollowup as exc:
+        return render(
+            request,
+            signed,
+            "coord/followups.html",
+            status=422,
+            error=signed.t(exc.key),
+            followups=followups.list_followups(services.db),
+            areas=followups.areas_with_open(services.db),
+            area=area,
+            candidates=[],
+            followup_id=new_id(),
+            values={"name": name},
+        )
+    return redirect(f"/c/followups/{followup_id}", "followups.created")
+
+
+@router.get("/c/followups/{followup_id}")
+def followup_page(
+    followup_id: str, request: Request, signed: ViewerDep, services: ServicesDep
+) -> Response:
+    """One follow-up: its findings and what the walk answered."""
+    try:
+        followup = followups.get(services.db, followup_id)
+    except followups.NoSuchFollowup:
+        return render(
+            request,
+            signed,
+            "coord/message.html",
+            status=404,
+            status_title="coord.not_found.title",
+            key="coord.not_found.finding",
+        )
+    return render(
+        request,
+        signed,
+        "coord/followup.html",
+        followup=followup,
+        items=followups.items(services.db, followup_id),
+        notice=notice_text(signed, request.query_params.get("notice")),
+    )
+
+
+@router.post("/c/followups/{followup_id}/close")
+def close_followup(
+    followup_id: str, signed: CoordinatorDep, form: FormDep, services: ServicesDep
+) -> Response:
+    """Close a follow-up (walkers no longer get it by name)."""
+    try:
+        followups.close(services.db, followup_id)
+    except followups.NoSuchFollowup:
+        return redirect("/c/followups")
+    return redirect(f"/c/followups/{followup_id}")

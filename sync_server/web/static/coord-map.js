@@ -1,0 +1,75 @@
+/* Coordinator maps (Leaflet, served by this app). No inline script: everything comes from the
+   map element's data- attributes.
+   - #map[data-points]: every filtered finding, clustered (stays usable with 100,000 points).
+   - .point-map[data-lat][data-lon]: one finding's position. */
+(function () {
+  "use strict";
+  var COLOURS = {BEL: "#f9a825", VEG: "#2e7d32", OVB: "#6a1b9a", KLO: "#c62828", SKR: "#795548",
+    TRA: "#ef6c00", GAN: "#0277bd", ORI: "#00838f", SKA: "#4527a0", TRF: "#37474f",
+    FOL: "#ad1457", ORD: "#1a237e", POS: "#558b2f", OVR: "#757575"};
+
+  function baseMap(el) {
+    var map = L.map(el, {preferCanvas: true});
+    var tiles = el.getAttribute("data-tiles");
+    if (tiles) {
+      L.tileLayer(tiles, {maxZoom: 19, attribution: el.getAttribute("data-attribution") || ""}).addTo(map);
+    }
+    return map;
+  }
+
+  function dot(code) {
+    return L.divIcon({className: "wa-dot", iconSize: [18, 18],
+      html: '<span style="background:' + (COLOURS[code] || "#555") + '"></span>'});
+  }
+
+  function clusterMap(el) {
+    var status = document.getElementById("map-status");
+    var labels = JSON.parse(el.getAttribute("data-labels") || "{}");
+    var map = baseMap(el);
+    map.setView([62.0, 15.0], 5);  // Sweden, until the points arrive
+    status.textContent = "…";
+    fetch(el.getAttribute("data-points"), {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        var pts = body.points;
+        status.textContent = el.getAttribute("data-count").replace("{n}", pts.length.toLocaleString("sv-SE"))
+          + (body.more ? " – " + el.getAttribute("data-too-many") : "");
+        var group = L.markerClusterGroup({chunkedLoading: true, chunkInterval: 100,
+          showCoverageOnHover: false, maxClusterRadius: 60});
+        var markers = new Array(pts.length);
+        for (var i = 0; i < pts.length; i++) {
+          var p = pts[i];
+          var m = L.marker([p[0], p[1]], {icon: dot(p[3]), title: (labels.categories || {})[p[3]] || p[3]});
+          m.bindPopup(popup(p, labels));
+          markers[i] = m;
+        }
+        group.addLayers(markers);
+        map.addLayer(group);
+        if (pts.length) { map.fitBounds(group.getBounds(), {maxZoom: 17, padding: [20, 20]}); }
+        el.setAttribute("data-loaded", String(pts.length));
+      })
+      .catch(function () { status.textContent = "!"; });
+  }
+
+  function popup(p, labels) {
+    var a = document.createElement("a");
+    a.href = "/c/findings/" + p[2];
+    a.textContent = ((labels.categories || {})[p[3]] || p[3]) + " – " + ((labels.statuses || {})[p[4]] || p[4]);
+    return a;
+  }
+
+  function pointMap(el) {
+    var lat = parseFloat(el.getAttribute("data-lat")), lon = parseFloat(el.getAttribute("data-lon"));
+    var map = baseMap(el);
+    map.setView([lat, lon], 17);
+    L.marker([lat, lon], {icon: dot(el.getAttribute("data-category"))}).addTo(map);
+    var acc = parseFloat(el.getAttribute("data-accuracy"));
+    if (acc > 0) { L.circle([lat, lon], {radius: acc, weight: 1, fillOpacity: 0.1}).addTo(map); }
+    el.setAttribute("data-loaded", "1");
+  }
+
+  var cluster = document.getElementById("map");
+  if (cluster && cluster.hasAttribute("data-points")) { clusterMap(cluster); }
+  var singles = document.querySelectorAll(".point-map");
+  for (var i = 0; i < singles.length; i++) { pointMap(singles[i]); }
+})();

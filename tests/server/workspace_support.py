@@ -1,0 +1,82 @@
+"""Signed-in browsers for the coordinator web, in-process: one TestClient (own cookies) per role.
+
+    def test_x(staff: Staff) -> None:
+        page = staff.coordinator.get("/c/findings")
+        staff.post("coordinator", "/c/findings/ID/status", {"status": "closed"})  # adds csrf
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from sync_server import accounts
+from tests.server.conftest import Server
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+PASSWORD = "rätt-hästbatteri-häftklammer"  # noqa: S105 - the tests' own users
+ROLES = ("admin", "coordinator", "viewer")
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
+    """Sign in through the login form; returns the session's CSRF token (read off a page)."""
+    response = client.post("/c/login", data={"name": name, "password": password,
+                                             "next": "/c/findings"}, follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303, response.text
+    page = client.get("/c/findings")
+    found = _CSRF.search(page.text)
+    assert found, "the signed-in page carries no csrf field"
+    return found.group(1)
+
+
+@dataclass
+class Staff:
+    """The server and one signed-in client per role (plus `anonymous`)."""
+
+    server: Server
+    clients: dict[str, TestClient] = field(default_factory=dict)
+    csrf: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> TestClient:
+        return self.clients["admin"]
+
+    @property
+    def coordinator(self) -> TestClient:
+        return self.clients["coordinator"]
+
+    @property
+    def viewer(self) -> TestClient:
+        return self.clients["viewer"]
+
+    @property
+    def anonymous(self) -> TestClient:
+        return self.clients["anonymous"]
+
+    def post(self, role: str, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a form as `role`, with that session's CSRF token; redirects are not followed."""
+        form = {"csrf": self.csrf.get(role, ""), **(data or {})}
+        kwargs.setdefault("follow_redirects", False)
+        return self.clients[role].post(url, data=form, **kwargs)
+
+
+@pytest.fixture
+def staff(server: Server) -> Iterator[Staff]:
+    crew = Staff(server)
+    for role in ROLES:
+        accounts.add_user(server.db, f"{role}1", role, PASSWORD, f"{role}1@kommun.example")
+        # Not entered as a context manager: the server fixture already runs the app's lifespan.
+        client = TestClient(server.app)
+        crew.clients[role] = client
+        crew.csrf[role] = sign_in(client, f"{role}1")
+    crew.clients["anonymous"] = TestClient(server.app)
+    yield crew
