@@ -41,7 +41,11 @@ class Result:
 
 
 def run(
-    cmd: str, *args: str | Path, timeout: float = 120, env: dict[str, str] | None = None
+    cmd: str,
+    *args: str | Path,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> Result:
     """Run an installed console script (walkaudit or walkaudit-server) to completion."""
     proc = subprocess.run(
@@ -50,6 +54,7 @@ def run(
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
+        input=input,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -1,0 +1,287 @@
+"""The coordinator's findings: filters, actions as events, merges, triage, follow-up walks."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from sync_server import routing
+from sync_server.history import add_server_event
+from tests.server.conftest import event_json, finding_json, make_jpeg, photo_json
+from tests.server.workspace_support import Staff
+from walkaudit.model import EventKind, new_id, utcnow
+
+VIVALLA = "Vivalla"
+
+
+def walk(area: str = VIVALLA, name: str = "Kvällsvandring") -> dict[str, Any]:
+    return {"id": new_id(), "name": name, "area": area, "started_at": utcnow().isoformat()}
+
+
+@pytest.fixture
+def seeded(staff: Staff) -> dict[str, Any]:
+    """A walk in Vivalla with lamp (+photo), a near duplicate and graffiti; one in Baronbackarna."""
+    s = staff.server
+    phone = s.enrol("Polis Örebro")
+    w1, w2 = walk(), walk("Baronbackarna", "Dagvandring")
+    jpeg = make_jpeg(seed=3)
+    old = (utcnow() - timedelta(days=400)).isoformat()
+    lamp = finding_json(walk_id=w1["id"], note="Trasig gatlampa vid tunneln",
+                        photos=[photo_json(jpeg)], severity="urgent", captured_at=old)  # fmt: skip
+    dup = finding_json(walk_id=w1["id"], note="Mörkt vid tunneln", latitude=59.27433,
+                       longitude=15.20662)  # fmt: skip
+    graffiti = finding_json(walk_id=w1["id"], category="KLO", note="Klotter på elskåpet",
+                            latitude=59.2760, severity="low")  # fmt: skip
+    other = finding_json(walk_id=w2["id"], category="VEG", note="Buskar skymmer entrén",
+                         latitude=59.2900, longitude=15.1800)  # fmt: skip
+    s.push(phone, walks=[w1, w2], findings=[lamp, dup, graffiti, other])
+    assert s.upload(phone, jpeg) in (200, 201)
+    routing.route_pending(s.db)
+    return {"phone": phone, "lamp": lamp["id"], "dup": dup["id"], "graffiti": graffiti["id"],
+            "other": other["id"], "jpeg": jpeg, "walk": w1["id"]}  # fmt: skip
+
+
+def ids_on_page(html: str) -> set[str]:
+    return set(re.findall(r'<tr data-id="([0-9a-f-]{36})"', html))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"lamp", "dup", "graffiti", "other"}),
+        ("category=BEL", {"lamp", "dup"}),
+        ("severity=low", {"graffiti"}),
+        ("area=vivalla", {"lamp", "dup", "graffiti"}),
+        ("q=tunneln", {"lamp", "dup"}),
+        ("q=100%25", set()),
+        ("status=open", {"lamp", "dup", "graffiti", "other"}),
+        ("status=done", set()),
+        ("overdue=1", {"lamp"}),  # urgent, found 400 days ago: its deadline has passed
+    ],
+)
+def test_the_list_shows_exactly_what_the_filters_select(
+    staff: Staff, seeded: dict[str, Any], query: str, expected: set[str]
+) -> None:
+    page = staff.viewer.get(f"/c/findings?{query}")
+    assert page.status_code == 200
+    assert ids_on_page(page.text) == {seeded[k] for k in expected}
+    assert f"{len(expected)} fynd" in page.text
+
+
+def test_walk_owner_and_date_filters(staff: Staff, seeded: dict[str, Any]) -> None:
+    owner = staff.server.rows("SELECT owner_id FROM assignments WHERE finding_id = ?",
+                              seeded["other"])[0][0]  # fmt: skip
+    by_walk = staff.viewer.get(f"/c/findings?walk={seeded['walk']}")
+    assert ids_on_page(by_walk.text) == {seeded[k] for k in ("lamp", "dup", "graffiti")}
+    if owner:
+        by_owner = staff.viewer.get(f"/c/findings?owner={owner}")
+        assert seeded["other"] in ids_on_page(by_owner.text)
+    today = utcnow().date().isoformat()
+    recent = staff.viewer.get(f"/c/findings?date_from={today}")
+    assert ids_on_page(recent.text) == {seeded[k] for k in ("dup", "graffiti", "other")}
+
+
+@pytest.mark.parametrize("query", ["status=broken", "category=XYZ", "date_from=igår",
+                                   "date_from=2026-02-01&date_to=2026-01-01"])  # fmt: skip
+def test_an_unusable_filter_says_why_and_shows_the_unfiltered_list(
+    staff: Staff, seeded: dict[str, Any], query: str
+) -> None:
+    page = staff.viewer.get(f"/c/findings?{query}")
+    assert page.status_code == 422 and "Filtret går inte att använda" in page.text
+    assert staff.viewer.get(f"/c/map.json?{query}").status_code == 422
+
+
+def test_the_map_gets_every_filtered_point(staff: Staff, seeded: dict[str, Any]) -> None:
+    body = staff.viewer.get("/c/map.json?category=BEL").json()
+    assert {p[2] for p in body["points"]} == {seeded["lamp"], seeded["dup"]}
+    assert body["more"] is False and all(p[3] == "BEL" for p in body["points"])
+
+
+def test_a_status_change_is_an_event_and_a_second_click_changes_nothing(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    form = {"status": "planned", "note": "Byts vecka 50", "event_id": new_id()}
+    first = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/status", form)
+    assert first.status_code == 303 and "findings.done.status" in first.headers["location"]
+    second = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/status", form)
+    assert "findings.done.twice" in second.headers["location"]
+    rows = staff.server.rows("SELECT kind, actor, note FROM events WHERE finding_id = ?"
+                             " AND kind = 'planned'", seeded["lamp"])  # fmt: skip
+    assert rows == [("planned", "user:coordinator1", "Byts vecka 50")]
+    page = staff.coordinator.get(f"/c/findings/{seeded['lamp']}")
+    assert "Planerat" in page.text and "Byts vecka 50" in page.text
+    same = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/status",
+                      {"status": "planned", "event_id": new_id(), "note": "igen"})  # fmt: skip
+    assert same.status_code == 409 and "redan det läget" in same.text
+    assert "igen" in same.text  # what was typed is still in the form
+
+
+def test_priority_and_deadline_have_defaults_and_can_be_set(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    page = staff.coordinator.get(f"/c/findings/{seeded['graffiti']}")
+    assert "prioritet 3" in page.text  # low severity
+    answer = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/plan",
+                        {"priority": "1", "deadline": "2027-01-15", "event_id": new_id()})  # fmt: skip
+    assert "findings.done.plan" in answer.headers["location"]
+    assert staff.server.rows(
+        "SELECT ft.priority, a.deadline FROM finding_tracking ft JOIN assignments a"
+        " ON a.finding_id = ft.finding_id WHERE ft.finding_id = ?", seeded["graffiti"]
+    ) == [("1", "2027-01-15")]  # fmt: skip
+    bad = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/plan",
+                     {"priority": "9", "deadline": "snart", "event_id": new_id()})  # fmt: skip
+    assert bad.status_code == 409 and "Prioritet ska vara 1, 2 eller 3" in bad.text
+
+
+def test_merging_a_duplicate_folds_it_into_the_other_and_loses_nothing(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    page = staff.coordinator.get(f"/c/findings/{seeded['dup']}")
+    assert seeded["lamp"] in page.text  # offered as a similar finding nearby
+    merged = staff.post("coordinator", f"/c/findings/{seeded['dup']}/merge",
+                        {"into": seeded["lamp"], "event_id": new_id()})  # fmt: skip
+    assert merged.headers["location"].startswith(f"/c/findings/{seeded['lamp']}?")
+    assert seeded["dup"] not in ids_on_page(staff.viewer.get("/c/findings").text)
+    dup_page = staff.viewer.get(f"/c/findings/{seeded['dup']}")
+    assert "dubblett" in dup_page.text and "Mörkt vid tunneln" in dup_page.text
+    assert staff.server.rows("SELECT status FROM findings WHERE id = ?", seeded["dup"]) == [
+        ("closed",)
+    ]
+    lamp_page = staff.viewer.get(f"/c/findings/{seeded['lamp']}")
+    assert seeded["dup"][:8] in lamp_page.text
+    # Merging it again, into itself, or into something that does not exist is refused.
+    again = staff.post("coordinator", f"/c/findings/{seeded['dup']}/merge",
+                       {"into": seeded["graffiti"], "event_id": new_id()})  # fmt: skip
+    assert again.status_code == 409
+    self_merge = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/merge",
+                            {"into": seeded["dup"], "event_id": new_id()})  # fmt: skip
+    assert self_merge.status_code == 409 and "sig självt" in self_merge.text
+    nowhere = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/merge",
+                         {"into": new_id(), "event_id": new_id()})  # fmt: skip
+    assert nowhere.status_code == 409 and "Det finns inget fynd" in nowhere.text
+
+
+def test_reopen_only_what_is_done(staff: Staff, seeded: dict[str, Any]) -> None:
+    open_one = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/reopen",
+                          {"note": "x", "event_id": new_id()})  # fmt: skip
+    assert open_one.status_code == 409 and "redan öppet" in open_one.text
+    staff.post("coordinator", f"/c/findings/{seeded['lamp']}/status",
+               {"status": "closed", "event_id": new_id()})  # fmt: skip
+    answer = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/reopen",
+                        {"note": "Lampan är trasig igen", "event_id": new_id()})  # fmt: skip
+    assert "findings.done.reopen" in answer.headers["location"]
+    assert staff.server.rows("SELECT status FROM findings WHERE id = ?", seeded["lamp"]) == [
+        ("reopened",)
+    ]
+    assert staff.server.rows(
+        "SELECT fixed_at, closed_at FROM finding_tracking WHERE finding_id = ?", seeded["lamp"]
+    ) == [(None, None)]
+
+
+def test_triage_is_answered_by_choosing_an_owner(staff: Staff, seeded: dict[str, Any]) -> None:
+    s = staff.server
+    routing.reroute_to_triage(s.db, seeded["graffiti"], "not_ours", "owner said not ours")
+    page = staff.viewer.get("/c/triage")
+    assert seeded["graffiti"] in page.text and "inte vårt" in page.text
+    assert "<select" not in page.text  # a viewer reads, cannot choose
+    owner = s.rows("SELECT id, name FROM owners WHERE kind = 'municipality'"
+                   " AND name LIKE 'Örebro%'")[0]  # fmt: skip
+    with s.db.write() as tx:  # the municipality needs an address to receive it
+        tx.execute("UPDATE owners SET email = 'trygg@orebro.example' WHERE id = ?", [owner[0]])
+    answer = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/owner",
+                        {"owner_id": owner[0], "next": "/c/triage"})  # fmt: skip
+    assert answer.headers["location"].startswith("/c/triage?notice=")
+    assert seeded["graffiti"] not in staff.viewer.get("/c/triage").text
+    nobody = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/owner", {})
+    assert nobody.status_code == 422 and "Välj en ansvarig" in nobody.text
+
+
+def test_an_empty_comment_is_refused_and_a_comment_lands_once(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    empty = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/comment", {"note": " "})
+    assert empty.status_code == 422 and "Skriv en kommentar" in empty.text
+    form = {"note": "Ringt Mimer", "event_id": new_id()}
+    staff.post("coordinator", f"/c/findings/{seeded['lamp']}/comment", form)
+    staff.post("coordinator", f"/c/findings/{seeded['lamp']}/comment", form)
+    assert staff.server.rows("SELECT count(*) FROM events WHERE note = 'Ringt Mimer'") == [(1,)]
+
+
+def test_a_planned_follow_up_reaches_the_field_app_and_its_answers_come_back(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    s, phone = staff.server, seeded["phone"]
+    # The owner says the lamp is fixed; the graffiti stays open.
+    with s.db.write() as tx:
+        add_server_event(tx, seeded["lamp"], EventKind.FIXED, actor="owner:x", note="bytt")
+    choose = staff.coordinator.get("/c/followups?area=vivalla")
+    assert seeded["lamp"] in choose.text and seeded["graffiti"] in choose.text
+    form = {"name": "Uppföljning Vivalla dec", "area": VIVALLA, "followup_id": new_id(),
+            "finding": [seeded["lamp"], seeded["graffiti"]]}  # fmt: skip
+    created = staff.post("coordinator", "/c/followups", form)
+    assert created.status_code == 303
+    again = staff.post("coordinator", "/c/followups", form)  # a second click: the same one
+    assert again.headers["location"] == created.headers["location"]
+    assert s.rows("SELECT count(*) FROM followups") == [(1,)]
+
+    # The walker types the follow-up's name in the app: these two findings, under that name.
+    fetched = s.client.get("/v1/findings/open", params={"area": "uppföljning vivalla dec"},
+                           headers=phone.headers).json()  # fmt: skip
+    assert {f["finding"]["id"] for f in fetched["findings"]} == {seeded["lamp"],
+                                                                 seeded["graffiti"]}  # fmt: skip
+    assert {f["area"] for f in fetched["findings"]} == {"uppföljning vivalla dec"}
+
+    # On the walk: the "fixed" lamp is still there, the graffiti is gone.
+    s.push(phone, events=[event_json(seeded["lamp"], "still_there"),
+                          event_json(seeded["graffiti"], "verified")])  # fmt: skip
+    lamp = s.rows("SELECT f.status, ft.flagged_at IS NOT NULL FROM findings f JOIN"
+                  " finding_tracking ft ON ft.finding_id = f.id WHERE f.id = ?", seeded["lamp"])  # fmt: skip
+    assert lamp == [("reopened", 1)]
+    followup_id = created.headers["location"].split("/")[3].split("?")[0]
+    page = staff.viewer.get(f"/c/followups/{followup_id}")
+    assert "1 verifierade" in page.text and "1 fanns kvar" in page.text
+    flagged = staff.viewer.get("/c/findings?flagged=1")
+    assert ids_on_page(flagged.text) == {seeded["lamp"]}
+    # A second follow-up with the same name while this one is open is refused, by name.
+    taken = staff.post("coordinator", "/c/followups", form | {"followup_id": new_id()})
+    assert taken.status_code == 422 and "redan det namnet" in taken.text
+
+
+def test_staff_photos_are_served_and_unknown_ones_are_not(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    sha = photo_json(seeded["jpeg"])["sha256"]
+    ok = staff.viewer.get(f"/c/photos/{sha}.jpg")
+    assert ok.status_code == 200 and ok.content == seeded["jpeg"]
+    assert staff.viewer.get(f"/c/photos/{'0' * 64}.jpg").status_code == 404
+    assert staff.viewer.get("/c/photos/..%2F..%2Fwalkaudit.db.jpg").status_code == 404
+    assert staff.anonymous.get(f"/c/photos/{sha}.jpg", follow_redirects=False).status_code == 303
+
+
+def test_a_viewer_cannot_act(staff: Staff, seeded: dict[str, Any]) -> None:
+    page = staff.viewer.get(f"/c/findings/{seeded['lamp']}")
+    assert 'id="actions"' not in page.text
+    refused = staff.post("viewer", f"/c/findings/{seeded['lamp']}/status",
+                         {"status": "closed", "event_id": new_id()})  # fmt: skip
+    assert refused.status_code == 403 and "Din roll får inte" in refused.text
+    assert staff.server.rows("SELECT status FROM findings WHERE id = ?", seeded["lamp"]) != [
+        ("closed",)
+    ]
+
+
+def test_an_unknown_finding_is_a_clear_404(staff: Staff) -> None:
+    page = staff.viewer.get(f"/c/findings/{new_id()}")
+    assert page.status_code == 404 and "Det finns inget fynd med det id:t" in page.text
+    gone = staff.post("coordinator", f"/c/findings/{new_id()}/status",
+                      {"status": "closed", "event_id": new_id()})  # fmt: skip
+    assert gone.status_code == 404
+
+
+def test_pages_fit_device_type(staff: Staff, seeded: dict[str, Any]) -> None:
+    """Every page declares a phone viewport and the list's cells carry their labels."""
+    page = staff.viewer.get("/c/findings")
+    assert 'name="viewport" content="width=device-width' in page.text
+    assert 'data-label="Ansvarig"' in page.text
