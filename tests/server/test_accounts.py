@@ -47,8 +47,9 @@ def test_the_session_cookie_is_httponly_and_samesite_and_the_form_needs_csrf(
 ) -> None:
     accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
     client = TestClient(server.app)
-    answer = client.post("/c/login", data={"name": "anna", "password": PASSWORD},
-                         follow_redirects=False)  # fmt: skip
+    answer = client.post(
+        "/c/login", data={"name": "anna", "password": PASSWORD}, follow_redirects=False
+    )
     cookie = answer.headers["set-cookie"]
     assert answer.status_code == 303 and "HttpOnly" in cookie and "SameSite=lax" in cookie
     [(token_hash,)] = server.rows("SELECT token_hash FROM sessions")
@@ -94,8 +95,10 @@ def test_empty_fields_keep_the_name_and_say_what_is_missing(server: Server) -> N
 def test_an_idle_session_ends_and_the_user_is_sent_to_sign_in_again(staff: Staff) -> None:
     db = staff.server.db
     with db.write() as tx:
-        tx.execute("UPDATE sessions SET last_seen_at = ?",
-                   [(utcnow() - accounts.IDLE - timedelta(minutes=1)).isoformat()])  # fmt: skip
+        tx.execute(
+            "UPDATE sessions SET last_seen_at = ?",
+            [(utcnow() - accounts.IDLE - timedelta(minutes=1)).isoformat()],
+        )
     answer = staff.viewer.get("/c/findings?status=open", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/c/login?next=/c/findings%3Fstatus%3Dopen"
@@ -106,7 +109,8 @@ def test_a_disabled_user_is_signed_out_at_once(staff: Staff) -> None:
     answer = staff.coordinator.get("/c/findings", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/c/login")
     again = TestClient(staff.server.app).post(
-        "/c/login", data={"name": "coordinator1", "password": PASSWORD})  # fmt: skip
+        "/c/login", data={"name": "coordinator1", "password": PASSWORD}
+    )
     assert again.status_code == 401
 
 
@@ -122,8 +126,11 @@ def test_login_never_redirects_to_another_site(server: Server) -> None:
     accounts.add_user(server.db, "anna", "viewer", PASSWORD)
     client = TestClient(server.app)
     for evil in ("https://evil.example/", "//evil.example/c/", "/o/token"):
-        answer = client.post("/c/login", data={"name": "anna", "password": PASSWORD,
-                                               "next": evil}, follow_redirects=False)  # fmt: skip
+        answer = client.post(
+            "/c/login",
+            data={"name": "anna", "password": PASSWORD, "next": evil},
+            follow_redirects=False,
+        )
         assert answer.headers["location"] == "/c/findings"
 
 

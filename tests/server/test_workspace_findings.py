@@ -29,19 +29,42 @@ def seeded(staff: Staff) -> dict[str, Any]:
     w1, w2 = walk(), walk("Baronbackarna", "Dagvandring")
     jpeg = make_jpeg(seed=3)
     old = (utcnow() - timedelta(days=400)).isoformat()
-    lamp = finding_json(walk_id=w1["id"], note="Trasig gatlampa vid tunneln",
-                        photos=[photo_json(jpeg)], severity="urgent", captured_at=old)  # fmt: skip
-    dup = finding_json(walk_id=w1["id"], note="Mörkt vid tunneln", latitude=59.27433,
-                       longitude=15.20662)  # fmt: skip
-    graffiti = finding_json(walk_id=w1["id"], category="KLO", note="Klotter på elskåpet",
-                            latitude=59.2760, severity="low")  # fmt: skip
-    other = finding_json(walk_id=w2["id"], category="VEG", note="Buskar skymmer entrén",
-                         latitude=59.2900, longitude=15.1800)  # fmt: skip
+    lamp = finding_json(
+        walk_id=w1["id"],
+        note="Trasig gatlampa vid tunneln",
+        photos=[photo_json(jpeg)],
+        severity="urgent",
+        captured_at=old,
+    )
+    dup = finding_json(
+        walk_id=w1["id"], note="Mörkt vid tunneln", latitude=59.27433, longitude=15.20662
+    )
+    graffiti = finding_json(
+        walk_id=w1["id"],
+        category="KLO",
+        note="Klotter på elskåpet",
+        latitude=59.2760,
+        severity="low",
+    )
+    other = finding_json(
+        walk_id=w2["id"],
+        category="VEG",
+        note="Buskar skymmer entrén",
+        latitude=59.2900,
+        longitude=15.1800,
+    )
     s.push(phone, walks=[w1, w2], findings=[lamp, dup, graffiti, other])
     assert s.upload(phone, jpeg) in (200, 201)
     routing.route_pending(s.db)
-    return {"phone": phone, "lamp": lamp["id"], "dup": dup["id"], "graffiti": graffiti["id"],
-            "other": other["id"], "jpeg": jpeg, "walk": w1["id"]}  # fmt: skip
+    return {
+        "phone": phone,
+        "lamp": lamp["id"],
+        "dup": dup["id"],
+        "graffiti": graffiti["id"],
+        "other": other["id"],
+        "jpeg": jpeg,
+        "walk": w1["id"],
+    }
 
 
 def ids_on_page(html: str) -> set[str]:
@@ -72,8 +95,9 @@ def test_the_list_shows_exactly_what_the_filters_select(
 
 
 def test_walk_owner_and_date_filters(staff: Staff, seeded: dict[str, Any]) -> None:
-    owner = staff.server.rows("SELECT owner_id FROM assignments WHERE finding_id = ?",
-                              seeded["other"])[0][0]  # fmt: skip
+    owner = staff.server.rows(
+        "SELECT owner_id FROM assignments WHERE finding_id = ?", seeded["other"]
+    )[0][0]
     by_walk = staff.viewer.get(f"/c/findings?walk={seeded['walk']}")
     assert ids_on_page(by_walk.text) == {seeded[k] for k in ("lamp", "dup", "graffiti")}
     if owner:
@@ -84,8 +108,10 @@ def test_walk_owner_and_date_filters(staff: Staff, seeded: dict[str, Any]) -> No
     assert ids_on_page(recent.text) == {seeded[k] for k in ("dup", "graffiti", "other")}
 
 
-@pytest.mark.parametrize("query", ["status=broken", "category=XYZ", "date_from=igår",
-                                   "date_from=2026-02-01&date_to=2026-01-01"])  # fmt: skip
+@pytest.mark.parametrize(
+    "query",
+    ["status=broken", "category=XYZ", "date_from=igår", "date_from=2026-02-01&date_to=2026-01-01"],
+)
 def test_an_unusable_filter_says_why_and_shows_the_unfiltered_list(
     staff: Staff, seeded: dict[str, Any], query: str
 ) -> None:
@@ -108,13 +134,18 @@ def test_a_status_change_is_an_event_and_a_second_click_changes_nothing(
     assert first.status_code == 303 and "findings.done.status" in first.headers["location"]
     second = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/status", form)
     assert "findings.done.twice" in second.headers["location"]
-    rows = staff.server.rows("SELECT kind, actor, note FROM events WHERE finding_id = ?"
-                             " AND kind = 'planned'", seeded["lamp"])  # fmt: skip
+    rows = staff.server.rows(
+        "SELECT kind, actor, note FROM events WHERE finding_id = ? AND kind = 'planned'",
+        seeded["lamp"],
+    )
     assert rows == [("planned", "user:coordinator1", "Byts vecka 50")]
     page = staff.coordinator.get(f"/c/findings/{seeded['lamp']}")
     assert "Planerat" in page.text and "Byts vecka 50" in page.text
-    same = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/status",
-                      {"status": "planned", "event_id": new_id(), "note": "igen"})  # fmt: skip
+    same = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['lamp']}/status",
+        {"status": "planned", "event_id": new_id(), "note": "igen"},
+    )
     assert same.status_code == 409 and "redan det läget" in same.text
     assert "igen" in same.text  # what was typed is still in the form
 
@@ -124,15 +155,22 @@ def test_priority_and_deadline_have_defaults_and_can_be_set(
 ) -> None:
     page = staff.coordinator.get(f"/c/findings/{seeded['graffiti']}")
     assert "prioritet 3" in page.text  # low severity
-    answer = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/plan",
-                        {"priority": "1", "deadline": "2027-01-15", "event_id": new_id()})  # fmt: skip
+    answer = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['graffiti']}/plan",
+        {"priority": "1", "deadline": "2027-01-15", "event_id": new_id()},
+    )
     assert "findings.done.plan" in answer.headers["location"]
     assert staff.server.rows(
         "SELECT ft.priority, a.deadline FROM finding_tracking ft JOIN assignments a"
-        " ON a.finding_id = ft.finding_id WHERE ft.finding_id = ?", seeded["graffiti"]
-    ) == [("1", "2027-01-15")]  # fmt: skip
-    bad = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/plan",
-                     {"priority": "9", "deadline": "snart", "event_id": new_id()})  # fmt: skip
+        " ON a.finding_id = ft.finding_id WHERE ft.finding_id = ?",
+        seeded["graffiti"],
+    ) == [("1", "2027-01-15")]
+    bad = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['graffiti']}/plan",
+        {"priority": "9", "deadline": "snart", "event_id": new_id()},
+    )
     assert bad.status_code == 409 and "Prioritet ska vara 1, 2 eller 3" in bad.text
 
 
@@ -141,8 +179,11 @@ def test_merging_a_duplicate_folds_it_into_the_other_and_loses_nothing(
 ) -> None:
     page = staff.coordinator.get(f"/c/findings/{seeded['dup']}")
     assert seeded["lamp"] in page.text  # offered as a similar finding nearby
-    merged = staff.post("coordinator", f"/c/findings/{seeded['dup']}/merge",
-                        {"into": seeded["lamp"], "event_id": new_id()})  # fmt: skip
+    merged = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['dup']}/merge",
+        {"into": seeded["lamp"], "event_id": new_id()},
+    )
     assert merged.headers["location"].startswith(f"/c/findings/{seeded['lamp']}?")
     assert seeded["dup"] not in ids_on_page(staff.viewer.get("/c/findings").text)
     dup_page = staff.viewer.get(f"/c/findings/{seeded['dup']}")
@@ -153,25 +194,41 @@ def test_merging_a_duplicate_folds_it_into_the_other_and_loses_nothing(
     lamp_page = staff.viewer.get(f"/c/findings/{seeded['lamp']}")
     assert seeded["dup"][:8] in lamp_page.text
     # Merging it again, into itself, or into something that does not exist is refused.
-    again = staff.post("coordinator", f"/c/findings/{seeded['dup']}/merge",
-                       {"into": seeded["graffiti"], "event_id": new_id()})  # fmt: skip
+    again = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['dup']}/merge",
+        {"into": seeded["graffiti"], "event_id": new_id()},
+    )
     assert again.status_code == 409
-    self_merge = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/merge",
-                            {"into": seeded["dup"], "event_id": new_id()})  # fmt: skip
+    self_merge = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['lamp']}/merge",
+        {"into": seeded["dup"], "event_id": new_id()},
+    )
     assert self_merge.status_code == 409 and "sig självt" in self_merge.text
-    nowhere = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/merge",
-                         {"into": new_id(), "event_id": new_id()})  # fmt: skip
+    nowhere = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['graffiti']}/merge",
+        {"into": new_id(), "event_id": new_id()},
+    )
     assert nowhere.status_code == 409 and "Det finns inget fynd" in nowhere.text
 
 
 def test_reopen_only_what_is_done(staff: Staff, seeded: dict[str, Any]) -> None:
-    open_one = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/reopen",
-                          {"note": "x", "event_id": new_id()})  # fmt: skip
+    open_one = staff.post(
+        "coordinator", f"/c/findings/{seeded['lamp']}/reopen", {"note": "x", "event_id": new_id()}
+    )
     assert open_one.status_code == 409 and "redan öppet" in open_one.text
-    staff.post("coordinator", f"/c/findings/{seeded['lamp']}/status",
-               {"status": "closed", "event_id": new_id()})  # fmt: skip
-    answer = staff.post("coordinator", f"/c/findings/{seeded['lamp']}/reopen",
-                        {"note": "Lampan är trasig igen", "event_id": new_id()})  # fmt: skip
+    staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['lamp']}/status",
+        {"status": "closed", "event_id": new_id()},
+    )
+    answer = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['lamp']}/reopen",
+        {"note": "Lampan är trasig igen", "event_id": new_id()},
+    )
     assert "findings.done.reopen" in answer.headers["location"]
     assert staff.server.rows("SELECT status FROM findings WHERE id = ?", seeded["lamp"]) == [
         ("reopened",)
@@ -187,12 +244,16 @@ def test_triage_is_answered_by_choosing_an_owner(staff: Staff, seeded: dict[str,
     page = staff.viewer.get("/c/triage")
     assert seeded["graffiti"] in page.text and "inte vårt" in page.text
     assert "<select" not in page.text  # a viewer reads, cannot choose
-    owner = s.rows("SELECT id, name FROM owners WHERE kind = 'municipality'"
-                   " AND name LIKE 'Örebro%'")[0]  # fmt: skip
+    owner = s.rows(
+        "SELECT id, name FROM owners WHERE kind = 'municipality' AND name LIKE 'Örebro%'"
+    )[0]
     with s.db.write() as tx:  # the municipality needs an address to receive it
         tx.execute("UPDATE owners SET email = 'trygg@orebro.example' WHERE id = ?", [owner[0]])
-    answer = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/owner",
-                        {"owner_id": owner[0], "next": "/c/triage"})  # fmt: skip
+    answer = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['graffiti']}/owner",
+        {"owner_id": owner[0], "next": "/c/triage"},
+    )
     assert answer.headers["location"].startswith("/c/triage?notice=")
     assert seeded["graffiti"] not in staff.viewer.get("/c/triage").text
     nobody = staff.post("coordinator", f"/c/findings/{seeded['graffiti']}/owner", {})
@@ -219,8 +280,12 @@ def test_a_planned_follow_up_reaches_the_field_app_and_its_answers_come_back(
         add_server_event(tx, seeded["lamp"], EventKind.FIXED, actor="owner:x", note="bytt")
     choose = staff.coordinator.get("/c/followups?area=vivalla")
     assert seeded["lamp"] in choose.text and seeded["graffiti"] in choose.text
-    form = {"name": "Uppföljning Vivalla dec", "area": VIVALLA, "followup_id": new_id(),
-            "finding": [seeded["lamp"], seeded["graffiti"]]}  # fmt: skip
+    form = {
+        "name": "Uppföljning Vivalla dec",
+        "area": VIVALLA,
+        "followup_id": new_id(),
+        "finding": [seeded["lamp"], seeded["graffiti"]],
+    }
     created = staff.post("coordinator", "/c/followups", form)
     assert created.status_code == 303
     again = staff.post("coordinator", "/c/followups", form)  # a second click: the same one
@@ -228,17 +293,25 @@ def test_a_planned_follow_up_reaches_the_field_app_and_its_answers_come_back(
     assert s.rows("SELECT count(*) FROM followups") == [(1,)]
 
     # The walker types the follow-up's name in the app: these two findings, under that name.
-    fetched = s.client.get("/v1/findings/open", params={"area": "uppföljning vivalla dec"},
-                           headers=phone.headers).json()  # fmt: skip
-    assert {f["finding"]["id"] for f in fetched["findings"]} == {seeded["lamp"],
-                                                                 seeded["graffiti"]}  # fmt: skip
+    fetched = s.client.get(
+        "/v1/findings/open", params={"area": "uppföljning vivalla dec"}, headers=phone.headers
+    ).json()
+    assert {f["finding"]["id"] for f in fetched["findings"]} == {seeded["lamp"], seeded["graffiti"]}
     assert {f["area"] for f in fetched["findings"]} == {"uppföljning vivalla dec"}
 
     # On the walk: the "fixed" lamp is still there, the graffiti is gone.
-    s.push(phone, events=[event_json(seeded["lamp"], "still_there"),
-                          event_json(seeded["graffiti"], "verified")])  # fmt: skip
-    lamp = s.rows("SELECT f.status, ft.flagged_at IS NOT NULL FROM findings f JOIN"
-                  " finding_tracking ft ON ft.finding_id = f.id WHERE f.id = ?", seeded["lamp"])  # fmt: skip
+    s.push(
+        phone,
+        events=[
+            event_json(seeded["lamp"], "still_there"),
+            event_json(seeded["graffiti"], "verified"),
+        ],
+    )
+    lamp = s.rows(
+        "SELECT f.status, ft.flagged_at IS NOT NULL FROM findings f JOIN"
+        " finding_tracking ft ON ft.finding_id = f.id WHERE f.id = ?",
+        seeded["lamp"],
+    )
     assert lamp == [("reopened", 1)]
     followup_id = created.headers["location"].split("/")[3].split("?")[0]
     page = staff.viewer.get(f"/c/followups/{followup_id}")
@@ -264,8 +337,9 @@ def test_staff_photos_are_served_and_unknown_ones_are_not(
 def test_a_viewer_cannot_act(staff: Staff, seeded: dict[str, Any]) -> None:
     page = staff.viewer.get(f"/c/findings/{seeded['lamp']}")
     assert 'id="actions"' not in page.text
-    refused = staff.post("viewer", f"/c/findings/{seeded['lamp']}/status",
-                         {"status": "closed", "event_id": new_id()})  # fmt: skip
+    refused = staff.post(
+        "viewer", f"/c/findings/{seeded['lamp']}/status", {"status": "closed", "event_id": new_id()}
+    )
     assert refused.status_code == 403 and "Din roll får inte" in refused.text
     assert staff.server.rows("SELECT status FROM findings WHERE id = ?", seeded["lamp"]) != [
         ("closed",)
@@ -275,8 +349,9 @@ def test_a_viewer_cannot_act(staff: Staff, seeded: dict[str, Any]) -> None:
 def test_an_unknown_finding_is_a_clear_404(staff: Staff) -> None:
     page = staff.viewer.get(f"/c/findings/{new_id()}")
     assert page.status_code == 404 and "Det finns inget fynd med det id:t" in page.text
-    gone = staff.post("coordinator", f"/c/findings/{new_id()}/status",
-                      {"status": "closed", "event_id": new_id()})  # fmt: skip
+    gone = staff.post(
+        "coordinator", f"/c/findings/{new_id()}/status", {"status": "closed", "event_id": new_id()}
+    )
     assert gone.status_code == 404
 
 

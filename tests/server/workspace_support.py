@@ -1,8 +1,8 @@
 """Signed-in browsers for the coordinator web, in-process: one TestClient (own cookies) per role.
 
-    def test_x(staff: Staff) -> None:
-        page = staff.coordinator.get("/c/findings")
-        staff.post("coordinator", "/c/findings/ID/status", {"status": "closed"})  # adds csrf
+def test_x(staff: Staff) -> None:
+    page = staff.coordinator.get("/c/findings")
+    staff.post("coordinator", "/c/findings/ID/status", {"status": "closed"})  # adds csrf
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     """Sign in through the login form; returns the session's CSRF token (read off a page)."""
-    response = client.post("/c/login", data={"name": name, "password": password,
-                                             "next": "/c/findings"}, follow_redirects=False)  # fmt: skip
+    response = client.post(
+        "/c/login",
+        data={"name": name, "password": password, "next": "/c/findings"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     page = client.get("/c/findings")
     found = _CSRF.search(page.text)
