@@ -122,7 +122,8 @@ def set_plan(
                 " ?, ?)",
                 [finding_id, day.isoformat(), iso(utcnow())],
             )
-        note = f"priority {old_priority} → {priority}; deadline {old_deadline or '–'} → {day}"
+        # Notes are stored text the walker's app shows too: Swedish, the product's first language.
+        note = f"prioritet {old_priority} → {priority}; deadline {old_deadline or '–'} → {day}"
         add_server_event(
             tx, finding_id, EventKind.COMMENT, actor=actor, note=note, event_id=event_id
         )
@@ -201,7 +202,7 @@ def merge(db: Database, duplicate_id: str, into_id: str, *, actor: str, event_id
             duplicate_id,
             EventKind.CLOSED,
             actor=actor,
-            note=f"duplicate of {target}",
+            note=f"dubblett av {target}",
             event_id=event_id,
         )
         add_server_event(
@@ -209,7 +210,7 @@ def merge(db: Database, duplicate_id: str, into_id: str, *, actor: str, event_id
             target,
             EventKind.COMMENT,
             actor=actor,
-            note=f"duplicate {duplicate_id} merged into this finding",
+            note=f"dubbletten {duplicate_id} är sammanslagen med detta fynd",
         )
     return target
 
@@ -229,15 +230,12 @@ def after_walker_event(tx: sqlite_utils.Database, event: FindingEvent, before: s
     """A follow-up walk's answer: `still_there` on a finding called done reopens and flags it."""
     if event.kind is not EventKind.STILL_THERE or before not in DONE:
         return
-    said = {"fixed": "fixed by the owner", "verified": "verified", "closed": "closed"}[before]
-    add_server_event(
-        tx,
-        event.finding_id,
-        EventKind.REOPENED,
-        note=f"{said}, but still there on a follow-up walk",
-    )
+    # Stored notes are shown to the walker too: Swedish, the product's first language.
+    said = {"fixed": "åtgärdat enligt ägaren", "verified": "verifierat", "closed": "avslutat"}
+    note = f"{said[before]}, men fanns kvar vid uppföljningsvandringen"
+    add_server_event(tx, event.finding_id, EventKind.REOPENED, note=note)
     _ensure_tracking(tx, event.finding_id)
     tx.execute(
         "UPDATE finding_tracking SET flagged_at = ?, flag_note = ? WHERE finding_id = ?",
-        [iso(utcnow()), f"still_there after {before}", event.finding_id],
+        [iso(utcnow()), note, event.finding_id],
     )

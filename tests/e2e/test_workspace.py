@@ -1,0 +1,222 @@
+"""End to end in a real browser: a coordinator follows findings in the workspace.
+
+A real `walkaudit-server serve` process with findings sent by the real `walkaudit` CLI (one with a
+real phone photo), a routing pass, users made with `walkaudit-server users add`, and Debian's
+chromium. The coordinator signs in at laptop size, filters, opens a finding, changes its status,
+merges a duplicate and exports the list; a police viewer looks at it on a phone and gets no
+buttons. Screenshots go to tests/_artifacts/workspace/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e.browser import TileServer
+from tests.support import ServerProcess, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+PHOTOS = Path(__file__).resolve().parent.parent / "data" / "photos"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts" / "workspace"
+PHONE = {"width": 412, "height": 915}
+LAPTOP = {"width": 1366, "height": 900}
+ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--headless=new",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "ett-långt-lösenord-för-test"
+
+
+def field(data: Path, *args: str | Path) -> str:
+    r = run("walkaudit", "--data", data, *args, timeout=180)
+    assert r.code == 0, r.err
+    return r.out.strip()
+
+
+def shot(page: Any, name: str, full_page: bool = False) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def add_user(server: ServerProcess, name: str, role: str) -> None:
+    r = run(
+        "walkaudit-server",
+        "--data",
+        server.data,
+        "users",
+        "add",
+        name,
+        "--role",
+        role,
+        "--password-stdin",
+        input=f"{PASSWORD}\n",
+    )
+    assert r.code == 0, r.err
+
+
+def sign_in(page: Any, server: ServerProcess, name: str) -> None:
+    page.goto(f"{server.url}/c/findings")
+    expect(page).to_have_url(f"{server.url}/c/login?next=/c/findings")
+    page.get_by_label("Användarnamn").fill(name)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("heading", name="Fynd", exact=True)).to_be_visible()
+
+
+def test_a_coordinator_filters_acts_merges_and_exports(tmp_path: Path, browser: Any) -> None:
+    tiles = TileServer()
+    server = ServerProcess(
+        tmp_path / "server",
+        env={"WALKAUDIT_TILE_URL": tiles.template, "WALKAUDIT_REPORT_INTERVAL_S": "0"},
+    )
+    server.start()
+    try:
+        phone = tmp_path / "phone"
+        field(phone, "enrol", server.url, server.enrol_code(), "--name", "Polis Örebro")
+        field(phone, "walk", "start", "Kvällsvandring Vivalla", "--area", "Vivalla")
+        lamp = field(
+            phone,
+            "add",
+            "--category",
+            "BEL",
+            "--severity",
+            "high",
+            "--lat",
+            "59.2743",
+            "--lon",
+            "15.2066",
+            "--note",
+            "Gatlampan vid gångtunneln är trasig",
+            "--photo",
+            PHOTOS / "phone" / "HMD_Nokia_8.3_5G.jpg",
+        )
+        same = field(
+            phone,
+            "add",
+            "--category",
+            "BEL",
+            "--severity",
+            "medium",
+            "--lat",
+            "59.27433",
+            "--lon",
+            "15.20662",
+            "--note",
+            "Mörkt vid tunneln",
+        )
+        field(
+            phone,
+            "add",
+            "--category",
+            "KLO",
+            "--lat",
+            "59.2750",
+            "--lon",
+            "15.2080",
+            "--note",
+            "Klotter på elskåpet",
+        )
+        field(phone, "walk", "end")
+        field(phone, "sync")
+        assert server.cli("send-reports").code == 0  # routes them (no SMTP: .eml files)
+        add_user(server, "samordnare", "coordinator")
+        add_user(server, "polis", "viewer")
+
+        page = browser.new_context(viewport=LAPTOP, locale="sv-SE").new_page()
+        sign_in(page, server, "samordnare")
+        expect(page.locator("#count")).to_have_text("3 fynd")
+        shot(page, "1-laptop-findings", full_page=True)
+
+        # Filter: lighting only.
+        page.get_by_label("Kategori").select_option("BEL")
+        page.get_by_role("button", name="Filtrera").click()
+        expect(page.locator("#count")).to_have_text("2 fynd")
+        expect(page.locator("#findings")).not_to_contain_text("Klotter på elskåpet")
+        shot(page, "2-laptop-filtered")
+
+        # Open the finding with the photo; its photo is decoded, not a broken icon.
+        page.locator(f'tr[data-id="{lamp}"] a').first.click()
+        expect(page.get_by_role("heading", name="Belysning")).to_be_visible()
+        photo = page.locator(".photos img").first
+        expect(photo).to_be_visible()
+        assert photo.evaluate("img => img.complete && img.naturalWidth") > 0
+        expect(page.locator(".point-map")).to_have_attribute("data-loaded", "1")
+        shot(page, "3-laptop-finding", full_page=True)
+
+        # Change its status, with a comment that lands in the history.
+        page.get_by_text("Ändra läge").click()
+        page.locator("#status-form select").select_option("planned")
+        page.locator("#status-form textarea").fill("Elbolaget byter lampan vecka 50")
+        page.locator("#status-form button").click()
+        expect(page.locator("#status")).to_have_text("Planerat")
+        expect(page.locator(".notice")).to_contain_text("Läget ändrat")
+        expect(page.locator("#history li").last).to_contain_text("Elbolaget byter lampan vecka 50")
+        expect(page.locator("#history li").last).to_contain_text("samordnare")
+        # A reload of the answer page does not post the form again.
+        page.reload()
+        assert page.locator("#history li[data-kind=planned]").count() == 1
+
+        # Merge the duplicate into it, from the duplicate's page ("similar findings nearby").
+        page.goto(f"{server.url}/c/findings/{same}")
+        page.locator("summary", has_text="Slå ihop dubblett").click()
+        page.locator("button.merge-nearby").first.click()
+        expect(page).to_have_url(f"{server.url}/c/findings/{lamp}?notice=findings.done.merge")
+        expect(page.locator("#duplicates")).to_contain_text(same[:8])
+        shot(page, "4-laptop-after-merge", full_page=True)
+        page.goto(f"{server.url}/c/findings")
+        expect(page.locator("#count")).to_have_text("2 fynd")  # the duplicate is folded in
+
+        # Export what the list shows.
+        with page.expect_download() as download:
+            page.get_by_text("Exportera CSV").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert {r["id"] for r in rows} == {lamp, rows[1]["id"]} and len(rows) == 2
+        by_id = {r["id"]: r for r in rows}
+        assert by_id[lamp]["status"] == "planned"
+        assert by_id[lamp]["category"] in ("BEL", "Belysning")
+
+        # The map of all findings (clustered) draws its points.
+        page.goto(f"{server.url}/c/map")
+        expect(page.locator("#map")).to_have_attribute("data-loaded", "2")
+        shot(page, "5-laptop-map")
+
+        # Police on a phone: reads everything, gets no buttons, cannot post.
+        police = browser.new_context(viewport=PHONE, locale="sv-SE").new_page()
+        sign_in(police, server, "polis")
+        shot(police, "6-phone-findings", full_page=True)
+        police.goto(f"{server.url}/c/findings/{lamp}")
+        expect(police.locator("#history")).to_contain_text("Elbolaget byter lampan")
+        expect(police.locator("#actions")).to_have_count(0)
+        shot(police, "7-phone-finding", full_page=True)
+        police.get_by_text("Meny").click()
+        shot(police, "8-phone-menu")
+        police.goto(f"{server.url}/c/map")
+        expect(police.locator("#map")).to_have_attribute("data-loaded", "2")
+        shot(police, "9-phone-map")
+    finally:
+        server.stop()
+        tiles.close()
