@@ -368,7 +368,9 @@ _TRACKED_LAST = {("fixed",): "fixed_at", ("verified", "closed"): "closed_at"}
 # restart see the same count. finding_tracking: one row per finding (see _TRACKED_*), the
 # coordinator's priority, a merge and the "look at this" flag. followups: a named selection of
 # open findings that walkers fetch by that name. api_keys / open311_updates: Open311 clients and
-# the update ids they have posted (idempotence).
+# the update ids they have posted (idempotence). findings_list covers what the coordinator's
+# filters read, so counting 100,000 findings scans a narrow index instead of rows that carry
+# their JSON (see finding_filters).
 _WORKSPACE_SCHEMA = """
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
@@ -408,7 +410,10 @@ CREATE TABLE finding_tracking (
     flagged_at TEXT,
     flag_note TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX finding_tracking_merged ON finding_tracking(merged_into);
+CREATE INDEX finding_tracking_merged ON finding_tracking(merged_into)
+    WHERE merged_into IS NOT NULL;
+CREATE INDEX finding_tracking_flagged ON finding_tracking(flagged_at)
+    WHERE flagged_at IS NOT NULL;
 CREATE TABLE walk_participants (
     id INTEGER PRIMARY KEY,
     walk_id TEXT NOT NULL REFERENCES walks(id),
@@ -451,10 +456,10 @@ CREATE TABLE open311_updates (
     PRIMARY KEY (api_key_id, update_id)
 ) WITHOUT ROWID;
 CREATE INDEX findings_status ON findings(status);
-CREATE INDEX findings_captured ON findings(captured_at);
-CREATE INDEX findings_category ON findings(category, captured_at);
+CREATE INDEX findings_list ON findings(captured_at, id, status, category, severity, walk_id);
+CREATE INDEX assignments_triage ON assignments(finding_id) WHERE owner_id IS NULL;
 CREATE INDEX walks_area ON walks(lower(area));
-CREATE INDEX assignments_deadline ON assignments(deadline);
+CREATE INDEX assignments_deadline ON assignments(deadline, finding_id);
 CREATE INDEX events_at ON events(at)
 """
 

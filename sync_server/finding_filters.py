@@ -1,8 +1,9 @@
 """The coordinator's finding filters: one parser for the query string, one SQL WHERE builder.
 
 The findings list, its map, the exports and Open311 select findings the same way, so a
-filtered list exported to CSV holds exactly the rows the coordinator saw. Every query joins
-`FROM_FINDINGS` (aliases f, a, o, w, ft) and appends `where(filters)`.
+filtered list exported to CSV holds exactly the rows the coordinator saw. A query selects
+`FROM findings f` or, to show owners and walks, `FROM_FINDINGS` (aliases f, a, o, w, ft), and
+appends `where(filters)`.
 
 Status groups: `open` (someone still has to act: received, sent, acknowledged, planned,
 reopened, not_ours), `done` (fixed, verified, closed). Overdue: open and its deadline (a Swedish
@@ -122,9 +123,20 @@ def _start_of(day: str) -> str:
     return iso(datetime.combine(date.fromisoformat(day), time(), SWEDEN))
 
 
+# Merged-away duplicates are few: one lookup in a small partial index.
+_NOT_MERGED = "f.id NOT IN (SELECT finding_id FROM finding_tracking WHERE merged_into IS NOT NULL)"
+
+
 def where(filters: Filters, today: date | None = None) -> tuple[str, list[object]]:
-    """(" WHERE …", params) for FROM_FINDINGS; merged-away duplicates are never listed."""
-    clauses, params = ["ft.merged_into IS NULL"], []  # type: tuple[list[str], list[object]]
+    """(" WHERE …", params) on the alias f alone; merged-away duplicates are never listed.
+
+    Every condition on another table is a subquery on that table's index, so the clause runs on
+    `FROM findings f` (a count scans the narrow findings_list index) as well as on FROM_FINDINGS.
+    The unary + before `f.id IN (…)` keeps SQLite from driving the query by that list: tens of
+    thousands of look-ups into wide rows and a sort, where a scan of the narrow index in date
+    order stops after one page (measured: 400 → 30 ms for "overdue" at 100,000 findings).
+    """
+    clauses, params = [_NOT_MERGED], []  # type: tuple[list[str], list[object]]
     if filters.status == "open":
         clauses.append(f"f.status IN ({', '.join('?' * len(OPEN))})")
         params += OPEN
@@ -134,10 +146,10 @@ def where(filters: Filters, today: date | None = None) -> tuple[str, list[object
     elif filters.status:
         clauses.append("f.status = ?")
         params.append(filters.status)
-    if filters.owner == "triage":
-        clauses.append("a.owner_id IS NULL")
+    if filters.owner == "triage":  # routed to nobody: the coordinator's triage list
+        clauses.append("+f.id IN (SELECT finding_id FROM assignments WHERE owner_id IS NULL)")
     elif filters.owner:
-        clauses.append("a.owner_id = ?")
+        clauses.append("+f.id IN (SELECT finding_id FROM assignments WHERE owner_id = ?)")
         params.append(filters.owner)
     if filters.category:
         clauses.append("f.category = ?")
@@ -149,7 +161,7 @@ def where(filters: Filters, today: date | None = None) -> tuple[str, list[object
         clauses.append("f.walk_id = ?")
         params.append(filters.walk)
     if filters.area:
-        clauses.append("lower(w.area) = lower(?)")
+        clauses.append("+f.walk_id IN (SELECT id FROM walks WHERE lower(area) = lower(?))")
         params.append(filters.area)
     if filters.date_from:
         clauses.append("f.captured_at >= ?")
@@ -160,10 +172,17 @@ def where(filters: Filters, today: date | None = None) -> tuple[str, list[object
         params.append(_start_of(next_day))
     if filters.overdue:
         today = today or datetime.now(SWEDEN).date()
-        clauses.append(f"a.deadline < ? AND f.status IN ({', '.join('?' * len(OPEN))})")
-        params += [today.isoformat(), *OPEN]
+        # Most findings' deadlines have passed (most are fixed): a correlated look-up, done only
+        # for open rows, beats building a list of every passed deadline.
+        clauses.append(
+            f"f.status IN ({', '.join('?' * len(OPEN))}) AND EXISTS (SELECT 1 FROM assignments"
+            " ad WHERE ad.finding_id = f.id AND ad.deadline < ?)"
+        )
+        params += [*OPEN, today.isoformat()]
     if filters.flagged:
-        clauses.append("ft.flagged_at IS NOT NULL")
+        clauses.append(
+            "+f.id IN (SELECT finding_id FROM finding_tracking WHERE flagged_at IS NOT NULL)"
+        )
     if filters.q:
         clauses.append("(f.note LIKE ? ESCAPE '\\' OR f.id LIKE ?)")
         escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -18,11 +18,7 @@ from sync_server.tracking import default_priority
 PAGE_SIZE = 50
 MAX_MAP_POINTS = 200_000
 SORTS = ("newest", "oldest", "deadline")
-_ORDER = {
-    "newest": "f.captured_at DESC, f.id DESC",
-    "oldest": "f.captured_at, f.id",
-    "deadline": "a.deadline IS NULL, a.deadline, f.captured_at",
-}
+_ORDER = {"newest": "f.captured_at DESC, f.id DESC", "oldest": "f.captured_at, f.id"}
 _NEARBY_M = 50
 
 
@@ -38,31 +34,67 @@ def list_page(db: Database, filters: Filters, page: int = 1, sort: str = "newest
     """One page of the filtered findings, with the total count."""
     clause, params = where(filters)
     conn = db.conn()
-    total = conn.execute(f"SELECT count(*) {FROM_FINDINGS}{clause}", params).fetchone()[0]
+    total = conn.execute(f"SELECT count(*) FROM findings f{clause}", params).fetchone()[0]
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(1, page), pages)
-    rows = list(
-        conn.query(
-            "SELECT f.id, f.category, f.severity, f.note, f.status, f.captured_at, f.walk_id,"
-            " w.name AS walk_name, w.area, a.owner_id, o.name AS owner_name, a.reason, a.deadline,"
-            " ft.priority, ft.flagged_at,"
-            " (SELECT sha256 FROM finding_photos fp WHERE fp.finding_id = f.id"
-            "  ORDER BY position LIMIT 1) AS photo"
-            f" {FROM_FINDINGS}{clause} ORDER BY {_ORDER.get(sort, _ORDER['newest'])}"
-            " LIMIT ? OFFSET ?",
-            [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
+    offset = (page - 1) * PAGE_SIZE
+    if sort == "deadline":
+        rows = _by_deadline(db, clause, params, offset, total)
+    else:
+        rows = list(
+            conn.query(
+                f"{_ROW}{FROM_FINDINGS}{clause} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
+                [*params, PAGE_SIZE, offset],
+            )
         )
-    )
     for row in rows:
         row["priority"] = row["priority"] or default_priority(row["severity"])
     return Page(rows, total, page, pages)
+
+
+_ROW = (
+    "SELECT f.id, f.category, f.severity, f.note, f.status, f.captured_at, f.walk_id,"
+    " w.name AS walk_name, w.area, a.owner_id, o.name AS owner_name, a.reason, a.deadline,"
+    " ft.priority, ft.flagged_at,"
+    " (SELECT sha256 FROM finding_photos fp WHERE fp.finding_id = f.id"
+    "  ORDER BY position LIMIT 1) AS photo"
+)
+
+
+def _by_deadline(
+    db: Database, clause: str, params: list[object], offset: int, total: int
+) -> list[dict[str, Any]]:
+    # Walk the deadline index and stop after a page (a sort of every match would not). Findings
+    # not routed yet have no deadline: they come after all the others.
+    conn = db.conn()
+    routed_from = FROM_FINDINGS.replace("LEFT JOIN assignments a", "JOIN assignments a")
+    rows = list(
+        conn.query(
+            f"{_ROW}{routed_from}{clause} ORDER BY a.deadline, a.finding_id LIMIT ? OFFSET ?",
+            [*params, PAGE_SIZE, offset],
+        )
+    )
+    if len(rows) == PAGE_SIZE:
+        return rows
+    unrouted = f"{clause} AND a.finding_id IS NULL"
+    waiting = conn.execute(
+        f"SELECT count(*) FROM findings f LEFT JOIN assignments a ON a.finding_id = f.id{unrouted}",
+        params,
+    ).fetchone()[0]
+    start = max(0, offset - (total - waiting))
+    return rows + list(
+        conn.query(
+            f"{_ROW}{FROM_FINDINGS}{unrouted} ORDER BY f.captured_at LIMIT ? OFFSET ?",
+            [*params, PAGE_SIZE - len(rows), start],
+        )
+    )
 
 
 def map_points(db: Database, filters: Filters) -> str:
     """The filtered findings as compact JSON for the map: [[lat, lon, id, category, status]]."""
     clause, params = where(filters)
     rows = db.conn().execute(
-        f"SELECT f.latitude, f.longitude, f.id, f.category, f.status {FROM_FINDINGS}{clause}"
+        f"SELECT f.latitude, f.longitude, f.id, f.category, f.status FROM findings f{clause}"
         " LIMIT ?",
         [*params, MAX_MAP_POINTS + 1],
     )
