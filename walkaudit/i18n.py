@@ -157,7 +157,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "end.per_category": ("Per kategori", "Per category"),
     "end.home": ("Till start", "Back to start"),
     "followup.title": ("Uppföljning", "Follow-up"),
-    "followup.area": ("Område", "Area"),
+    # A walk area, or the name of a follow-up the coordinator planned (the server knows both).
+    "followup.area": ("Område eller uppföljningens namn", "Area or the follow-up's name"),
     "followup.load": ("Hämta öppna fynd", "Fetch open findings"),
     "followup.none": ("Inga öppna fynd i området.", "No open findings in the area."),
     "followup.still_there": ("Finns kvar", "Still there"),
