@@ -111,13 +111,17 @@ def install(app: FastAPI, max_photo_bytes: int = MAX_FIX_PHOTO_BYTES,
 # ---- tokens out of the logs -------------------------------------------------------------------
 
 _TOKEN_IN_PATH = re.compile(r"/o/([A-Za-z0-9_\-%]+)")
+# Open311 puts its api_key in the query string (the standard's GETs), and photo links carry a
+# signature: neither may reach a log file.
+_SECRET_IN_QUERY = re.compile(r"([?&](?:api_key|sig)=)[^&\s\"]*")
 
 
 def redact(text: str) -> str:
-    """`/o/<token>…` → `/o/[link <first 8 hex of sha256(token)>]…`."""
-    return _TOKEN_IN_PATH.sub(
+    """`/o/<token>…` → `/o/[link <first 8 hex of sha256(token)>]…`; api_key=/sig= blanked."""
+    text = _TOKEN_IN_PATH.sub(
         lambda m: f"/o/[link {hashlib.sha256(m[1].encode()).hexdigest()[:8]}]", text
     )
+    return _SECRET_IN_QUERY.sub(r"\1[redacted]", text)
 
 
 class RedactOwnerTokens(logging.Filter):
