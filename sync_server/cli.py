@@ -1,12 +1,14 @@
-"""`walkaudit-server`: serve, enrol and revoke devices, list findings, send reports, run the demo.
+"""`walkaudit-server`: serve, enrol and revoke devices, users and API keys, findings, reports, demo.
 
-Results go to stdout (only the code for `enrol-code`; JSON with --json); messages go to stderr.
+Results go to stdout (only the code for `enrol-code`, only the key for `api-keys add`; JSON with
+--json); messages go to stderr. Passwords are read from the terminal or stdin, never from argv.
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage or settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import shutil
@@ -21,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync_server import devices, owners, queries
+from sync_server import accounts, devices, owners, queries
 from sync_server.api.errors import describe_validation_errors
 from sync_server.config import Settings
 from sync_server.db import Database
@@ -226,6 +228,126 @@ def cmd_owners_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line of stdin (piped, or --password-stdin), else typed twice.
+
+    Never from the command line: argv is visible to every user of the machine (ps, /proc).
+    """
+    if args.password_stdin or sys.stdin is None or not sys.stdin.isatty():
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        password = line.removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise ServerError(
+                "no password on standard input; give it as one line, e.g. "
+                f"`printf '%s\\n' \"$PW\" | {PROG} users add NAME --role viewer`"
+            )
+        return accounts.check_password(password)
+    first = getpass.getpass("New password: ")
+    accounts.check_password(first)
+    if getpass.getpass("The same password again: ") != first:
+        raise ServerError("the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Add a user of the coordinator web."""
+    with _database(settings, create=True) as db:
+        try:
+            accounts.get_user(db, args.name)
+            raise ServerError(f"there is already a user called {args.name}; see `users list`")
+        except accounts.UnknownUser:
+            pass
+        user = accounts.add_user(db, args.name, args.role, _read_password(args), args.email)
+    _say(f"Added {user.role} {user.name}; they can sign in at {settings.url}/c/login.")
+    return 0
+
+
+def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Every user, as a table or JSON (never a password hash)."""
+    with _database(settings) as db:
+        rows = [asdict(u) | {"state": "disabled" if u.disabled_at else "active"}
+                for u in accounts.list_users(db)]  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        _say(f"No users yet; add one with `{PROG} users add NAME --role admin`.")
+        return 0
+    columns = [("name", "NAME"), ("role", "ROLE"), ("email", "EMAIL"), ("state", "STATE"),
+               ("created_at", "CREATED"), ("disabled_at", "DISABLED")]  # fmt: skip
+    _print_table([r | {"email": r["email"] or None} for r in rows], columns)
+    return 0
+
+
+def cmd_users_disable(settings: Settings, args: argparse.Namespace) -> int:
+    """Disable a user (their sessions end) or, as `users enable`, let them in again."""
+    disable = args.users_command == "disable"
+    with _database(settings) as db:
+        before = accounts.get_user(db, args.name)
+        if (before.disabled_at is not None) == disable:
+            _say(f"{before.name} was already {'disabled' if disable else 'active'}; "
+                 "nothing changed.")  # fmt: skip
+            return 0
+        user = accounts.set_disabled(db, args.name, disable)
+    if disable:
+        _say(f"Disabled {user.name}; their sessions have ended and they cannot sign in.")
+    else:
+        _say(f"Enabled {user.name}; they can sign in again.")
+    return 0
+
+
+def cmd_users_passwd(settings: Settings, args: argparse.Namespace) -> int:
+    """Set a user's password; their sessions end."""
+    with _database(settings) as db:
+        user = accounts.get_user(db, args.name)
+        accounts.set_password(db, user.name, _read_password(args))
+    _say(f"New password for {user.name}; their sessions have ended.")
+    return 0
+
+
+def cmd_api_keys_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a new Open311 API key (and only it) on stdout."""
+    from sync_server import open311
+
+    with _database(settings, create=True) as db:
+        key_id, key = open311.create_api_key(db, args.name, owner_id=args.owner or None)
+    print(key)
+    bound = f", answering for owner {args.owner}" if args.owner else ", for every finding"
+    _say(f"Open311 API key {key_id} ({args.name}{bound}). It is shown only now: the server "
+         "keeps only its hash.")  # fmt: skip
+    return 0
+
+
+def cmd_api_keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Every Open311 API key (never the key itself), as a table or JSON."""
+    from sync_server import open311
+
+    with _database(settings) as db:
+        rows = [asdict(k) | {"state": "revoked" if k.revoked_at else "active"}
+                for k in open311.list_api_keys(db)]  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        _say(f"No API keys yet; make one with `{PROG} api-keys add NAME`.")
+        return 0
+    columns = [("id", "ID"), ("name", "NAME"), ("owner_name", "OWNER"), ("state", "STATE"),
+               ("created_at", "CREATED"), ("last_used_at", "LAST USED")]  # fmt: skip
+    _print_table(rows, columns)
+    return 0
+
+
+def cmd_api_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    """Revoke an Open311 API key (again: says so, changes nothing)."""
+    from sync_server import open311
+
+    with _database(settings) as db:
+        revoked = open311.revoke_api_key(db, args.id)
+    _say(f"Revoked API key {args.id}; it no longer works." if revoked else
+         f"API key {args.id} was already revoked; nothing changed.")  # fmt: skip
+    return 0
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Seed the demo walk (once), make an enrolment code, print what to open, and serve."""
     import uvicorn
@@ -376,6 +498,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true", help="print JSON")
     sub.add_argument("--kind", choices=owners.KINDS, help="only owners of this kind")
     sub.set_defaults(func=cmd_owners_list)
+
+    users_parser = commands.add_parser("users", help="users of the coordinator web")
+    user_commands = users_parser.add_subparsers(dest="users_command", required=True)
+    sub = user_commands.add_parser("add", help="add a user (the password is asked for)")
+    sub.add_argument("name", help="the user name (no spaces)")
+    sub.add_argument("--role", required=True, choices=accounts.ROLES, help="what they may do")
+    sub.add_argument("--email", default="", help="their email address")
+    sub.set_defaults(func=cmd_users_add)
+    sub = user_commands.add_parser("list", help="list users")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub.set_defaults(func=cmd_users_list)
+    for name, text in (("disable", "disable a user; their sessions end"),
+                       ("enable", "let a disabled user sign in again")):  # fmt: skip
+        sub = user_commands.add_parser(name, help=text)
+        sub.add_argument("name", help="the user name")
+        sub.set_defaults(func=cmd_users_disable)
+    sub = user_commands.add_parser("passwd", help="set a user's password; their sessions end")
+    sub.add_argument("name", help="the user name")
+    sub.set_defaults(func=cmd_users_passwd)
+    for name in ("add", "passwd"):
+        user_commands.choices[name].add_argument(
+            "--password-stdin", action="store_true",
+            help="read the password as one line from stdin (the default when stdin is not a tty)",
+        )  # fmt: skip
+
+    keys_parser = commands.add_parser("api-keys", help="Open311 API keys")
+    key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
+    sub = key_commands.add_parser("add", help="print a new key (shown only once)")
+    sub.add_argument("name", help="who or what uses the key")
+    sub.add_argument("--owner", default="", help="the owner id it answers for (`owners list`)")
+    sub.set_defaults(func=cmd_api_keys_add)
+    sub = key_commands.add_parser("list", help="list keys")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub.set_defaults(func=cmd_api_keys_list)
+    sub = key_commands.add_parser("revoke", help="revoke a key")
+    sub.add_argument("id", help="the key's id (see `api-keys list`)")
+    sub.set_defaults(func=cmd_api_keys_revoke)
     return parser
 
 

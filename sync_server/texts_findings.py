@@ -30,6 +30,7 @@ FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
     "findings.sort.oldest": ("Äldst först", "Oldest first"),
     "findings.sort.deadline": ("Snarast deadline först", "Earliest deadline first"),
     "findings.export_csv": ("Exportera CSV", "Export CSV"),
+    "findings.export_excel": ("CSV för svenskt Excel (;)", "CSV for Swedish Excel (;)"),
     "findings.export_geojson": ("Exportera GeoJSON", "Export GeoJSON"),
     "findings.show_map": ("Visa på karta", "Show on map"),
     "findings.show_list": ("Visa som lista", "Show as list"),
