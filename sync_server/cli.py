@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import logging
+import secrets
 import shutil
 import subprocess
 import sys
@@ -361,6 +362,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     services = app.state.services
     summary = seed_demo(services.db, services.blobs)
     code = devices.create_enrol_code(services.db, "demo device", settings.enrol_code_ttl_hours)
+    password = _demo_account(services.db)
     url = settings.url
     _say(
         "\n".join(
@@ -368,6 +370,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 "",
                 f"walkaudit demo server — data in {settings.data_dir}",
                 f"  Server:           {url}",
+                f"  Coordinator web:  {url}/c/  (user `demo`, password `{password}`, admin;"
+                " a new password each start)",
                 f"  API docs:         {url}/docs",
                 f"  Demo data:        {summary.findings} findings with {summary.photos} photos "
                 f"from a walk in Örebro (`{_command(PROG)} --data {settings.data_dir} findings`)",
@@ -389,6 +393,16 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             field_app.terminate()
             field_app.wait(10)
     return 0
+
+
+def _demo_account(db: Database) -> str:
+    """The demo's admin account `demo`, with a fresh random password (printed, never stored)."""
+    password = "-".join(secrets.token_hex(3) for _ in range(3))
+    try:
+        accounts.set_password(db, "demo", password)
+    except accounts.UnknownUser:
+        accounts.add_user(db, "demo", "admin", password, "")
+    return password
 
 
 def _start_demo_app(settings: Settings, port: int) -> subprocess.Popen[bytes]:
