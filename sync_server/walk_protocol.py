@@ -31,9 +31,9 @@ from sync_server.db import Database, iso
 from sync_server.errors import ServerError
 from sync_server.finding_filters import OPEN
 from sync_server.texts_coord import local_day
+from sync_server.tracking import default_priority
 from walkaudit.model import utcnow
 
-PRIORITY_BY_SEVERITY = {"urgent": 1, "high": 1, "medium": 2, "low": 3}
 MAX_ROUTE_POINTS = 5000  # a night's walk at 1 Hz is ~7000; the map does not need more
 MAX_NAME, MAX_ORGANISATION, MAX_EMAIL = 200, 200, 254
 # Deliberately plain: one @, no spaces or characters that mean something in a mail header.
@@ -62,11 +62,6 @@ class BadParticipant(WalkError):
 
 class NoParticipants(WalkError):
     """The walk has no participants to send its protocol to."""
-
-
-def default_priority(severity: str) -> int:
-    """The priority a finding gets until someone sets one: urgent/high 1, medium 2, low 3."""
-    return PRIORITY_BY_SEVERITY.get(severity, 2)
 
 
 # ---- walks ---------------------------------------------------------------------------------
@@ -392,7 +387,7 @@ def _priority(row: dict[str, Any]) -> tuple[int, bool]:
     chosen = str(row["priority"] or "")
     if chosen in ("1", "2", "3"):
         return int(chosen), True
-    return default_priority(row["severity"]), False
+    return int(default_priority(row["severity"])), False
 
 
 def _version(protocol: Protocol) -> str:

@@ -21,7 +21,8 @@ from sync_server import accounts, mailer
 from sync_server.config import Settings
 from sync_server.owners import import_owners, list_owners
 from sync_server.routing import DEADLINE_DAYS, route_pending, set_owner
-from sync_server.walk_protocol import default_priority, load_protocol
+from sync_server.tracking import default_priority
+from sync_server.walk_protocol import load_protocol
 from walkaudit.model import new_id, utcnow
 
 from . import mail_support
@@ -179,9 +180,9 @@ def pdf_images(data: bytes, tmp_path: Path) -> int:
 
 
 @pytest.mark.parametrize(
-    ("severity", "priority"), [("urgent", 1), ("high", 1), ("medium", 2), ("low", 3)]
+    ("severity", "priority"), [("urgent", "1"), ("high", "1"), ("medium", "2"), ("low", "3")]
 )
-def test_default_priority_follows_severity(severity: str, priority: int) -> None:
+def test_default_priority_follows_severity(severity: str, priority: str) -> None:
     assert default_priority(severity) == priority
 
 
