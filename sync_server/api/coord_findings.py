@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from sync_server import finding_filters, finding_list, texts_findings
+from sync_server import finding_filters, finding_list, texts_findings, thumbnails
 from sync_server.api.deps import ServicesDep
 from sync_server.api.workspace import SignedIn, ViewerDep, render
 from sync_server.owners import list_owners
@@ -182,16 +182,18 @@ def actor_label(t: i18n.Translator, actor: str, names: dict[str, str] | None = N
 
 
 @router.get("/c/photos/{sha256}.jpg")
-def photo(sha256: str, signed: ViewerDep, services: ServicesDep) -> Response:
-    """A stored photo (the metadata-free upload copy) for signed-in staff."""
+def photo(sha256: str, signed: ViewerDep, services: ServicesDep, size: str = "") -> Response:
+    """A stored photo (the metadata-free upload copy) for signed-in staff; `?size=thumb` for a
+    640 px copy (a protocol of 50 findings on a phone should not load 50 full photos)."""
     if (
         not re.fullmatch(SHA256_PATTERN, sha256)
         or not services.blobs.exists(sha256)
-        or (not finding_list.photo_is_known(services.db, sha256))
+        or not finding_list.photo_is_known(services.db, sha256)
     ):
         return Response("no such photo", status_code=404, media_type="text/plain")
+    path = services.blobs.path(sha256)
+    if size == "thumb":
+        path = thumbnails.thumbnail(services.settings.data_dir / "thumbs", path, sha256)
     return FileResponse(
-        services.blobs.path(sha256),
-        media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=86400"},
+        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
     )

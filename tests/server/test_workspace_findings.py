@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from sync_server import routing
 from sync_server.history import add_server_event
@@ -332,6 +334,26 @@ def test_staff_photos_are_served_and_unknown_ones_are_not(
     assert staff.viewer.get(f"/c/photos/{'0' * 64}.jpg").status_code == 404
     assert staff.viewer.get("/c/photos/..%2F..%2Fwalkaudit.db.jpg").status_code == 404
     assert staff.anonymous.get(f"/c/photos/{sha}.jpg", follow_redirects=False).status_code == 303
+
+
+def test_pages_show_small_copies_and_link_the_whole_photo(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    big = make_jpeg(1600, 1200, seed=4)
+    phone = seeded["phone"]
+    f = finding_json(photos=[photo_json(big, 1600, 1200)])
+    staff.server.push(phone, findings=[f])
+    assert staff.server.upload(phone, big) in (200, 201)
+    sha = photo_json(big)["sha256"]
+    page = staff.viewer.get(f"/c/findings/{f['id']}")
+    assert f'src="/c/photos/{sha}.jpg?size=thumb"' in page.text
+    assert f'href="/c/photos/{sha}.jpg"' in page.text
+    thumb = staff.viewer.get(f"/c/photos/{sha}.jpg?size=thumb")
+    with Image.open(io.BytesIO(thumb.content)) as im:
+        assert max(im.size) == 640 and im.size[0] > im.size[1]
+        assert not im.getexif() and "icc_profile" not in im.info
+    again = staff.viewer.get(f"/c/photos/{sha}.jpg?size=thumb")
+    assert again.content == thumb.content  # made once, served from the cache
 
 
 def test_a_viewer_cannot_act(staff: Staff, seeded: dict[str, Any]) -> None:
