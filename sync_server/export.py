@@ -91,7 +91,7 @@ def record(row: tuple[Any, ...], base_url: str, t: i18n.Translator) -> dict[str,
         "latitude": lat, "longitude": lon, "owner": owner, "walk": walk,
         "link": f"{base_url.rstrip('/')}/c/findings/{fid}",
         "area": area or None, "severity": severity,
-        "priority": int(priority or default_priority(severity)), "deadline": deadline,
+        "priority": int(priority or default_priority(severity, category)), "deadline": deadline,
         "note": note, "category_name": t.category(category),
         "status_name": t(f"status.{status}"),
     }  # fmt: skip

@@ -48,7 +48,7 @@ def list_page(db: Database, filters: Filters, page: int = 1, sort: str = "newest
             )
         )
     for row in rows:
-        row["priority"] = row["priority"] or default_priority(row["severity"])
+        row["priority"] = row["priority"] or default_priority(row["severity"], row["category"])
     return Page(rows, total, page, pages)
 
 
@@ -119,7 +119,7 @@ def detail(db: Database, finding_id: str) -> dict[str, Any] | None:
     if not rows:
         return None
     finding = rows[0]
-    finding["default_priority"] = default_priority(finding["severity"])
+    finding["default_priority"] = default_priority(finding["severity"], finding["category"])
     finding["priority"] = finding["priority"] or finding["default_priority"]
     finding["photos"] = [
         r[0]

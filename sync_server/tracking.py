@@ -37,9 +37,21 @@ STATUS_EVENTS = {
 REOPENABLE = frozenset({*DONE, "not_ours"})
 
 
-def default_priority(severity: str) -> str:
-    """Priority 1 (act first) to 3 from the severity: urgent/high 1, medium 2, low 3."""
-    return {"urgent": "1", "high": "1", "medium": "2"}.get(severity, "3")
+# Where it is dark, where someone can hide, and at doors and stairwells, people feel least safe
+# (Boverket/Brå, see ../shared/notes/domain.md): one step more urgent than their severity says.
+# "Keep and strengthen" findings are not defects: never more than priority 3.
+_URGENT_CATEGORIES = frozenset({"BEL", "OVB", "SKA", "ORD"})
+
+
+def default_priority(severity: str, category: str = "") -> str:
+    """Priority 1 (act first) to 3: urgent/high 1, medium 2, low 3, one step up for lighting,
+    hiding places, entrances and disorder; positive findings 3."""
+    if category == "POS":
+        return "3"
+    level = {"urgent": 1, "high": 1, "medium": 2}.get(severity, 3)
+    if category in _URGENT_CATEGORIES:
+        level = max(1, level - 1)
+    return str(level)
 
 
 class TrackingError(ServerError):
@@ -65,7 +77,7 @@ class AlreadyRecorded(TrackingError):
 
 def _finding(tx: sqlite_utils.Database, finding_id: str) -> tuple[str, str, str | None]:
     row = tx.execute(
-        "SELECT f.status, f.severity, ft.merged_into FROM findings f"
+        "SELECT f.status, f.severity || ':' || f.category, ft.merged_into FROM findings f"
         " LEFT JOIN finding_tracking ft ON ft.finding_id = f.id WHERE f.id = ?",
         [finding_id],
     ).fetchone()
@@ -97,14 +109,15 @@ def set_plan(
         ) from None
     with db.write() as tx:
         _once(tx, event_id)
-        _, severity, _ = _finding(tx, finding_id)
+        _, severity_category, _ = _finding(tx, finding_id)
+        severity, _, category = severity_category.partition(":")
         _ensure_tracking(tx, finding_id)
         row = tx.execute(
             "SELECT coalesce(ft.priority, ''), a.deadline FROM finding_tracking ft"
             " LEFT JOIN assignments a ON a.finding_id = ft.finding_id WHERE ft.finding_id = ?",
             [finding_id],
         ).fetchone()
-        old_priority = row[0] or default_priority(severity)
+        old_priority = row[0] or default_priority(severity, category)
         old_deadline = row[1]
         if old_priority == priority and old_deadline == day.isoformat():
             return False

@@ -387,7 +387,7 @@ def _priority(row: dict[str, Any]) -> tuple[int, bool]:
     chosen = str(row["priority"] or "")
     if chosen in ("1", "2", "3"):
         return int(chosen), True
-    return int(default_priority(row["severity"])), False
+    return int(default_priority(row["severity"], row["category"])), False
 
 
 def _version(protocol: Protocol) -> str:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from sync_server import routing
 from sync_server.history import add_server_event
+from sync_server.tracking import default_priority
 from tests.server.conftest import event_json, finding_json, make_jpeg, photo_json
 from tests.server.workspace_support import Staff
 from walkaudit.model import EventKind, new_id, utcnow
@@ -174,6 +175,23 @@ def test_priority_and_deadline_have_defaults_and_can_be_set(
         {"priority": "9", "deadline": "snart", "event_id": new_id()},
     )
     assert bad.status_code == 409 and "Prioritet ska vara 1, 2 eller 3" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("severity", "category", "priority"),
+    [
+        ("high", "KLO", "1"),
+        ("medium", "KLO", "2"),
+        ("low", "SKR", "3"),
+        ("medium", "BEL", "1"),
+        ("low", "SKA", "2"),
+        ("urgent", "POS", "3"),
+    ],
+)
+def test_default_priority_reads_severity_and_category(
+    severity: str, category: str, priority: str
+) -> None:
+    assert default_priority(severity, category) == priority
 
 
 def test_merging_a_duplicate_folds_it_into_the_other_and_loses_nothing(
