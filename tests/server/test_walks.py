@@ -390,7 +390,7 @@ def test_the_protocol_groups_findings_by_owner(walk: Walk, crew: Staff) -> None:
         for key, fid in walk.findings.items():
             assert (f'id="f-{fid}"' in section) == (fid in ids), key
     lamp_html = page.text.split(f'id="f-{walk.findings["lamp"]}"')[1].split("</article>")[0]
-    assert f'src="/c/photos/{sha(walk.photos["lamp"])}.jpg"' in lamp_html
+    assert f'src="/c/photos/{sha(walk.photos["lamp"])}.jpg?size=thumb"' in lamp_html
     assert "1 – hög" in lamp_html and "Akut" in lamp_html and "Mottaget" in lamp_html
     assert lamp.deadline in lamp_html and walk.notes["lamp"] in lamp_html
     street_html = page.text.split(f'id="f-{walk.findings["street"]}"')[1].split("</article>")[0]
