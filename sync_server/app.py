@@ -36,6 +36,7 @@ from sync_server.blobs import DiskBlobStore
 from sync_server.config import Settings
 from sync_server.db import Database
 from sync_server.reports import report_loop
+from sync_server.stats_index import StatsIndex
 from walkaudit.model import PROTOCOL_VERSION, PushRequest
 
 # The coordinator web's pages, one module per area (each has `router`).
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_path)
     db.migrate()
     services = Services(settings=settings, db=db, blobs=DiskBlobStore(settings.photos_dir))
+    stats = StatsIndex(db)  # the lägesbild's numbers, in memory (see sync_server.stats_index)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loop = None
         if settings.report_interval_s > 0:
             loop = asyncio.create_task(report_loop(db, services.blobs, settings, stop))
+        # Load the statistics in the background: the first /c/stats should not wait ~1 s.
+        warming = asyncio.get_running_loop().run_in_executor(None, stats.warm)
         yield
+        await warming
+        stats.close()
         stop.set()
         if loop is not None:
             await loop  # lets a pass in progress finish its delivery before the db closes
@@ -86,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.stats_index = stats
     install_error_handlers(app)
     for module in (health, enrol, sync, photos, field):
         app.include_router(module.router)

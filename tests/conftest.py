@@ -16,6 +16,9 @@ from walkaudit.store import Store
 
 TEST_DATA = Path(__file__).parent / "data"
 
+# The coordinator web's signed-in clients (`staff`); pytest takes plugins from this file only.
+pytest_plugins = ["tests.server.workspace_support"]
+
 
 @dataclass(frozen=True)
 class MadePhoto:

@@ -184,6 +184,3 @@ def asgi_request(
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     response_headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     return RawResponse(start["status"], response_headers, body, calls)
-
-
-pytest_plugins = ["tests.server.workspace_support"]
