@@ -46,6 +46,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlite_utils
 
+from sync_server.config import Settings
 from sync_server.db import Database, iso
 from sync_server.errors import ServerError
 from sync_server.history import add_server_event
@@ -428,3 +429,20 @@ def retry_failed(db: Database, outbox_id: int, now: datetime | None = None) -> b
             [iso(now or utcnow()), outbox_id],
         )
         return cur.rowcount == 1
+
+
+def sender(settings: Settings) -> str:
+    """The From address (a placeholder for the .eml demo, where no SMTP is configured)."""
+    return settings.mail_from or "Trygghetsvandring <walkaudit@localhost>"
+
+
+def deliver_now(db: Database, settings: Settings) -> Delivery:
+    """Hand what is due to the mail server now, rather than at the next report pass (after a
+    coordinator's "send" button)."""
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    return deliver_due(
+        db,
+        transport_for(smtp_url, settings.outbox_dir),
+        envelope_from=sender(settings),
+        max_attempts=settings.mail_max_attempts,
+    )

@@ -39,14 +39,16 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 
-from sync_server import links, mailer, texts_mail
+from sync_server import links, mailer, stats_week, texts_mail
 from sync_server.blobs import BlobError, BlobStore
 from sync_server.config import Settings
 from sync_server.db import Database, iso, parse_iso
 from sync_server.errors import ServerError
 from sync_server.geocode import AddressLookup, NoAddresses, cache_key, lookup_from_settings
+from sync_server.mailer import sender
 from sync_server.pdf import ProtocolItem, render_protocol
 from sync_server.routing import RouterCache, route_pending
+from sync_server.stats_pdf import render_summary
 from sync_server.texts_mail import render
 from walkaudit import i18n
 from walkaudit.model import utcnow
@@ -400,11 +402,6 @@ def local_time(value: datetime) -> str:
     return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def sender(settings: Settings) -> str:
-    """The From address (a placeholder for the .eml demo, where no SMTP is configured)."""
-    return settings.mail_from or "Trygghetsvandring <walkaudit@localhost>"
-
-
 # ---- reminders: overdue findings, one mail per owner per interval ----------------------------
 
 _DONE = ("fixed", "verified", "closed", "not_ours")
@@ -508,72 +505,25 @@ def _cached_address(db: Database, lat: float, lon: float) -> str | None:
 
 
 def enqueue_summary(db: Database, settings: Settings, *, now: datetime) -> str | None:
-    """The week's numbers to the coordinator, once per ISO week; None if none was due."""
-    if not settings.coordinator_email:
+    """The lägesbild of the last full ISO week to the coordinator, once (on the first pass of
+    a week); None if none was due. The same summary, PDF and dedupe key as /c/summary's send
+    button, so the coordinator never gets two versions of one week."""
+    address = settings.coordinator_email
+    if not address:
         return None
-    year, week, _ = now.astimezone(TZ).isocalendar()
-    key = f"summary:{year}-W{week:02d}"
-    if mailer.is_queued(db, key):
+    today = now.astimezone(TZ).date()
+    week = stats_week.Week.last_full(today)
+    if mailer.is_queued(db, stats_week.dedupe_key(week, address)):
         return None
-    conn = db.conn()
-    since = iso(now - timedelta(days=7))
-
-    def count(sql: str, *params: object) -> int:
-        return int(conn.execute(sql, params).fetchone()[0])
-
-    def events(kind: str) -> int:
-        return count(
-            "SELECT COUNT(DISTINCT finding_id) FROM events WHERE kind = ? AND at > ?", kind, since
-        )
-
     lang = i18n.DEFAULT_LANGUAGE
-    failed = mailer.failed_messages(db)
-    counts = [
-        ("mail.summary.new", count("SELECT COUNT(*) FROM findings WHERE received_at > ?", since)),
-        ("mail.summary.sent", events("sent")),
-        ("mail.summary.acknowledged", events("acknowledged")),
-        ("mail.summary.fixed", events("fixed")),
-        ("mail.summary.overdue", sum(len(v) for v in overdue(db, now).values())),
-        (
-            "mail.summary.triage",
-            count(
-                "SELECT COUNT(*) FROM assignments a JOIN findings f ON f.id = a.finding_id"
-                f" WHERE a.owner_id IS NULL AND f.status NOT IN ({', '.join('?' * len(_DONE))})",
-                *_DONE,
-            ),
-        ),
-        ("mail.summary.failed", len(failed)),
-    ]
-    monday = now.astimezone(TZ).date() - timedelta(days=now.astimezone(TZ).weekday())
-    subject = i18n.t("mail.summary.subject", lang, week=week)
-    context = dict(
-        lang=lang,
-        subject=subject,
-        week=week,
-        start=monday.isoformat(),
-        end=(monday + timedelta(days=6)).isoformat(),
-        failed=failed[:50],
-        counts=[(i18n.t(k, lang), v) for k, v in counts],
-    )
-    message = mailer.compose(
-        sender=sender(settings),
-        recipient=settings.coordinator_email,
-        subject=subject,
-        text=render("summary.txt", context),
-        html=render("summary.html", context),
-        now=now,
-    )
-    with db.write() as tx:
-        if mailer.enqueue(
-            tx,
-            kind="summary",
-            dedupe_key=key,
-            recipient=settings.coordinator_email,
-            message=message,
-            now=now,
-        ):
-            return f"week {week} to {settings.coordinator_email}"
-    return None
+    summary = stats_week.weekly_summary(db, week, today)
+    url = f"{settings.url}/c/summary?week={week.label}"
+    pdf = render_summary(summary, lang=lang, url=url, made=now.astimezone(TZ))
+    result = stats_week.send_summary(
+        db, settings, summary, [address], pdf=pdf, lang=lang, page_url=url,
+        sent_by="walkaudit", now=now, failed=mailer.failed_messages(db)[:50],
+    )  # fmt: skip
+    return f"week {week.number} to {address}" if result.queued else None
 
 
 # ---- the pass: what `send-reports` and `serve` run ------------------------------------------

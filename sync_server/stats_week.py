@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sync_server import mailer, stats, texts_mail, texts_stats  # noqa: F401 (texts_stats: stats.*)
 from sync_server.config import Settings
 from sync_server.db import Database, parse_iso
 from sync_server.errors import ServerError
 from sync_server.finding_filters import OPEN, SWEDEN
-from sync_server.reports import sender
+from sync_server.mailer import sender
 from walkaudit import i18n
 from walkaudit.model import utcnow
 
@@ -316,8 +317,12 @@ def send_summary(
     page_url: str,
     sent_by: str,
     now: datetime | None = None,
+    failed: list[Any] | None = None,
 ) -> SendResult:
-    """Enqueue the report for every recipient who has not had this week's yet."""
+    """Enqueue the report for every recipient who has not had this week's yet.
+
+    `failed`: the messages that could not be delivered, listed at the end (the automatic
+    weekly mail to the coordinator carries them)."""
     now = now or utcnow()
     result = SendResult()
     todo = [r for r in recipients if not mailer.is_queued(db, dedupe_key(summary.week, r))]
@@ -331,6 +336,7 @@ def send_summary(
         url=page_url,
         user=sent_by,
         category=lambda code: i18n.category_label(code, lang),
+        failed=failed or [],
     )
     text, html = (
         texts_mail.render("lagesbild.txt", context),

@@ -107,33 +107,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{days} days past the date ({date})",
     ),
     # ---- the weekly summary to the coordinator ----
-    "mail.summary.subject": (
-        "Trygghetsvandring: veckosammanfattning vecka {week}",
-        "Safety walks: weekly summary, week {week}",
-    ),
-    "mail.summary.heading": ("Veckosammanfattning", "Weekly summary"),
-    "mail.summary.intro": (
-        "Läget vecka {week} ({start} – {end}).",
-        "Where things stand in week {week} ({start} – {end}).",
-    ),
-    "mail.summary.new": ("Nya fynd", "New findings"),
-    "mail.summary.sent": ("Skickade till ägare", "Sent to owners"),
-    "mail.summary.acknowledged": ("Bekräftade av ägare", "Acknowledged by owners"),
-    "mail.summary.fixed": ("Åtgärdade", "Fixed"),
-    "mail.summary.overdue": ("Försenade just nu", "Overdue now"),
-    "mail.summary.triage": ("Att sortera (utan ägare)", "To sort (no owner)"),
-    "mail.summary.failed": ("Mejl som inte gick fram", "Emails that failed"),
     "mail.summary.failed_list": (
         "Mejl som inte gick fram (kontrollera adressen):",
         "Emails that could not be delivered (check the address):",
-    ),
-    "mail.summary.week_note": (
-        "Nya, skickade, bekräftade och åtgärdade gäller de senaste 7 dagarna; resten läget nu.",
-        "New, sent, acknowledged and fixed count the last 7 days; the rest are as of now.",
-    ),
-    "mail.summary.footer": (
-        "Skickas automatiskt av walkaudit-servern en gång i veckan.",
-        "Sent automatically by the walkaudit server once a week.",
     ),
     # ---- the PDF protocol ----
     "pdf.title": ("Protokoll – trygghetsvandring", "Protocol – safety walk"),

@@ -23,7 +23,7 @@ from sync_server import mailer, texts_mail, texts_walks  # noqa: F401  (texts_wa
 from sync_server.blobs import BlobStore
 from sync_server.config import Settings
 from sync_server.db import Database
-from sync_server.reports import sender
+from sync_server.mailer import sender
 from sync_server.texts_coord import local_day
 from sync_server.walk_protocol import (
     NoParticipants,
@@ -165,15 +165,4 @@ def compose(
         reply_to=settings.coordinator_email,
         attachments=[(filename(protocol, lang), pdf, _PDF)],
         now=now,
-    )
-
-
-def deliver_now(db: Database, settings: Settings) -> mailer.Delivery:
-    """Hand what is due to the mail server now, rather than at the next report pass."""
-    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-    return mailer.deliver_due(
-        db,
-        mailer.transport_for(smtp_url, settings.outbox_dir),
-        envelope_from=sender(settings),
-        max_attempts=settings.mail_max_attempts,
     )

@@ -32,11 +32,11 @@ from sync_server.api.workspace import (
     render,
 )
 from sync_server.finding_filters import SWEDEN, FilterError
+from sync_server.mailer import deliver_now
 from sync_server.stats_index import StatsIndex
 from sync_server.stats_pdf import render_summary
 from sync_server.stats_week import BadWeek, Week
 from sync_server.texts_coord import CATEGORY_ORDER
-from sync_server.walk_protocol_mail import deliver_now
 from walkaudit import i18n
 
 router = APIRouter(tags=["coordinator"], include_in_schema=False)

@@ -33,6 +33,7 @@ from sync_server.api.workspace import (
     redirect,
     render,
 )
+from sync_server.mailer import deliver_now
 from sync_server.walk_protocol import (
     BadParticipant,
     NoParticipants,
@@ -46,7 +47,7 @@ from sync_server.walk_protocol import (
     remove_participant,
     route_points,
 )
-from sync_server.walk_protocol_mail import deliver_now, dispatches, send_protocol
+from sync_server.walk_protocol_mail import dispatches, send_protocol
 from sync_server.walk_protocol_pdf import filename, pdf_photos, render_walk_protocol
 
 router = APIRouter(tags=["coordinator"], include_in_schema=False)

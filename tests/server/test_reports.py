@@ -454,17 +454,27 @@ def test_overdue_findings_get_one_reminder_per_interval(
 def test_the_coordinator_gets_one_summary_a_week(world: World, smtp_server: MailServer) -> None:
     world.end_walk()
     monday = datetime.fromisoformat("2026-11-30T08:00:00+01:00")
-    assert world.pass_(now=monday).summary == "week 49 to samordnare@example.se"
+    # On Monday of week 49 the lägesbild of week 48 (the last full week) goes out, once.
+    assert world.pass_(now=monday).summary == "week 48 to samordnare@example.se"
     for later in (timedelta(hours=1), timedelta(days=3), timedelta(days=6, hours=15)):
         assert world.pass_(now=monday + later).summary is None
-    assert world.pass_(now=monday + timedelta(days=7)).summary is not None
+    assert world.pass_(now=monday + timedelta(days=7)).summary == "week 49 to samordnare@example.se"
     summaries = smtp_server.to("samordnare@example.se")
     assert [m["Subject"] for m in summaries] == [
-        "Trygghetsvandring: veckosammanfattning vecka 49",
-        "Trygghetsvandring: veckosammanfattning vecka 50",
+        "Lägesbild trygghetsvandringar vecka 48 2026",
+        "Lägesbild trygghetsvandringar vecka 49 2026",
     ]
     text = parts(summaries[0])["text"]
-    assert "Att sortera (utan ägare): 1" in text and "Mejl som inte gick fram: 0" in text
+    assert "Utan ansvarig nu: 1" in text and "/c/summary?week=2026-W48" in text
+    assert "Mejl som inte gick fram" not in text  # nothing failed
+    [pdf] = [
+        p for p in summaries[0].iter_attachments() if p.get_content_type() == "application/pdf"
+    ]
+    assert pdf.get_filename() == "lagesbild-2026-v48.pdf"
+    # The same week sent by hand from /c/summary would not go out a second time.
+    assert world.server.rows("SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'lagesbild:%'") == [
+        (2,)
+    ]
 
 
 # ---- the command and the server's periodic pass ---------------------------------------------
