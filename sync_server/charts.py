@@ -24,14 +24,10 @@ from html import escape
 
 from markupsafe import Markup
 
-# The coordinator map's category colours (static/coord-map.js), so a category looks the same on
-# the map and in the charts. They differ from the field app's (walkaudit/ui/widgets.py) where two
-# browns and two blues were too alike side by side; one shared table would be better (see report).
-CATEGORY_COLOURS = {
-    "BEL": "#F9A825", "VEG": "#2E7D32", "OVB": "#6A1B9A", "KLO": "#C62828", "SKR": "#795548",
-    "TRA": "#EF6C00", "GAN": "#0277BD", "ORI": "#00838F", "SKA": "#4527A0", "TRF": "#37474F",
-    "FOL": "#AD1457", "ORD": "#1A237E", "POS": "#558B2F", "OVR": "#757575",
-}  # fmt: skip
+from walkaudit.categories import CATEGORIES
+
+# One colour per category everywhere (walkaudit.categories): the app's badges, the maps, charts.
+CATEGORY_COLOURS = {c.code: c.colour for c in CATEGORIES}
 OPEN_COLOUR, DONE_COLOUR = "#1565C0", "#A5C8A8"
 INK, MUTED, GRID = "#1b1f24", "#57606a", "#d0d7de"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"

@@ -15,6 +15,7 @@ class Category:
     sv: str
     en: str
     icon: str  # a Material icon name, used by the field app
+    colour: str  # one colour per category on every map, chart and badge (app and web alike)
     owner_kind: str = "owner"  # who normally has rådighet: owner, municipality, police
 
     def label(self, lang: str = "sv") -> str:
@@ -22,24 +23,32 @@ class Category:
         return self.en if lang == "en" else self.sv
 
 
+# fmt: off
 CATEGORIES: tuple[Category, ...] = (
-    Category("BEL", "Belysning", "Lighting", "LIGHTBULB"),
-    Category("VEG", "Vegetation och sikt", "Vegetation and sightlines", "PARK"),
-    Category("OVB", "Överblick och gömställen", "Openness and hiding places", "VISIBILITY_OFF"),
-    Category("KLO", "Klotter och skadegörelse", "Graffiti and vandalism", "FORMAT_PAINT"),
-    Category("SKR", "Nedskräpning", "Litter and cleanliness", "DELETE"),
-    Category("TRA", "Trasig utrustning", "Broken fixtures", "BUILD"),
-    Category("GAN", "Gångväg och tillgänglighet", "Walk path and accessibility", "DIRECTIONS_WALK"),
-    Category("ORI", "Orientering och skyltning", "Wayfinding and signage", "SIGNPOST"),
-    Category("SKA", "Entréer och skalskydd", "Entrances, doors, stairwells", "DOOR_FRONT"),
-    Category("TRF", "Trafik och parkering", "Traffic and parking", "DIRECTIONS_CAR"),
-    Category("FOL", "Folkliv och funktioner", "People and activity", "GROUPS"),
-    Category("ORD", "Ordningsstörning", "Disorder (police/EST)", "LOCAL_POLICE", "police"),
-    Category("POS", "Positivt – värna", "Positive: keep and strengthen", "THUMB_UP"),
+    Category("BEL", "Belysning", "Lighting", "LIGHTBULB", "#F9A825"),
+    Category("VEG", "Vegetation och sikt", "Vegetation and sightlines", "PARK", "#2E7D32"),
+    Category("OVB", "Överblick och gömställen", "Openness and hiding places", "VISIBILITY_OFF",
+             "#6A1B9A"),
+    Category("KLO", "Klotter och skadegörelse", "Graffiti and vandalism", "FORMAT_PAINT",
+             "#C62828"),
+    Category("SKR", "Nedskräpning", "Litter and cleanliness", "DELETE", "#795548"),
+    Category("TRA", "Trasig utrustning", "Broken fixtures", "BUILD", "#EF6C00"),
+    Category("GAN", "Gångväg och tillgänglighet", "Walk path and accessibility", "DIRECTIONS_WALK",
+             "#0277BD"),
+    Category("ORI", "Orientering och skyltning", "Wayfinding and signage", "SIGNPOST", "#00838F"),
+    Category("SKA", "Entréer och skalskydd", "Entrances, doors, stairwells", "DOOR_FRONT",
+             "#4527A0"),
+    Category("TRF", "Trafik och parkering", "Traffic and parking", "DIRECTIONS_CAR", "#37474F"),
+    Category("FOL", "Folkliv och funktioner", "People and activity", "GROUPS", "#AD1457"),
+    Category("ORD", "Ordningsstörning", "Disorder (police/EST)", "LOCAL_POLICE", "#1A237E",
+             "police"),
+    Category("POS", "Positivt – värna", "Positive: keep and strengthen", "THUMB_UP", "#558B2F"),
     # Not in the national method: what a folder import gets before a person sorts it. The
     # coordinator's triage handles it; it is never sent to an owner as it is.
-    Category("OVR", "Övrigt – att sortera", "Other – to be sorted", "HELP_OUTLINE", "triage"),
+    Category("OVR", "Övrigt – att sortera", "Other – to be sorted", "HELP_OUTLINE", "#757575",
+             "triage"),
 )
+# fmt: on
 
 BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
 CODES: frozenset[str] = frozenset(BY_CODE)

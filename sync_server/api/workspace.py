@@ -187,6 +187,7 @@ def install(app: FastAPI) -> None:
         lstrip_blocks=True,
     )
     env.globals["category_codes"] = [c.code for c in texts_coord.CATEGORY_ORDER]
+    env.globals["category_colours"] = {c.code: c.colour for c in texts_coord.CATEGORY_ORDER}
     env.globals["known_keys"] = i18n.MESSAGES  # to fall back when a key does not exist
     env.filters["local"] = texts_coord.local_time
     env.filters["day"] = texts_coord.local_day

@@ -16,22 +16,7 @@ MIN_TARGET = 48
 BIG_TARGET = 64
 
 # One colour per category on the map and in lists (distinguishable, and readable on dark maps).
-CATEGORY_COLOURS = {
-    "BEL": "#F9A825",
-    "VEG": "#2E7D32",
-    "OVB": "#6A1B9A",
-    "KLO": "#C62828",
-    "SKR": "#6D4C41",
-    "TRA": "#EF6C00",
-    "GAN": "#1565C0",
-    "ORI": "#00838F",
-    "SKA": "#4E342E",
-    "TRF": "#37474F",
-    "FOL": "#AD1457",
-    "ORD": "#0D47A1",
-    "POS": "#558B2F",
-    "OVR": "#757575",
-}
+CATEGORY_COLOURS = {c.code: c.colour for c in categories.CATEGORIES}
 STATUS_COLOURS = {
     "waiting": "#9E9E9E",
     "received": "#1E88E5",

@@ -4,9 +4,8 @@
    - .point-map[data-lat][data-lon]: one finding's position. */
 (function () {
   "use strict";
-  var COLOURS = {BEL: "#f9a825", VEG: "#2e7d32", OVB: "#6a1b9a", KLO: "#c62828", SKR: "#795548",
-    TRA: "#ef6c00", GAN: "#0277bd", ORI: "#00838f", SKA: "#4527a0", TRF: "#37474f",
-    FOL: "#ad1457", ORD: "#1a237e", POS: "#558b2f", OVR: "#757575"};
+  // One colour per category (walkaudit/categories.py), handed over by the page.
+  var COLOURS = JSON.parse(document.body.getAttribute("data-category-colours") || "{}");
 
   function baseMap(el) {
     var map = L.map(el, {preferCanvas: true});
