@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,78 @@ def test_a_coordinator_filters_acts_merges_and_exports(tmp_path: Path, browser: 
         police.goto(f"{server.url}/c/map")
         expect(police.locator("#map")).to_have_attribute("data-loaded", "2")
         shot(police, "9-phone-map")
+    finally:
+        server.stop()
+        tiles.close()
+
+
+def test_the_lagesbild_walks_devices_and_users_pages_in_a_browser(
+    tmp_path: Path, browser: Any
+) -> None:
+    """Every other page drawn by chromium at laptop and phone size, its map or chart there."""
+    tiles = TileServer()
+    server = ServerProcess(
+        tmp_path / "server",
+        env={"WALKAUDIT_TILE_URL": tiles.template, "WALKAUDIT_REPORT_INTERVAL_S": "0"},
+    )
+    server.start()
+    try:
+        phone = tmp_path / "phone"
+        field(phone, "enrol", server.url, server.enrol_code(), "--name", "Polis Örebro")
+        field(phone, "walk", "start", "Kvällsvandring Vivalla", "--area", "Vivalla")
+        for n, (category, lat) in enumerate(
+            (("BEL", "59.2743"), ("KLO", "59.2750"), ("VEG", "59.2738"), ("SKA", "59.2746"))
+        ):
+            field(
+                phone,
+                "add",
+                "--category",
+                category,
+                "--lat",
+                lat,
+                "--lon",
+                f"15.20{66 + n * 3}",
+                "--note",
+                f"Fynd nummer {n + 1} på vandringen",
+            )
+        field(phone, "walk", "end")
+        field(phone, "sync")
+        assert server.cli("send-reports").code == 0
+        add_user(server, "admin", "admin")
+        walk_id = server.findings()[0]["walk_id"]
+        for size, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+            page = browser.new_context(viewport=viewport, locale="sv-SE").new_page()
+            sign_in(page, server, "admin")
+            page.goto(f"{server.url}/c/stats")
+            expect(page.locator("#kpi-total b")).to_have_text("4")
+            expect(page.locator("#heat")).to_have_attribute("data-loaded", re.compile(r"[1-9]"))
+            shot(page, f"10-{size}-stats", full_page=True)
+            page.goto(f"{server.url}/c/summary")
+            expect(page.locator("#summary-numbers")).to_be_visible()
+            shot(page, f"11-{size}-summary", full_page=True)
+            page.goto(f"{server.url}/c/walks")
+            expect(page.get_by_text("Kvällsvandring Vivalla").first).to_be_visible()
+            shot(page, f"12-{size}-walks", full_page=True)
+            page.goto(f"{server.url}/c/walks/{walk_id}")
+            # the route and the four numbered pins are drawn
+            expect(page.locator("#walk-map .leaflet-marker-icon")).to_have_count(4)
+            shot(page, f"13-{size}-walk", full_page=True)
+            page.goto(f"{server.url}/c/walks/{walk_id}/protocol")
+            expect(page.get_by_text("Fynd nummer 1 på vandringen")).to_be_visible()
+            shot(page, f"14-{size}-protocol", full_page=True)
+            page.goto(f"{server.url}/c/devices")
+            form = page.locator('form[action="/c/devices/codes"]')
+            form.locator("input[name=name]").fill("Anna Lind, kommunpolis")
+            form.get_by_role("button", name="Skapa kod").click()
+            expect(page.locator(".qr svg")).to_be_visible()
+            shot(page, f"15-{size}-enrolment-code", full_page=True)
+            page.goto(f"{server.url}/c/users")
+            shot(page, f"16-{size}-users", full_page=True)
+            page.goto(f"{server.url}/c/triage")
+            shot(page, f"17-{size}-triage", full_page=True)
+            page.goto(f"{server.url}/c/followups?area=Vivalla")
+            shot(page, f"18-{size}-followups", full_page=True)
+            page.context.close()
     finally:
         server.stop()
         tiles.close()
