@@ -13,6 +13,8 @@ reported. Measured in the same run:
   list/*     GET /c/findings with the filters a coordinator uses (page 1 of 50 rows, the
              total counted); goal: p95 < 100 ms at 100,000 findings
   map        GET /c/map.json of the open findings (every point; not a goal, for the record)
+  naive      the first version's count, in SQL alone: every filter through LEFT JOINs of
+             assignments, owners, walks and finding_tracking (what the page did before)
 """
 
 from __future__ import annotations
@@ -63,6 +65,24 @@ def cases(owner_id: str) -> dict[str, str]:
     }
 
 
+def _naive_counts(db: object) -> dict[str, tuple[str, list[object]]]:
+    """The count as first written: through four LEFT JOINs, reading every wide findings row."""
+    joins = (
+        "SELECT count(*) FROM findings f LEFT JOIN assignments a ON a.finding_id = f.id"
+        " LEFT JOIN owners o ON o.id = a.owner_id LEFT JOIN walks w ON w.id = f.walk_id"
+        " LEFT JOIN finding_tracking ft ON ft.finding_id = f.id WHERE ft.merged_into IS NULL"
+    )
+    open_ = ("received", "sent", "acknowledged", "planned", "reopened", "not_ours")
+    marks = ", ".join("?" * len(open_))
+    return {
+        "naive SQL count: open": (f"{joins} AND f.status IN ({marks})", list(open_)),
+        "naive SQL count: overdue": (
+            f"{joins} AND a.deadline < date('now') AND f.status IN ({marks})",
+            list(open_),
+        ),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="10,000 findings, 5 repetitions")
@@ -97,11 +117,18 @@ def main() -> int:
             counts[name] = found.group(1) if found else "–"
             if url.startswith("/c/map.json"):
                 counts[name] = f"{len(response.json()['points']):,} points"
+        naive = _naive_counts(db)
         for _ in range(repeat):  # interleaved rounds: noise hits every case alike
             for name, url in urls.items():
                 start = time.perf_counter()
                 client.get(url)
                 times[name].append((time.perf_counter() - start) * 1000)
+            for name, (sql, params) in naive.items():
+                times.setdefault(name, [])
+                start = time.perf_counter()
+                db.conn().execute(sql, params).fetchone()
+                times[name].append((time.perf_counter() - start) * 1000)
+                counts[name] = "count only"
     rows, worst = [], 0.0
     base = statistics.median(times["baseline (login page, no query)"])
     for name, values in times.items():
@@ -110,6 +137,7 @@ def main() -> int:
         p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
         if name.startswith("list"):
             worst = max(worst, p95)
+        counts.setdefault(name, "–")
         rows.append(f"| {name} | {counts[name]} | {p50:.1f} | {p95:.1f} | {p50 / base:.1f}× |")
     met = "yes" if worst < GOAL_MS else "**no**"
     quick = " (quick run: 10,000 findings)" if args.quick else ""

@@ -89,6 +89,10 @@ COORD_MESSAGES: dict[str, tuple[str, str]] = {
         "Det finns ingen vandring med det id:t.",
         "There is no walk with that id.",
     ),
+    "coord.not_found.followup": (
+        "Det finns ingen uppföljning med det id:t.",
+        "There is no follow-up with that id.",
+    ),
     # common words
     "coord.all": ("Alla", "All"),
     "coord.none": ("–", "–"),

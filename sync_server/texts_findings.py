@@ -188,6 +188,24 @@ FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
     "triage.reason.triage": ("Ska sorteras", "To be sorted"),
     "triage.reason.unknown_category": ("Okänd kategori", "Unknown category"),
     "triage.close": ("Stäng utan åtgärd", "Close without action"),
+    "triage.failed": ("Mejl som inte gick fram ({n})", "Emails that were not delivered ({n})"),
+    "triage.failed_intro": (
+        "Rätta adressen i ägarregistret (owners import) eller e-postinställningarna och försök "
+        "igen. Meddelandet skickas vid nästa körning.",
+        "Fix the address in the owner registry (owners import) or the mail settings and try "
+        "again. The message goes out with the next pass.",
+    ),
+    "triage.failed_none": ("Alla mejl har gått fram.", "Every email was delivered."),
+    "triage.retry": ("Försök igen", "Try again"),
+    "triage.retried": (
+        "Meddelandet skickas igen vid nästa körning.",
+        "The message goes out again with the next pass.",
+    ),
+    "triage.retried_already": (
+        "Meddelandet väntar redan på att skickas.",
+        "The message is already waiting to go out.",
+    ),
+    "triage.attempts": ("{n} försök", "{n} attempts"),
     # follow-ups
     "followups.title": ("Uppföljningsvandringar", "Follow-up walks"),
     "followups.intro": (

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, Response
 
 from sync_server import finding_filters, finding_list, texts_findings, thumbnails
 from sync_server.api.deps import ServicesDep
-from sync_server.api.workspace import SignedIn, ViewerDep, render
+from sync_server.api.workspace import SignedIn, ViewerDep, not_found, render
 from sync_server.owners import list_owners
 from sync_server.routing import deadline as default_deadline
 from sync_server.tracking import STATUS_EVENTS
@@ -143,14 +143,7 @@ def finding_response(
     """The finding's page (also after a refused action, with the error and what was typed)."""
     finding = finding_list.detail(services.db, finding_id.strip().lower())
     if finding is None:
-        return render(
-            request,
-            signed,
-            "coord/message.html",
-            status=404,
-            status_title="coord.not_found.title",
-            key="coord.not_found.finding",
-        )
+        return not_found(request, signed, "coord.not_found.finding")
     owners = list_owners(services.db) if signed.user.can("coordinator") else []
     return render(
         request,

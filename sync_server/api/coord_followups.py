@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sync_server import followups, routing
+from sync_server import followups, mailer, routing
 from sync_server.api.coord_findings import notice_text
 from sync_server.api.deps import ServicesDep
 from sync_server.api.workspace import (
@@ -13,6 +13,7 @@ from sync_server.api.workspace import (
     FormDep,
     ViewerDep,
     form_text,
+    not_found,
     redirect,
     render,
 )
@@ -27,15 +28,25 @@ def triage_page(request: Request, signed: ViewerDep, services: ServicesDep) -> R
     """Findings without a responsible owner, each with a choice of owner."""
     items = routing.triage(services.db)
     owners = list_owners(services.db) if signed.user.can("coordinator") else []
+    failed = mailer.failed_messages(services.db)[:200]
     return render(
         request,
         signed,
         "coord/triage.html",
         items=items,
+        failed=failed,
         owners=owners,
         event_id=new_id(),
         notice=notice_text(signed, request.query_params.get("notice")),
     )
+
+
+@router.post("/c/outbox/{outbox_id}/retry")
+def retry_message(outbox_id: int, signed: CoordinatorDep, form: FormDep,
+                  services: ServicesDep) -> Response:  # fmt: skip
+    """Send a failed message again (after the address or the mail settings were fixed)."""
+    again = mailer.retry_failed(services.db, outbox_id)
+    return redirect("/c/triage#failed", "triage.retried" if again else "triage.retried_already")
 
 
 @router.get("/c/followups")
@@ -101,14 +112,7 @@ def followup_page(
     try:
         followup = followups.get(services.db, followup_id)
     except followups.NoSuchFollowup:
-        return render(
-            request,
-            signed,
-            "coord/message.html",
-            status=404,
-            status_title="coord.not_found.title",
-            key="coord.not_found.finding",
-        )
+        return not_found(request, signed, "coord.not_found.followup")
     return render(
         request,
         signed,

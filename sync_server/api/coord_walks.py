@@ -30,6 +30,7 @@ from sync_server.api.workspace import (
     SignedIn,
     ViewerDep,
     form_text,
+    not_found,
     redirect,
     render,
 )
@@ -55,14 +56,7 @@ PER_PAGE = 25
 
 
 def _not_found(request: Request, signed: SignedIn) -> Response:
-    return render(
-        request,
-        signed,
-        "coord/message.html",
-        status=404,
-        status_title="coord.not_found.title",
-        key="coord.not_found.walk",
-    )
+    return not_found(request, signed, "coord.not_found.walk")
 
 
 def _messages(request: Request, signed: SignedIn) -> dict[str, Any]:

@@ -168,12 +168,19 @@ def render(
     )
 
 
+def not_found(request: Request, signed: SignedIn, key: str) -> HTMLResponse:
+    """A 404 page saying what was not found (`key`: a `coord.not_found.*` message)."""
+    return render(request, signed, "coord/message.html", status=404,
+                  status_title="coord.not_found.title", key=key)  # fmt: skip
+
+
 def redirect(url: str, notice: str | None = None) -> RedirectResponse:
     """303 to a page of this site (never elsewhere), optionally with a notice key to show."""
     if not url.startswith("/") or url.startswith("//"):
         url = "/c/"
     if notice:
-        url += ("&" if "?" in url else "?") + "notice=" + quote(notice)
+        url, hash_, fragment = url.partition("#")  # the query goes before a #fragment
+        url += ("&" if "?" in url else "?") + "notice=" + quote(notice) + hash_ + fragment
     return RedirectResponse(url, status_code=303)
 
 

@@ -10,43 +10,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.e2e import conftest
+from tests.e2e.conftest import field
 from tests.server.mail_support import MailServer
 from tests.support import ServerProcess, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 PHOTOS = Path(__file__).resolve().parent.parent / "data" / "photos"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts" / "owner"
 PHONE = {"width": 412, "height": 915}
 DESKTOP = {"width": 1280, "height": 800}
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--headless=new",
-]
 NOTE = "Gatlampan vid gångtunneln är trasig – helt mörkt efter 16."
-
-
-def field(data: Path, *args: str | Path) -> str:
-    r = run("walkaudit", "--data", data, *args, timeout=180)
-    assert r.code == 0, r.err
-    return r.out
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def link_from_email(server: ServerProcess, tmp_path: Path, owner: str) -> tuple[str, str]:
@@ -101,10 +81,7 @@ def link_from_email(server: ServerProcess, tmp_path: Path, owner: str) -> tuple[
 
 
 def shot(page: Any, name: str, full_page: bool = True) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
+    return conftest.shot(page, "owner", name, full_page)
 
 
 def test_a_caretaker_marks_a_finding_fixed_with_a_photo_and_the_walker_sees_it(

@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/c/findings/{finding_id}/flag"): "coordinator",
     ("POST", "/c/findings/{finding_id}/comment"): "coordinator",
     ("GET", "/c/triage"): "viewer",
+    ("POST", "/c/outbox/{outbox_id}/retry"): "coordinator",
     ("GET", "/c/followups"): "viewer",
     ("POST", "/c/followups"): "coordinator",
     ("GET", "/c/followups/{followup_id}"): "viewer",
@@ -179,7 +180,7 @@ class World:
     def url(self, path: str, caller: str) -> str:
         values = {
             "{finding_id}": self.finding, "{sha256}": self.sha, "{followup_id}": self.followup,
-            "{walk_id}": self.walk, "{participant_id}": "999999",
+            "{walk_id}": self.walk, "{participant_id}": "999999", "{outbox_id}": "999999",
             "{device_id}": self.target_device.id, "{user_id}": self.target_user,
             "{key_id}": self.target_key, "{request_id}": self.finding, "{fmt}": "json",
             "{name}": f"{self.sha}.jpg", "{rest:path}": "nothing", "{action}": "acknowledge",

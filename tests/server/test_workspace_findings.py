@@ -400,3 +400,25 @@ def test_pages_fit_device_type(staff: Staff, seeded: dict[str, Any]) -> None:
     page = staff.viewer.get("/c/findings")
     assert 'name="viewport" content="width=device-width' in page.text
     assert 'data-label="Ansvarig"' in page.text
+
+
+def test_a_failed_email_is_shown_and_can_be_sent_again(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    s = staff.server
+    with s.db.write() as tx:
+        tx.execute(
+            "INSERT INTO outbox (kind, dedupe_key, recipient, subject, message, state, attempts,"
+            " next_attempt_at, last_error, created_at) VALUES ('report', 'k1',"
+            " 'fel@mimer.example', 'Fynd från trygghetsvandring', x'00', 'failed', 6,"
+            " '2026-01-01', '550 mailbox unavailable', '2026-01-01T00:00:00Z')"
+        )
+    [(outbox_id,)] = s.rows("SELECT id FROM outbox WHERE dedupe_key = 'k1'")
+    page = staff.viewer.get("/c/triage")
+    assert "fel@mimer.example" in page.text and "550 mailbox unavailable" in page.text
+    assert f"/c/outbox/{outbox_id}/retry" not in page.text  # a viewer cannot retry
+    again = staff.post("coordinator", f"/c/outbox/{outbox_id}/retry")
+    assert again.headers["location"] == "/c/triage?notice=triage.retried#failed"
+    assert s.rows("SELECT state, attempts FROM outbox WHERE id = ?", outbox_id) == [("pending", 0)]
+    twice = staff.post("coordinator", f"/c/outbox/{outbox_id}/retry")
+    assert "triage.retried_already" in twice.headers["location"]
