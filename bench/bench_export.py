@@ -27,6 +27,7 @@ import csv
 import io
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -103,26 +104,45 @@ def run_case(case: str, db_path: Path, reps: int = 3) -> dict[str, Any]:
     tracemalloc.stop()
     db.close()
     return {
-        "case": case, "rows": rows, "seconds": statistics.median(times), "mb": size / 1e6,
-        "tracemalloc_mb": traced, "rss_growth_mb": rss_peak - rss_before,
-    }  # fmt: skip
+        "case": case,
+        "rows": rows,
+        "seconds": statistics.median(times),
+        "mb": size / 1e6,
+        "tracemalloc_mb": traced,
+        "rss_growth_mb": rss_peak - rss_before,
+    }
 
 
 def end_to_end(data_dir: Path) -> dict[str, Any]:
     """The real server streaming /c/export.csv to a real HTTP client."""
     add = subprocess.run(
-        [str(Path(sys.executable).parent / "walkaudit-server"), "--data", str(data_dir),
-         "users", "add", "bench", "--role", "viewer"],
-        input=PASSWORD + "\n", capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "walkaudit-server"),
+            "--data",
+            str(data_dir),
+            "users",
+            "add",
+            "bench",
+            "--role",
+            "viewer",
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+    )
     assert add.returncode == 0, add.stderr
     server = ServerProcess(data_dir, env={"WALKAUDIT_REPORT_INTERVAL_S": "0"}).start()
     try:
         assert server.proc is not None
         pid = server.proc.pid
         with httpx.Client(base_url=server.url, timeout=300) as http:
-            login = http.post("/c/login", data={"name": "bench", "password": PASSWORD,
-                                                "next": "/c/findings"})  # fmt: skip
+            token = re.search(r'name="csrf" value="([^"]+)"', http.get("/c/login").text)[
+                1
+            ]  # the form's own
+            login = http.post(
+                "/c/login",
+                data={"name": "bench", "password": PASSWORD, "next": "/c/findings", "csrf": token},
+            )
             assert login.status_code == 303, login.text[:300]
             warm = http.get("/c/export.csv", params={"category": "POS", "status": "received"})
             assert warm.status_code == 200
@@ -140,9 +160,12 @@ def end_to_end(data_dir: Path) -> dict[str, Any]:
     finally:
         server.stop()
     return {
-        "seconds": seconds, "first_byte_s": first or 0.0, "mb": size / 1e6,
-        "rss_before_mb": rss_before, "peak_mb": peak,
-    }  # fmt: skip
+        "seconds": seconds,
+        "first_byte_s": first or 0.0,
+        "mb": size / 1e6,
+        "rss_before_mb": rss_before,
+        "peak_mb": peak,
+    }
 
 
 def main() -> int:
@@ -172,8 +195,11 @@ def main() -> int:
                 db_file = str(data_dir / "walkaudit.db")
                 out = subprocess.run(
                     [sys.executable, __file__, "--case", case, "--db", db_file],
-                    capture_output=True, text=True, cwd=ROOT, check=True,
-                ).stdout  # fmt: skip
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                    check=True,
+                ).stdout
                 results[n][case] = json.loads(out)
                 print(n, results[n][case], flush=True)
             e2e[n] = end_to_end(data_dir)

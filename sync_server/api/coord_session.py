@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -41,12 +42,29 @@ def home(signed: ViewerDep) -> Response:
     return redirect("/c/findings")
 
 
+LOGIN_COOKIE = "wa_login"  # the sign-in form's CSRF token, before there is a session
+
+
+def _login_form(request: Request, status: int = 200, **context: object) -> Response:
+    # Double submit: the same random token in a cookie and in the form. A page elsewhere can
+    # post a form here but cannot read or set the cookie, so it cannot sign a browser in to an
+    # account of its choosing (login CSRF).
+    token = secrets.token_urlsafe(24)
+    context.setdefault("name", "")
+    context.setdefault("notice", None)
+    response = render(request, None, "coord/login.html", status=status, login_csrf=token,
+                      **context)  # fmt: skip
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/c/login",
+                        max_age=3600, secure=request.url.scheme == "https")  # fmt: skip
+    return response
+
+
 @router.get("/c/login")
 def login_page(request: Request, next: str | None = None, signed_out: bool = False) -> Response:
     """The sign-in form."""
     t = Translator(language(request))
     notice = t("coord.signed_out") if signed_out else None
-    return render(request, None, "coord/login.html", next=_safe_next(next), name="", notice=notice)
+    return _login_form(request, next=_safe_next(next), notice=notice)
 
 
 @router.post("/c/login")
@@ -56,22 +74,18 @@ def login(
     name: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=4096)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Check the password (throttled) and set the session cookie."""
+    """Check the form's token and the password (throttled) and set the session cookie."""
     target = _safe_next(next)
     t = Translator(language(request))
 
     def again(status: int, message: str) -> Response:
-        return render(
-            request,
-            None,
-            "coord/login.html",
-            status=status,
-            next=target,
-            name=name[:100],
-            error=message,
-        )
+        return _login_form(request, status, next=target, name=name[:100], error=message)
 
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(csrf, expected):
+        return again(403, t("coord.refused.csrf"))
     if not name.strip() or not password:
         return again(422, t("coord.login.missing"))
     address = request.client.host if request.client else "-"
@@ -84,6 +98,7 @@ def login(
     except accounts.BadCredentials:
         return again(401, t("coord.login.bad"))
     response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, path="/c/login")
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -8,7 +8,7 @@ import pytest
 
 from sync_server import accounts
 from tests.server.conftest import Server
-from tests.server.workspace_support import PASSWORD, Staff, TestClient
+from tests.server.workspace_support import PASSWORD, Staff, TestClient, login
 from walkaudit.model import utcnow
 
 
@@ -47,9 +47,7 @@ def test_the_session_cookie_is_httponly_and_samesite_and_the_form_needs_csrf(
 ) -> None:
     accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
     client = TestClient(server.app)
-    answer = client.post(
-        "/c/login", data={"name": "anna", "password": PASSWORD}, follow_redirects=False
-    )
+    answer = login(client, "anna")
     cookie = answer.headers["set-cookie"]
     assert answer.status_code == 303 and "HttpOnly" in cookie and "SameSite=lax" in cookie
     [(token_hash,)] = server.rows("SELECT token_hash FROM sessions")
@@ -60,13 +58,33 @@ def test_the_session_cookie_is_httponly_and_samesite_and_the_form_needs_csrf(
     assert server.rows("SELECT count(*) FROM sessions") == [(1,)]
 
 
+def test_a_sign_in_posted_from_another_page_is_refused(server: Server) -> None:
+    """Login CSRF: a page elsewhere posts the form with the attacker's account; without the
+    token the form's page set, nobody is signed in."""
+    accounts.add_user(server.db, "angripare", "viewer", PASSWORD)
+    client = TestClient(server.app)
+    forged = client.post(
+        "/c/login", data={"name": "angripare", "password": PASSWORD}, follow_redirects=False
+    )
+    assert forged.status_code == 403 and "Ladda om sidan" in forged.text
+    assert server.rows("SELECT count(*) FROM sessions") == [(0,)]
+    wrong_token = client.post(
+        "/c/login",
+        data={"name": "angripare", "password": PASSWORD, "csrf": "x" * 32},
+        follow_redirects=False,
+    )
+    assert wrong_token.status_code == 403
+    # The refusal draws a fresh form, so the person's next try works.
+    assert login(client, "angripare").status_code == 303
+
+
 def test_wrong_passwords_are_throttled_even_when_the_next_one_is_right(server: Server) -> None:
     accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
     client = TestClient(server.app)
     for _ in range(accounts.MAX_FAILURES_PER_NAME):
-        wrong = client.post("/c/login", data={"name": "anna", "password": "fel-lösenord-1"})
+        wrong = login(client, "anna", "fel-lösenord-1")
         assert wrong.status_code == 401 and "Fel användarnamn eller lösenord" in wrong.text
-    blocked = client.post("/c/login", data={"name": "anna", "password": PASSWORD})
+    blocked = login(client, "anna")
     assert blocked.status_code == 429 and "För många misslyckade försök" in blocked.text
     assert int(blocked.headers["Retry-After"]) > 0
     assert server.rows("SELECT count(*) FROM sessions") == [(0,)]
@@ -80,14 +98,14 @@ def test_wrong_passwords_are_throttled_even_when_the_next_one_is_right(server: S
 def test_an_unknown_name_gets_the_same_answer_as_a_wrong_password(server: Server) -> None:
     accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
     client = TestClient(server.app)
-    unknown = client.post("/c/login", data={"name": "bertil", "password": PASSWORD})
-    wrong = client.post("/c/login", data={"name": "anna", "password": "fel-lösenord-1"})
+    unknown = login(client, "bertil")
+    wrong = login(client, "anna", "fel-lösenord-1")
     assert unknown.status_code == wrong.status_code == 401
     assert "Fel användarnamn eller lösenord" in unknown.text
 
 
 def test_empty_fields_keep_the_name_and_say_what_is_missing(server: Server) -> None:
-    page = TestClient(server.app).post("/c/login", data={"name": "anna", "password": ""})
+    page = login(TestClient(server.app), "anna", "")
     assert page.status_code == 422 and "Fyll i användarnamn och lösenord" in page.text
     assert 'value="anna"' in page.text
 
@@ -108,9 +126,7 @@ def test_a_disabled_user_is_signed_out_at_once(staff: Staff) -> None:
     accounts.set_disabled(staff.server.db, "coordinator1", True)
     answer = staff.coordinator.get("/c/findings", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/c/login")
-    again = TestClient(staff.server.app).post(
-        "/c/login", data={"name": "coordinator1", "password": PASSWORD}
-    )
+    again = login(TestClient(staff.server.app), "coordinator1")
     assert again.status_code == 401
 
 
@@ -126,11 +142,7 @@ def test_login_never_redirects_to_another_site(server: Server) -> None:
     accounts.add_user(server.db, "anna", "viewer", PASSWORD)
     client = TestClient(server.app)
     for evil in ("https://evil.example/", "//evil.example/c/", "/o/token"):
-        answer = client.post(
-            "/c/login",
-            data={"name": "anna", "password": PASSWORD, "next": evil},
-            follow_redirects=False,
-        )
+        answer = login(client, "anna", next=evil)
         assert answer.headers["location"] == "/c/findings"
 
 

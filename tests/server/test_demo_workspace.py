@@ -15,6 +15,13 @@ from tests.support import BIN, free_port
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
+def form_token(web: httpx.Client) -> str:
+    """The sign-in form's own token (set with a cookie when the form is shown)."""
+    found = re.search(r'name="csrf" value="([^"]+)"', web.get("/c/login").text)
+    assert found
+    return found.group(1)
+
+
 def test_the_demo_prints_an_account_that_opens_the_workspace(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
@@ -52,7 +59,13 @@ def test_the_demo_prints_an_account_that_opens_the_workspace(tmp_path: Path) -> 
             time.sleep(0.2)
         with httpx.Client(base_url=base) as web:
             page = web.post(
-                "/c/login", data={"name": "demo", "password": password}, follow_redirects=True
+                "/c/login",
+                data={
+                    "name": "demo",
+                    "password": password,
+                    "csrf": re.search(r'name="csrf" value="([^"]+)"', web.get("/c/login").text)[1],
+                },
+                follow_redirects=True,
             )
             assert page.status_code == 200 and "fynd" in page.text
             assert re.search(r'id="count">(\d+) fynd<', page.text).group(1) != "0"  # type: ignore[union-attr]

@@ -20,7 +20,7 @@ from sync_server.api.coord_devices import enrol_url
 from sync_server.db import iso
 from walkaudit.model import new_id, utcnow
 
-from .workspace_support import PASSWORD, Staff, sign_in
+from .workspace_support import PASSWORD, Staff, login, sign_in
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
@@ -340,9 +340,7 @@ def test_a_disabled_user_is_signed_out_and_cannot_sign_in(staff: Staff) -> None:
     assert "Avstängd" in staff.admin.get("/c/users").text
     bounced = client.get("/c/devices", follow_redirects=False)
     assert bounced.status_code == 303 and bounced.headers["location"].startswith("/c/login")
-    login = client.post("/c/login", data={"name": "kim", "password": PASSWORD},
-                        follow_redirects=False)  # fmt: skip
-    assert login.status_code == 401
+    assert login(client, "kim").status_code == 401
 
     again = staff.post("admin", f"/c/users/{kim.id}/disable")
     assert "notice=admin.users.already_disabled" in again.headers["location"]

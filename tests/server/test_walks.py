@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sync_server import accounts, mailer
+from sync_server import mailer
 from sync_server.config import Settings
 from sync_server.owners import import_owners, list_owners
 from sync_server.routing import DEADLINE_DAYS, route_pending, set_owner
@@ -28,11 +28,10 @@ from walkaudit.model import new_id, utcnow
 from . import mail_support
 from .conftest import Device, Server, finding_json, make_jpeg, sha
 from .mail_support import MailServer
-from .workspace_support import PASSWORD, ROLES, Staff
+from .workspace_support import Staff
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
 
 smtp_server = mail_support.smtp_server  # the fixture
 GEO = Path(__file__).resolve().parent.parent / "data" / "geo"
@@ -53,22 +52,8 @@ def settings(tmp_path: Path, smtp_server: MailServer) -> Settings:
 
 
 @pytest.fixture
-def crew(server: Server) -> Staff:
-    """Signed-in clients per role; the CSRF token is read off the walks page itself."""
-    staff = Staff(server)
-    for role in ROLES:
-        accounts.add_user(server.db, f"{role}1", role, PASSWORD, f"{role}1@kommun.example")
-        client = TestClient(server.app)
-        answer = client.post(
-            "/c/login",
-            data={"name": f"{role}1", "password": PASSWORD, "next": "/c/walks"},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
-        found = _CSRF.search(client.get("/c/walks").text)
-        assert found, "the walks page carries no csrf field"
-        staff.clients[role], staff.csrf[role] = client, found.group(1)
-    staff.clients["anonymous"] = TestClient(server.app)
+def crew(staff: Staff) -> Staff:
+    """Signed-in clients per role (the shared `staff` fixture)."""
     return staff
 
 
@@ -406,8 +391,10 @@ def test_unrouted_duplicate_and_merged_findings(walk: Walk, crew: Staff) -> None
     )
     walk.server.push(walk.device, findings=[late, same])
     with walk.server.db.write() as tx:  # the coordinator merged the door into the lamp
-        tx.execute("UPDATE finding_tracking SET merged_into = ? WHERE finding_id = ?",
-                   [walk.findings["lamp"], walk.findings["door"]])  # fmt: skip
+        tx.execute(
+            "UPDATE finding_tracking SET merged_into = ? WHERE finding_id = ?",
+            [walk.findings["lamp"], walk.findings["door"]],
+        )
     protocol = load_protocol(walk.server.db, walk.id)
     ids = [e.finding_id for e in protocol.entries]
     assert late["id"] in ids and same["id"] not in ids and walk.findings["door"] not in ids

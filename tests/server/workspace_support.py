@@ -27,13 +27,19 @@ ROLES = ("admin", "coordinator", "viewer")
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
+def login(client: TestClient, name: str, password: str = PASSWORD, **fields: str) -> Any:
+    """POST the sign-in form as a browser does: with the token the form's page set (a cookie
+    and the same value in the form). Redirects are not followed."""
+    page = client.get("/c/login")
+    found = _CSRF.search(page.text)
+    assert found, "the sign-in form carries no csrf field"
+    form = {"name": name, "password": password, "csrf": found.group(1), **fields}
+    return client.post("/c/login", data=form, follow_redirects=False)
+
+
 def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     """Sign in through the login form; returns the session's CSRF token (read off a page)."""
-    response = client.post(
-        "/c/login",
-        data={"name": name, "password": password, "next": "/c/findings"},
-        follow_redirects=False,
-    )
+    response = login(client, name, password, next="/c/findings")
     assert response.status_code == 303, response.text
     page = client.get("/c/findings")
     found = _CSRF.search(page.text)

@@ -98,21 +98,47 @@ def test_a_followup_the_coordinator_planned_reaches_the_app_by_its_name(
     left_out = add(reporter, "KLO", "59.2750", "15.2080", "Klotter")
     cli(reporter, "sync")
     password = "samordnare-lösen-1"
-    made = run("walkaudit-server", "--data", server.data, "users", "add", "anna", "--role",
-               "coordinator", "--password-stdin", input=password + "\n")  # fmt: skip
+    made = run(
+        "walkaudit-server",
+        "--data",
+        server.data,
+        "users",
+        "add",
+        "anna",
+        "--role",
+        "coordinator",
+        "--password-stdin",
+        input=password + "\n",
+    )
     assert made.code == 0, made.err
     with httpx.Client(base_url=server.url) as web:
-        web.post("/c/login", data={"name": "anna", "password": password})
+        token = re.search(r'name="csrf" value="([^"]+)"', web.get("/c/login").text)[
+            1
+        ]  # the form's own
+        web.post("/c/login", data={"name": "anna", "password": password, "csrf": token})
         csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/c/followups").text)
         assert csrf, "not signed in"
         form = {"csrf": csrf.group(1), "event_id": new_id()}
         fixed = web.post(f"/c/findings/{chosen}/status", data=form | {"status": "fixed"})
         assert fixed.status_code == 303
-        planned = web.post("/c/followups", data=form | {
-            "name": "Uppföljning december", "area": "Vivalla", "finding": [chosen],
-            "followup_id": new_id()})  # fmt: skip
+        planned = web.post(
+            "/c/followups",
+            data=form
+            | {
+                "name": "Uppföljning december",
+                "area": "Vivalla",
+                "finding": [chosen],
+                "followup_id": new_id(),
+            },
+        )
         assert planned.status_code == 303
-    asyncio.run(follow_up(phone, "Uppföljning december", f"still-there-{chosen}",
-                          absent=(f"still-there-{left_out}",)))  # fmt: skip
+    asyncio.run(
+        follow_up(
+            phone,
+            "Uppföljning december",
+            f"still-there-{chosen}",
+            absent=(f"still-there-{left_out}",),
+        )
+    )
     [row] = [r for r in server.findings() if r["id"] == chosen]
     assert row["status"] == "reopened"
