@@ -179,6 +179,22 @@ def photo_is_known(db: Database, sha256: str) -> bool:
     return conn.execute("SELECT 1 FROM photos WHERE sha256 = ?", [sha256]).fetchone() is not None
 
 
+def attention(db: Database) -> dict[str, int]:
+    """What needs the coordinator: findings on the triage list and flagged ones (both small,
+    each a partial index)."""
+    conn = db.conn()
+    return {
+        "triage": conn.execute(
+            "SELECT count(*) FROM assignments a JOIN findings f ON f.id = a.finding_id"
+            " WHERE a.owner_id IS NULL AND f.status NOT IN ('verified', 'closed')"
+        ).fetchone()[0],
+        "flagged": conn.execute(
+            "SELECT count(*) FROM finding_tracking WHERE flagged_at IS NOT NULL"
+            " AND merged_into IS NULL"
+        ).fetchone()[0],
+    }
+
+
 def choices(db: Database) -> dict[str, Any]:
     """What the filter form offers: owners with findings, walk areas, recent walks."""
     conn = db.conn()

@@ -8,6 +8,12 @@ from walkaudit import i18n
 FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
     "findings.title": ("Fynd", "Findings"),
     "findings.count": ("{n} fynd", "{n} findings"),
+    "findings.attention.triage": ("{n} att fördela", "{n} to assign"),
+    "findings.attention.flagged": ("{n} flaggade", "{n} flagged"),
+    "findings.owner_group.owner": ("Fastighetsägare", "Property owners"),
+    "findings.owner_group.municipality": ("Kommuner", "Municipalities"),
+    "findings.owner_group.police": ("Polisen", "Police"),
+    "findings.owner_no_email": ("saknar e-post", "no email"),
     "findings.page": ("Sida {page} av {pages}", "Page {page} of {pages}"),
     "findings.none": ("Inga fynd matchar filtret.", "No findings match the filter."),
     "findings.bad_filter": ("Filtret går inte att använda: {reason}", "Unusable filter: {reason}"),

@@ -71,6 +71,7 @@ def findings_page(
         statuses=finding_filters.STATUS_CHOICES,
         severities=finding_filters.SEVERITIES,
         today=finding_filters_today(),
+        attention=finding_list.attention(services.db),
         notice=notice_text(signed, request.query_params.get("notice")),
     )
 

@@ -264,6 +264,11 @@ def test_triage_is_answered_by_choosing_an_owner(staff: Staff, seeded: dict[str,
     page = staff.viewer.get("/c/triage")
     assert seeded["graffiti"] in page.text and "inte vårt" in page.text
     assert "<select" not in page.text  # a viewer reads, cannot choose
+    listed = staff.viewer.get("/c/findings")
+    waiting = len(routing.triage(s.db))
+    assert f'href="/c/triage">{waiting} att fördela' in listed.text  # what needs a person
+    choose = staff.coordinator.get("/c/triage").text
+    assert '<optgroup label="Kommuner">' in choose and "Örebro – saknar e-post" in choose
     owner = s.rows(
         "SELECT id, name FROM owners WHERE kind = 'municipality' AND name LIKE 'Örebro%'"
     )[0]
