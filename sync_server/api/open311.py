@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 under /open311/v2/ (the rules are in `sync_server.open311`).
+"""Open311 GeoReport v2 under /open311/v2/ (the rules: the package `sync_server.open311`).
 
     GET  services.{json,xml}                     the categories
     GET  requests.{json,xml}                     findings; service_request_id, service_code,
@@ -30,9 +30,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from sync_server import open311 as core
 from sync_server.api.deps import Services, ServicesDep
 from sync_server.blobs import BlobNotFound
+from sync_server.open311 import errors, formats, keys, media, params, queries, updates
 from walkaudit.model import SHA256_PATTERN
 
 router = APIRouter(include_in_schema=False)
@@ -47,18 +47,18 @@ _SHA = re.compile(SHA256_PATTERN)
 def _answer(fmt: str, kind: str, items: list[dict[str, Any]],
             headers: dict[str, str] | None = None) -> Response:  # fmt: skip
     return Response(
-        core.render(kind, items, fmt),
+        formats.render(kind, items, fmt),
         media_type=MEDIA_TYPES[fmt],
         headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 
-def _refusal(request: Request, fmt: str, exc: core.Open311Error) -> Response:
+def _refusal(request: Request, fmt: str, exc: errors.Open311Error) -> Response:
     # The path only: the query string may hold an api_key, which stays out of the log.
     log.warning("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc.message)
     fmt = fmt if fmt in MEDIA_TYPES else "json"
     return Response(
-        core.render("errors", core.error_items(exc.status, exc.message), fmt),
+        formats.render("errors", formats.error_items(exc.status, exc.message), fmt),
         status_code=exc.status,
         media_type=MEDIA_TYPES[fmt],
         headers={"Cache-Control": "no-store"},
@@ -67,7 +67,7 @@ def _refusal(request: Request, fmt: str, exc: core.Open311Error) -> Response:
 
 def _format(fmt: str) -> str:
     if fmt not in MEDIA_TYPES:
-        raise core.InvalidValue(f"unknown format .{fmt[:20]}; use .json or .xml")
+        raise errors.InvalidValue(f"unknown format .{fmt[:20]}; use .json or .xml")
     return fmt
 
 
@@ -80,8 +80,8 @@ def _base_url(request: Request, services: Services) -> str:
     return services.settings.public_url or str(request.base_url)
 
 
-def _read_view(request: Request, services: Services) -> core.View:
-    return core.read_view(
+def _read_view(request: Request, services: Services) -> keys.View:
+    return keys.read_view(
         services.db, request.query_params.get("api_key"), services.settings.open311_public_read
     )
 
@@ -94,13 +94,13 @@ def _next_link(request: Request, services: Services, page: int) -> dict[str, str
 
 
 def _read(request: Request, fmt: str, kind: str,
-          produce: Callable[[core.View], tuple[list[dict[str, Any]], int | None]],
+          produce: Callable[[keys.View], tuple[list[dict[str, Any]], int | None]],
           services: Services) -> Response:  # fmt: skip
     """Authorise a GET, produce its items (and the page, if more follow), answer or refuse."""
     try:
         fmt = _format(fmt)
         items, more_after_page = produce(_read_view(request, services))
-    except core.Open311Error as exc:
+    except errors.Open311Error as exc:
         return _refusal(request, fmt, exc)
     headers = _next_link(request, services, more_after_page) if more_after_page else None
     return _answer(fmt, kind, items, headers)
@@ -110,7 +110,7 @@ def _read(request: Request, fmt: str, kind: str,
 def get_services(request: Request, fmt: str, services: ServicesDep) -> Response:
     """The categories as services."""
     return _read(request, fmt, "services",
-                 lambda view: (core.services(_lang(request), not view.full), None),
+                 lambda view: (queries.services(_lang(request), not view.full), None),
                  services)  # fmt: skip
 
 
@@ -118,9 +118,9 @@ def get_services(request: Request, fmt: str, services: ServicesDep) -> Response:
 def get_requests(request: Request, fmt: str, services: ServicesDep) -> Response:
     """Findings as service requests, filtered, newest first."""
 
-    def produce(view: core.View) -> tuple[list[dict[str, Any]], int | None]:
-        query = core.parse_request_query(request.query_params)
-        items, more = core.find_requests(
+    def produce(view: keys.View) -> tuple[list[dict[str, Any]], int | None]:
+        query = params.parse_request_query(request.query_params)
+        items, more = queries.find_requests(
             services.db, view, query, _lang(request), _base_url(request, services)
         )
         return items, query.window.page if more else None
@@ -132,13 +132,13 @@ def get_requests(request: Request, fmt: str, services: ServicesDep) -> Response:
 def get_request(request: Request, request_id: str, fmt: str, services: ServicesDep) -> Response:
     """One finding (a list of one, as the standard has it)."""
 
-    def produce(view: core.View) -> tuple[list[dict[str, Any]], int | None]:
-        query = core.RequestQuery(ids=(request_id.strip().lower(),))
-        items, _ = core.find_requests(
+    def produce(view: keys.View) -> tuple[list[dict[str, Any]], int | None]:
+        query = params.RequestQuery(ids=(request_id.strip().lower(),))
+        items, _ = queries.find_requests(
             services.db, view, query, _lang(request), _base_url(request, services)
         )
         if not items:
-            raise core.NotFound(f"there is no service request {request_id[:60]}")
+            raise errors.NotFound(f"there is no service request {request_id[:60]}")
         return items, None
 
     return _read(request, fmt, "service_requests", produce, services)
@@ -147,7 +147,7 @@ def get_request(request: Request, request_id: str, fmt: str, services: ServicesD
 @router.post(BASE + "/requests.{fmt}")
 def post_request(request: Request, fmt: str) -> Response:
     """Refused: findings are made on walks, not over Open311."""
-    error = core.NotSupported("this server takes no new service requests over Open311; "
+    error = errors.NotSupported("this server takes no new service requests over Open311; "
                               "findings are made on safety walks")  # fmt: skip
     return _refusal(request, fmt, error)
 
@@ -156,9 +156,9 @@ def post_request(request: Request, fmt: str) -> Response:
 def get_updates(request: Request, fmt: str, services: ServicesDep) -> Response:
     """The findings' events as updates, newest first."""
 
-    def produce(view: core.View) -> tuple[list[dict[str, Any]], int | None]:
-        window = core.parse_window(request.query_params)
-        items, more = core.find_updates(
+    def produce(view: keys.View) -> tuple[list[dict[str, Any]], int | None]:
+        window = params.parse_window(request.query_params)
+        items, more = updates.find_updates(
             services.db, view, window, _lang(request), _base_url(request, services)
         )
         return items, window.page if more else None
@@ -174,14 +174,14 @@ async def post_update(request: Request, fmt: str, services: ServicesDep) -> Resp
         form = await _form(request)
         api_key = form.get("api_key") or request.query_params.get("api_key")
         if not api_key or not api_key.strip():
-            raise core.ApiKeyRequired("posting an update needs an api_key")
-        view = await run_in_threadpool(core.authenticate, services.db, api_key)
-        posted = core.parse_posted_update(form)
+            raise errors.ApiKeyRequired("posting an update needs an api_key")
+        view = await run_in_threadpool(keys.authenticate, services.db, api_key)
+        posted = updates.parse_posted_update(form)
         update = await run_in_threadpool(
-            core.post_update, services.db, view, posted, _lang(request),
+            updates.post_update, services.db, view, posted, _lang(request),
             _base_url(request, services),
         )  # fmt: skip
-    except core.Open311Error as exc:
+    except errors.Open311Error as exc:
         return _refusal(request, fmt, exc)
     return _answer(fmt, "service_request_updates", [update])
 
@@ -192,7 +192,7 @@ async def _form(request: Request) -> dict[str, str]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise core.InvalidValue(f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
+            raise errors.InvalidValue(f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
 
     async def stream() -> AsyncGenerator[bytes, None]:
         yield bytes(body)
@@ -207,9 +207,9 @@ async def _form(request: Request) -> dict[str, str]:
         elif content_type.startswith("application/x-www-form-urlencoded") or not content_type:
             pairs = parse_qsl(bytes(body).decode("utf-8", "replace"), keep_blank_values=True)
         else:
-            raise core.InvalidValue("send the update form-encoded (x-www-form-urlencoded)")
+            raise errors.InvalidValue("send the update form-encoded (x-www-form-urlencoded)")
     except MultiPartException as exc:
-        raise core.InvalidValue(f"the form cannot be read: {exc.message}") from None
+        raise errors.InvalidValue(f"the form cannot be read: {exc.message}") from None
     form: dict[str, str] = {}
     for name, value in pairs:
         form.setdefault(name, value)
@@ -220,33 +220,33 @@ async def _form(request: Request) -> dict[str, str]:
 def get_media(request: Request, finding_id: str, name: str, services: ServicesDep) -> Response:
     """A photo of a finding this key sees, without metadata; 404 for any other."""
     finding_id, sha256 = finding_id.strip().lower(), name.removesuffix(".jpg")
-    params = request.query_params
+    query = request.query_params
     try:
         if not name.endswith(".jpg") or not _SHA.match(sha256):
-            raise core.NotFound(f"there is no photo {name[:80]}")
-        if not params.get("api_key") and params.get("key") and params.get("sig"):
-            view = core.view_from_link(services.db, params["key"], params["sig"], finding_id,
-                                       sha256)  # fmt: skip
+            raise errors.NotFound(f"there is no photo {name[:80]}")
+        if not query.get("api_key") and query.get("key") and query.get("sig"):
+            view = media.view_from_link(services.db, query["key"], query["sig"], finding_id,
+                                        sha256)  # fmt: skip
         else:
             view = _read_view(request, services)
-        core.check_photo(services.db, view, finding_id, sha256)
+        media.check_photo(services.db, view, finding_id, sha256)
         handle = services.blobs.open(sha256)
-    except core.Open311Error as exc:
+    except errors.Open311Error as exc:
         return _refusal(request, "json", exc)
     except BlobNotFound:
-        return _refusal(request, "json", core.NotFound(f"photo {sha256} is not stored"))
+        return _refusal(request, "json", errors.NotFound(f"photo {sha256} is not stored"))
     return StreamingResponse(_stripped(handle), media_type="image/jpeg",
                              headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
 
 
 def _stripped(handle: IO[bytes]) -> Iterator[bytes]:
     with handle:
-        yield from core.strip_jpeg_metadata(handle)
+        yield from media.strip_jpeg_metadata(handle)
 
 
 @router.api_route(BASE + "/{rest:path}", methods=["GET", "POST"])
 def not_here(request: Request, rest: str) -> Response:
     """Anything else under /open311/v2/: 404 in Open311's form."""
     fmt = "xml" if rest.endswith(".xml") else "json"
-    error = core.NotFound(f"there is nothing at {BASE}/{rest[:100]}; see {BASE}/services.xml")
+    error = errors.NotFound(f"there is nothing at {BASE}/{rest[:100]}; see {BASE}/services.xml")
     return _refusal(request, fmt, error)
