@@ -58,6 +58,10 @@ FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
         "The map shows the first {n} findings. Filter to see the rest.",
     ),
     "findings.map.no_js": ("Kartan kräver JavaScript.", "The map needs JavaScript."),
+    "findings.map.failed": (
+        "Kartans punkter kunde inte hämtas. Ladda om sidan.",
+        "The map's points could not be fetched. Reload the page.",
+    ),
     # one finding
     "findings.detail.title": ("Fynd {short}", "Finding {short}"),
     "findings.detail.facts": ("Uppgifter", "Details"),

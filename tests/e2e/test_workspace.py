@@ -13,9 +13,11 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -23,6 +25,7 @@ from tests.e2e import conftest
 from tests.e2e.browser import TileServer
 from tests.e2e.conftest import PHONE, field
 from tests.support import ServerProcess, run
+from walkaudit.model import new_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -264,3 +267,42 @@ def test_the_lagesbild_walks_devices_and_users_pages_in_a_browser(
         page.goto(f"{server.url}/c/followups?area=Vivalla")
         shot(page, f"18-{size}-followups", full_page=True)
         page.context.close()
+
+
+def test_the_map_clusters_hundreds_of_points_without_tiles(tmp_path: Path, browser: Any) -> None:
+    """WALKAUDIT_TILE_URL="" (no background map) and enough points that they are added in
+    chunks: every point still ends up on the map."""
+    env = {"WALKAUDIT_TILE_URL": "", "WALKAUDIT_REPORT_INTERVAL_S": "0"}
+    served = ServerProcess(tmp_path / "server", env=env).start()
+    try:
+        enrolled = httpx.post(f"{served.url}/v1/enrol", json={"code": served.enrol_code()})
+        token = enrolled.json()["token"]
+        now = datetime.now(UTC).isoformat()
+        findings = [
+            {
+                "id": new_id(),
+                "category": "BEL",
+                "latitude": 59.27 + (i % 30) * 0.001,
+                "longitude": 15.20 + (i // 30) * 0.001,
+                "captured_at": now,
+            }
+            for i in range(900)
+        ]
+        for start in range(0, len(findings), 300):
+            pushed = httpx.post(
+                f"{served.url}/v1/sync/push",
+                json={"findings": findings[start : start + 300]},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+            assert pushed.status_code == 200, pushed.text
+        add_user(served, "polis", "viewer")
+        page = browser.new_context(viewport=LAPTOP, locale="sv-SE").new_page()
+        sign_in(page, served, "polis")
+        page.goto(f"{served.url}/c/map")
+        expect(page.locator("#map")).to_have_attribute("data-loaded", "900", timeout=30_000)
+        expect(page.locator("#map-status")).to_have_text("900 fynd")
+        assert page.locator("#map .marker-cluster").count() > 0  # clustered, not 900 dots
+        shot(page, "19-laptop-map-clusters-no-tiles")
+    finally:
+        served.stop()

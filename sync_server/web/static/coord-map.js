@@ -8,7 +8,9 @@
   var COLOURS = JSON.parse(document.body.getAttribute("data-category-colours") || "{}");
 
   function baseMap(el) {
-    var map = L.map(el, {preferCanvas: true});
+    // maxZoom on the map itself: without a tile layer (WALKAUDIT_TILE_URL="") none would set
+    // it, and markercluster refuses a map without one.
+    var map = L.map(el, {preferCanvas: true, maxZoom: 19});
     var tiles = el.getAttribute("data-tiles");
     if (tiles) {
       L.tileLayer(tiles, {maxZoom: 19, attribution: el.getAttribute("data-attribution") || ""}).addTo(map);
@@ -33,21 +35,35 @@
         var pts = body.points;
         status.textContent = el.getAttribute("data-count").replace("{n}", pts.length.toLocaleString("sv-SE"))
           + (body.more ? " – " + el.getAttribute("data-too-many") : "");
+        if (!pts.length) { el.setAttribute("data-loaded", "0"); return; }
+        // Chunked loading keeps the page responsive with 100,000 points; the page counts as
+        // loaded (data-loaded) only when the last chunk is in.
         var group = L.markerClusterGroup({chunkedLoading: true, chunkInterval: 100,
-          showCoverageOnHover: false, maxClusterRadius: 60});
+          showCoverageOnHover: false, maxClusterRadius: 60,
+          chunkProgress: function (done, total) {
+            if (done === total) { el.setAttribute("data-loaded", String(total)); }
+          }});
         var markers = new Array(pts.length);
+        var bounds = L.latLngBounds([]);
         for (var i = 0; i < pts.length; i++) {
-          var p = pts[i];
-          var m = L.marker([p[0], p[1]], {icon: dot(p[3]), title: (labels.categories || {})[p[3]] || p[3]});
-          m.bindPopup(popup(p, labels));
-          markers[i] = m;
+          markers[i] = marker(pts[i], labels);
+          bounds.extend([pts[i][0], pts[i][1]]);
         }
-        group.addLayers(markers);
+        map.fitBounds(bounds, {maxZoom: 17, padding: [20, 20]});
         map.addLayer(group);
-        if (pts.length) { map.fitBounds(group.getBounds(), {maxZoom: 17, padding: [20, 20]}); }
-        el.setAttribute("data-loaded", String(pts.length));
+        group.addLayers(markers);
       })
-      .catch(function () { status.textContent = "!"; });
+      .catch(function (e) {
+        status.textContent = el.getAttribute("data-failed");
+        if (window.console) { console.error(e); }
+      });
+  }
+
+  function marker(p, labels) {
+    var m = L.marker([p[0], p[1]], {icon: dot(p[3]), title: (labels.categories || {})[p[3]] || p[3]});
+    // The popup's link is made when it opens: 100,000 of them up front cost memory for nothing.
+    m.bindPopup(function () { return popup(p, labels); });
+    return m;
   }
 
   function popup(p, labels) {
