@@ -41,7 +41,10 @@
         var group = L.markerClusterGroup({chunkedLoading: true, chunkInterval: 100,
           showCoverageOnHover: false, maxClusterRadius: 60,
           chunkProgress: function (done, total) {
-            if (done === total) { el.setAttribute("data-loaded", String(total)); }
+            // (Adding the layer to the map reports an empty pass first: wait for ours.)
+            if (done === total && total === pts.length) {
+              el.setAttribute("data-loaded", String(total));
+            }
           }});
         var markers = new Array(pts.length);
         var bounds = L.latLngBounds([]);
