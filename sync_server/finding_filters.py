@@ -27,6 +27,7 @@ OPEN = ("received", "sent", "acknowledged", "planned", "reopened", "not_ours")
 DONE = ("fixed", "verified", "closed")
 STATUS_CHOICES = ("open", "done", *[s.value for s in FindingStatus])
 SEVERITIES = tuple(s.value for s in Severity)
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # dates outside are typos (and overflow the date arithmetic)
 
 FROM_FINDINGS = (
     " FROM findings f"
@@ -95,9 +96,11 @@ def parse(params: Mapping[str, str], today: date | None = None) -> Filters:
         value = text(name, 10)
         if value:
             try:
-                date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except ValueError:
                 raise FilterError(f"{name}: a date like 2026-11-25") from None
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise FilterError(f"{name}: a date between {FIRST_YEAR} and {LAST_YEAR}")
         dates[name] = value
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         raise FilterError("date_from is after date_to")
@@ -146,8 +149,11 @@ def where(filters: Filters, today: date | None = None) -> tuple[str, list[object
     elif filters.status:
         clauses.append("f.status = ?")
         params.append(filters.status)
-    if filters.owner == "triage":  # routed to nobody: the coordinator's triage list
-        clauses.append("+f.id IN (SELECT finding_id FROM assignments WHERE owner_id IS NULL)")
+    if filters.owner == "triage":  # nobody responsible (yet): routed to nobody, or not routed
+        clauses.append(
+            "NOT EXISTS (SELECT 1 FROM assignments ao WHERE ao.finding_id = f.id"
+            " AND ao.owner_id IS NOT NULL)"
+        )
     elif filters.owner:
         clauses.append("+f.id IN (SELECT finding_id FROM assignments WHERE owner_id = ?)")
         params.append(filters.owner)

@@ -87,6 +87,9 @@ _LATEST = {EventKind.FIXED: "fixed_at", EventKind.VERIFIED: "closed_at",
            EventKind.CLOSED: "closed_at"}  # fmt: skip
 
 
+_OPEN_AGAIN = frozenset({"received", "sent", "acknowledged", "planned", "reopened", "not_ours"})
+
+
 def _track(tx: sqlite_utils.Database, finding_id: str, kind: EventKind, at: str) -> None:
     # finding_tracking keeps the times the CSV export and the statistics read (see db.py).
     tx.execute("INSERT OR IGNORE INTO finding_tracking (finding_id) VALUES (?)", [finding_id])
@@ -104,8 +107,12 @@ def _track(tx: sqlite_utils.Database, finding_id: str, kind: EventKind, at: str)
             f" AND ({column} IS NULL OR {column} < ?)",
             [at, finding_id, at],
         )
-    elif kind is EventKind.REOPENED:
+    # Back to an open status (reopened, or the coordinator moving a fixed finding back to
+    # planned): it is neither fixed nor closed any more, in the export and the statistics alike.
+    new_status = STATUS_AFTER[kind]
+    if new_status is not None and new_status.value in _OPEN_AGAIN:
         tx.execute(
-            "UPDATE finding_tracking SET fixed_at = NULL, closed_at = NULL WHERE finding_id = ?",
+            "UPDATE finding_tracking SET fixed_at = NULL, closed_at = NULL WHERE finding_id = ?"
+            " AND (fixed_at IS NOT NULL OR closed_at IS NOT NULL)",
             [finding_id],
         )

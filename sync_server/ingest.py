@@ -221,7 +221,7 @@ def _event(
             "again at the next sync"
         )
         return _receipt("event", event.id, RecordResult.CONFLICT, detail)
-    after_walker_event(tx, stored, finding[1])  # a follow-up's "still there" may reopen it
+    after_walker_event(tx, stored)  # a follow-up's "still there" may reopen a finding
     return _receipt("event", event.id, RecordResult.CREATED)
 
 

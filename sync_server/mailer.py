@@ -226,6 +226,8 @@ def compose(
     `inline` holds (content-id without <>, JPEG bytes); `attachments` (filename, bytes, mime).
     """
     msg = EmailMessage(policy=SMTP)
+    # A header is one line: a walk or owner name typed with a line break must not stop a mail.
+    subject = " ".join(subject.split())
     msg["From"], msg["To"], msg["Subject"] = sender, recipient, subject
     if reply_to:
         msg["Reply-To"] = reply_to

@@ -74,17 +74,24 @@ class Group:
     language: str
     recipient: str
     finding_ids: tuple[str, ...]
+    # Per finding, how often it was rerouted: a finding sent back to an owner who had it before
+    # ("not ours", and the coordinator decided it is theirs after all) is a new report.
+    rounds: tuple[int, ...] = ()
 
     @property
     def dedupe_key(self) -> str:
         """report:{owner}:{hash of the sorted finding ids}: the same report is one message."""
-        digest = hashlib.sha256(",".join(sorted(self.finding_ids)).encode()).hexdigest()[:20]
+        ids = [f"{fid}:{n}" if n else fid
+               for fid, n in zip(self.finding_ids, self.rounds or [0] * len(self.finding_ids),
+                                 strict=True)]  # fmt: skip
+        digest = hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:20]
         return f"report:{self.owner_id}:{digest}"
 
 
 _DUE_SQL = """
 SELECT f.id, f.walk_id, f.received_at, w.ended_at, a.owner_id, o.name, o.language,
-       COALESCE(NULLIF(a.email, ''), o.email) AS recipient
+       COALESCE(NULLIF(a.email, ''), o.email) AS recipient,
+       (SELECT count(*) FROM events e WHERE e.finding_id = f.id AND e.kind = 'rerouted') AS rounds
 FROM assignments a
 JOIN findings f ON f.id = a.finding_id
 JOIN owners o ON o.id = a.owner_id
@@ -92,7 +99,9 @@ LEFT JOIN walks w ON w.id = f.walk_id
 WHERE a.owner_id IS NOT NULL
   AND f.status IN ('received', 'reopened') AND f.duplicate_of IS NULL
   AND NOT EXISTS (SELECT 1 FROM report_items ri JOIN outbox m ON m.id = ri.outbox_id
-                  WHERE ri.finding_id = f.id AND m.kind = 'report' AND m.owner_id = a.owner_id)
+                  WHERE ri.finding_id = f.id AND m.kind = 'report' AND m.owner_id = a.owner_id
+                  AND m.created_at >= COALESCE((SELECT max(e.received_at) FROM events e
+                      WHERE e.finding_id = f.id AND e.kind = 'rerouted'), ''))
   AND NOT EXISTS (SELECT 1 FROM finding_photos fp WHERE fp.finding_id = f.id
                   AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = fp.sha256))
 ORDER BY a.owner_id, recipient, f.captured_at, f.id
@@ -105,7 +114,7 @@ def due_groups(db: Database, settings: Settings, now: datetime) -> list[Group]:
     settled = iso(now - timedelta(hours=settings.report_settle_hours))
     ready: dict[tuple[str, str], list[Any]] = {}
     for row in conn.execute(_DUE_SQL).fetchall():
-        fid, walk_id, received_at, ended_at, owner_id, name, language, recipient = row
+        fid, walk_id, received_at, ended_at, owner_id, name, language, recipient, _ = row
         if walk_id is None or ended_at is not None or received_at <= settled:
             ready.setdefault((owner_id, recipient), []).append(row)
     groups = []
@@ -127,7 +136,14 @@ def due_groups(db: Database, settings: Settings, now: datetime) -> list[Group]:
         if new_walk or last is None or last <= batch_since:
             first = rows[0]
             groups.append(
-                Group(owner_id, first[5], first[6] or "sv", recipient, tuple(r[0] for r in rows))
+                Group(
+                    owner_id,
+                    first[5],
+                    first[6] or "sv",
+                    recipient,
+                    tuple(r[0] for r in rows),
+                    tuple(r[8] for r in rows),
+                )
             )
     return groups
 

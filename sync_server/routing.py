@@ -52,7 +52,7 @@ from sync_server.db import Database, iso, parse_iso
 from sync_server.errors import ServerError
 from sync_server.history import add_server_event
 from sync_server.owners import UnknownOwner, ensure_municipalities, registry_version
-from walkaudit.categories import CODES
+from walkaudit.categories import CODES, FELT_UNSAFE, NOT_A_DEFECT
 from walkaudit.model import EventKind, utcnow
 
 BOUNDARY_M = 15.0
@@ -296,23 +296,38 @@ class RouterCache:
             return self._router
 
 
-def deadline(severity: str, captured_at: str) -> str:
-    """The fix-by date: the Swedish date of capture plus DEADLINE_DAYS[severity], ISO."""
+_STEPS = ("urgent", "high", "medium", "low")
+
+
+def deadline(severity: str, captured_at: str, category: str = "") -> str:
+    """The fix-by date: the Swedish date of capture plus DEADLINE_DAYS[severity], ISO; one step
+    sooner for the categories where people feel least safe, never urgent for a positive one."""
     day = parse_iso(captured_at).astimezone(STOCKHOLM).date()
-    return (day + timedelta(days=DEADLINE_DAYS.get(severity, DEADLINE_DAYS["medium"]))).isoformat()
+    step = _STEPS.index(severity) if severity in _STEPS else _STEPS.index("medium")
+    if category in FELT_UNSAFE:
+        step = max(0, step - 1)
+    elif category in NOT_A_DEFECT:
+        step = len(_STEPS) - 1
+    return (day + timedelta(days=DEADLINE_DAYS[_STEPS[step]])).isoformat()
+
+
+# A finding the coordinator planned (a deadline) before the routing pass reached it holds an
+# assignment with this reason and no owner: the pass still routes it, and keeps that deadline.
+PENDING = "pending"
 
 
 def route_pending(db: Database, router: Router | None = None, now: datetime | None = None) -> int:
-    """Assign every finding that has no assignment yet; returns how many were assigned now."""
+    """Assign every finding that has no assignment yet (or only a coordinator's planned deadline);
+    returns how many were assigned now."""
     stamp, routed, after = iso(now or utcnow()), 0, ""
     while True:
         rows = (
             db.conn()
             .execute(
                 "SELECT id, category, severity, latitude, longitude, captured_at FROM findings f"
-                " WHERE id > ? AND NOT EXISTS (SELECT 1 FROM assignments a WHERE finding_id = f.id)"
-                " ORDER BY id LIMIT ?",
-                [after, BATCH],
+                " WHERE id > ? AND NOT EXISTS (SELECT 1 FROM assignments a WHERE finding_id = f.id"
+                " AND a.reason != ?) ORDER BY id LIMIT ?",
+                [after, PENDING, BATCH],
             )
             .fetchall()
         )
@@ -324,11 +339,15 @@ def route_pending(db: Database, router: Router | None = None, now: datetime | No
         for fid, category, severity, lat, lon, captured_at in rows:
             r = router.route(lat, lon, category)
             values.append((fid, r.owner_id, r.email, r.reason, r.detail,
-                           deadline(severity, captured_at), stamp))  # fmt: skip
-        with db.write() as tx:  # OR IGNORE: one routed meanwhile (another process) keeps its row
+                           deadline(severity, captured_at, category), stamp))  # fmt: skip
+        # A row routed meanwhile (another process) is kept; a coordinator's planned deadline too.
+        with db.write() as tx:
             routed += tx.conn.executemany(
-                "INSERT OR IGNORE INTO assignments (finding_id, owner_id, email, reason, detail,"
-                " deadline, routed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO assignments (finding_id, owner_id, email, reason, detail,"
+                " deadline, routed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id)"
+                " DO UPDATE SET owner_id = excluded.owner_id, email = excluded.email,"
+                " reason = excluded.reason, detail = excluded.detail,"
+                f" routed_at = excluded.routed_at WHERE assignments.reason = '{PENDING}'",
                 values,
             ).rowcount
 
@@ -344,20 +363,27 @@ def reroute_to_triage(
     """
     with _transaction(db) as tx:
         row = tx.execute(
-            "SELECT f.severity, f.captured_at, o.name FROM findings f LEFT JOIN assignments a"
-            " ON a.finding_id = f.id LEFT JOIN owners o ON o.id = a.owner_id WHERE f.id = ?",
+            "SELECT f.severity, f.captured_at, o.name, f.category FROM findings f"
+            " LEFT JOIN assignments a ON a.finding_id = f.id"
+            " LEFT JOIN owners o ON o.id = a.owner_id WHERE f.id = ?",
             [finding_id],
         ).fetchone()
         if row is None:
             raise UnknownFinding(f"there is no finding {finding_id}")
-        severity, captured_at, previous = row
+        severity, captured_at, previous, category = row
         detail = f"{detail} (was with {previous})" if previous else detail
         tx.execute(
             "INSERT INTO assignments (finding_id, owner_id, email, reason, detail, deadline,"
             " routed_at) VALUES (?, NULL, NULL, ?, ?, ?, ?) ON CONFLICT (finding_id) DO UPDATE"
             " SET owner_id = NULL, email = NULL, reason = excluded.reason,"
             " detail = excluded.detail, routed_at = excluded.routed_at",
-            [finding_id, reason, detail, deadline(severity, captured_at), iso(now or utcnow())],
+            [
+                finding_id,
+                reason,
+                detail,
+                deadline(severity, captured_at, category),
+                iso(now or utcnow()),
+            ],
         )
 
 
@@ -392,7 +418,7 @@ def set_owner(db: Database, finding_id: str, owner_id: str, note: str = "",
             " routed_at) VALUES (?, ?, ?, 'manual', ?, ?, ?) ON CONFLICT (finding_id) DO UPDATE"
             " SET owner_id = excluded.owner_id, email = excluded.email, reason = 'manual',"
             " detail = excluded.detail, routed_at = excluded.routed_at",
-            [finding_id, owner_id, email, route.detail, deadline(severity, captured_at),
+            [finding_id, owner_id, email, route.detail, deadline(severity, captured_at, category),
              iso(now or utcnow())],
         )  # fmt: skip
         if (previous or previous_reason == "not_ours") and previous != owner_id:
@@ -402,11 +428,16 @@ def set_owner(db: Database, finding_id: str, owner_id: str, note: str = "",
 
 
 def triage(db: Database) -> list[TriageItem]:
-    """The coordinator's triage list: every assigned finding without an owner, by deadline."""
+    """The coordinator's triage list: every routed finding without an owner that someone must
+    still act on, by deadline."""
+    # Not what is closed, verified or merged into another finding: nobody has to act on those.
     rows = db.conn().execute(
         "SELECT f.id, f.category, f.severity, f.latitude, f.longitude, a.reason, a.detail,"
         " a.deadline, a.routed_at FROM assignments a JOIN findings f ON f.id = a.finding_id"
-        " WHERE a.owner_id IS NULL ORDER BY a.deadline, a.routed_at, f.id"
+        " WHERE a.owner_id IS NULL AND a.reason != ? AND f.status NOT IN ('verified', 'closed')"
+        " AND f.id NOT IN (SELECT finding_id FROM finding_tracking WHERE merged_into IS NOT NULL)"
+        " ORDER BY a.deadline, a.routed_at, f.id",
+        [PENDING],
     )
     return [TriageItem(*row) for row in rows]
 

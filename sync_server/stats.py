@@ -105,6 +105,9 @@ def default_selection(today: date) -> Selection:
     return Selection(first, today)
 
 
+MAX_SPAN_DAYS = 10 * 365
+
+
 def parse_selection(params: Mapping[str, str], today: date, earliest: date | None) -> Selection:
     """The selection a query string asks for; FilterError names a value that cannot be used.
 
@@ -125,6 +128,8 @@ def parse_selection(params: Mapping[str, str], today: date, earliest: date | Non
     parsed = finding_filters.parse(params)
     first = date.fromisoformat(parsed.date_from) if parsed.date_from else (earliest or today)
     last = date.fromisoformat(parsed.date_to) if parsed.date_to else today
+    if (last - first).days > MAX_SPAN_DAYS:  # a page of 5,000 weeks helps nobody
+        raise FilterError(f"date_from/date_to: at most {MAX_SPAN_DAYS // 365} years at a time")
     return Selection(first, max(first, last), period, parsed.area, parsed.category)
 
 

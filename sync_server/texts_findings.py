@@ -134,6 +134,16 @@ FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
         "Merged. You now see the finding that remains.",
     ),
     "findings.done.reopen": ("Återöppnat.", "Reopened."),
+    "findings.done.unmerge": (
+        "Sammanslagningen är ångrad: fyndet är ett eget fynd igen, återöppnat.",
+        "The merge was undone: the finding stands on its own again, reopened.",
+    ),
+    "findings.action.unmerge": ("Ångra sammanslagningen", "Undo the merge"),
+    "findings.error.not_merged": ("Fyndet är inte sammanslaget.", "The finding is not merged."),
+    "findings.error.deadline_range": (
+        "Deadline ska ligga mellan dagen fyndet gjordes och fem år senare.",
+        "The deadline must lie between the day of the finding and five years later.",
+    ),
     "findings.done.flag": ("Flaggan ändrad.", "Flag changed."),
     "findings.done.comment": ("Kommentaren sparad.", "Comment saved."),
     "findings.done.twice": (

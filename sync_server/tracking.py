@@ -10,22 +10,27 @@ merged into (finding_tracking.merged_into); lists leave it out, its page says wh
     TrackingError (ServerError)
      ├── NoSuchFinding     no finding with this id
      ├── InvalidAction     not possible from the finding's status, or a value that cannot be used
+     │                     (a merge can be undone: `unmerge`)
      └── AlreadyRecorded   (not an error for the user) this form was already submitted
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from sync_server.db import Database, iso
+from sync_server.db import Database, iso, parse_iso
 from sync_server.errors import ServerError
 from sync_server.finding_filters import DONE
 from sync_server.history import add_server_event
+from sync_server.routing import PENDING
+from walkaudit.categories import FELT_UNSAFE, NOT_A_DEFECT
 from walkaudit.model import EventKind, FindingEvent, utcnow
 
 PRIORITIES = ("1", "2", "3")
+SWEDEN = ZoneInfo("Europe/Stockholm")  # deadlines are Swedish calendar dates
 # The coordinator's status choices and the event each records.
 STATUS_EVENTS = {
     "acknowledged": EventKind.ACKNOWLEDGED,
@@ -37,19 +42,13 @@ STATUS_EVENTS = {
 REOPENABLE = frozenset({*DONE, "not_ours"})
 
 
-# Where it is dark, where someone can hide, and at doors and stairwells, people feel least safe
-# (Boverket/Brå, see ../shared/notes/domain.md): one step more urgent than their severity says.
-# "Keep and strengthen" findings are not defects: never more than priority 3.
-_URGENT_CATEGORIES = frozenset({"BEL", "OVB", "SKA", "ORD"})
-
-
 def default_priority(severity: str, category: str = "") -> str:
     """Priority 1 (act first) to 3: urgent/high 1, medium 2, low 3, one step up for lighting,
     hiding places, entrances and disorder; positive findings 3."""
-    if category == "POS":
+    if category in NOT_A_DEFECT:
         return "3"
     level = {"urgent": 1, "high": 1, "medium": 2}.get(severity, 3)
-    if category in _URGENT_CATEGORIES:
+    if category in FELT_UNSAFE:
         level = max(1, level - 1)
     return str(level)
 
@@ -111,6 +110,13 @@ def set_plan(
         _once(tx, event_id)
         _, severity_category, _ = _finding(tx, finding_id)
         severity, _, category = severity_category.partition(":")
+        captured = tx.execute("SELECT captured_at FROM findings WHERE id = ?", [finding_id])
+        found = parse_iso(captured.fetchone()[0]).astimezone(SWEDEN).date()
+        if not found <= day <= found + timedelta(days=5 * 366):
+            raise InvalidAction(
+                f"deadline {day} is before the finding or years after it",
+                "findings.error.deadline_range",
+            )
         _ensure_tracking(tx, finding_id)
         row = tx.execute(
             "SELECT coalesce(ft.priority, ''), a.deadline FROM finding_tracking ft"
@@ -128,12 +134,11 @@ def set_plan(
             "UPDATE assignments SET deadline = ? WHERE finding_id = ?",
             [day.isoformat(), finding_id],
         ).rowcount
-        if not updated:  # not routed yet: the routing pass keeps this deadline row
+        if not updated:  # not routed yet: the routing pass routes it and keeps this deadline
             tx.execute(
                 "INSERT INTO assignments (finding_id, owner_id, email, reason, detail, deadline,"
-                " routed_at) VALUES (?, NULL, NULL, 'triage', 'deadline set by the coordinator',"
-                " ?, ?)",
-                [finding_id, day.isoformat(), iso(utcnow())],
+                " routed_at) VALUES (?, NULL, NULL, ?, 'deadline set by the coordinator', ?, ?)",
+                [finding_id, PENDING, day.isoformat(), iso(utcnow())],
             )
         # Notes are stored text the walker's app shows too: Swedish, the product's first language.
         note = f"prioritet {old_priority} → {priority}; deadline {old_deadline or '–'} → {day}"
@@ -228,6 +233,34 @@ def merge(db: Database, duplicate_id: str, into_id: str, *, actor: str, event_id
     return target
 
 
+def unmerge(db: Database, finding_id: str, *, actor: str, event_id: str) -> str:
+    """Undo a merge: the duplicate is its own finding again (reopened); returns where it was."""
+    with db.write() as tx:
+        _once(tx, event_id)
+        _, _, merged = _finding(tx, finding_id)
+        if merged is None:
+            raise InvalidAction("this finding is not merged", "findings.error.not_merged")
+        tx.execute(
+            "UPDATE finding_tracking SET merged_into = NULL WHERE finding_id = ?", [finding_id]
+        )
+        add_server_event(
+            tx,
+            finding_id,
+            EventKind.REOPENED,
+            actor=actor,
+            note=f"inte längre dubblett av {merged}",
+            event_id=event_id,
+        )
+        add_server_event(
+            tx,
+            merged,
+            EventKind.COMMENT,
+            actor=actor,
+            note=f"{finding_id} är inte längre sammanslaget med detta fynd",
+        )
+    return merged
+
+
 def set_flag(db: Database, finding_id: str, flagged: bool, note: str = "") -> None:
     """Flag a finding for the coordinator's attention, or clear the flag."""
     with db.write() as tx:
@@ -239,16 +272,36 @@ def set_flag(db: Database, finding_id: str, flagged: bool, note: str = "") -> No
         )
 
 
-def after_walker_event(tx: sqlite_utils.Database, event: FindingEvent, before: str) -> None:
-    """A follow-up walk's answer: `still_there` on a finding called done reopens and flags it."""
-    if event.kind is not EventKind.STILL_THERE or before not in DONE:
+def after_walker_event(tx: sqlite_utils.Database, event: FindingEvent) -> None:
+    """A follow-up walk's answer: `still_there` on a finding called done reopens and flags it.
+
+    The walker's phone knows the finding it captured, which may since have been merged into
+    another: the answer goes to the one that remains. An observation older than the fix (a
+    phone that was offline for days) does not undo it: it stays in the history only.
+    """
+    if event.kind is not EventKind.STILL_THERE:
+        return
+    target = event.finding_id
+    for _ in range(100):  # follow merges to the finding that remains
+        row = tx.execute(
+            "SELECT f.status, ft.merged_into, coalesce(ft.closed_at, ft.fixed_at) FROM findings f"
+            " LEFT JOIN finding_tracking ft ON ft.finding_id = f.id WHERE f.id = ?",
+            [target],
+        ).fetchone()
+        if row is None or row[1] is None:
+            break
+        target = row[1]
+    if row is None:
+        return
+    status, _, done_at = row
+    if status not in DONE or (done_at is not None and iso(event.at) < done_at):
         return
     # Stored notes are shown to the walker too: Swedish, the product's first language.
     said = {"fixed": "åtgärdat enligt ägaren", "verified": "verifierat", "closed": "avslutat"}
-    note = f"{said[before]}, men fanns kvar vid uppföljningsvandringen"
-    add_server_event(tx, event.finding_id, EventKind.REOPENED, note=note)
-    _ensure_tracking(tx, event.finding_id)
+    note = f"{said[status]}, men fanns kvar vid uppföljningsvandringen"
+    add_server_event(tx, target, EventKind.REOPENED, note=note)
+    _ensure_tracking(tx, target)
     tx.execute(
         "UPDATE finding_tracking SET flagged_at = ?, flag_note = ? WHERE finding_id = ?",
-        [iso(utcnow()), note, event.finding_id],
+        [iso(utcnow()), note, target],
     )

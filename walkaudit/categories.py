@@ -50,6 +50,13 @@ CATEGORIES: tuple[Category, ...] = (
 )
 # fmt: on
 
+# Where it is dark, where someone can hide, at doors and stairwells, and where there is disorder,
+# people feel least safe (Boverket/Brå, ../shared/notes/domain.md): such findings default to one
+# step more urgent (priority and deadline) than their severity says.
+FELT_UNSAFE: frozenset[str] = frozenset({"BEL", "OVB", "SKA", "ORD"})
+# "Keep and strengthen" findings are not defects: never urgent.
+NOT_A_DEFECT: frozenset[str] = frozenset({"POS"})
+
 BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
 CODES: frozenset[str] = frozenset(BY_CODE)
 

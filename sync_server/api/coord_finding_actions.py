@@ -171,6 +171,23 @@ def merge(
     return _back(target, "findings.done.merge")
 
 
+@router.post("/c/findings/{finding_id}/unmerge")
+def unmerge(
+    finding_id: str, request: Request, signed: CoordinatorDep, form: FormDep, services: ServicesDep
+) -> Response:
+    """Undo a merge made by mistake: the duplicate is listed again, reopened."""
+    try:
+        tracking.unmerge(
+            services.db,
+            finding_id,
+            actor=signed.user.actor,
+            event_id=form_text(form, "event_id", 40) or new_id(),
+        )
+    except tracking.TrackingError as exc:
+        return _refused(request, signed, services, finding_id, exc, {})
+    return _back(finding_id, "findings.done.unmerge")
+
+
 @router.post("/c/findings/{finding_id}/flag")
 def flag(
     finding_id: str, request: Request, signed: CoordinatorDep, form: FormDep, services: ServicesDep

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from sync_server import followups, mailer, routing
@@ -42,7 +44,8 @@ def triage_page(request: Request, signed: ViewerDep, services: ServicesDep) -> R
 
 
 @router.post("/c/outbox/{outbox_id}/retry")
-def retry_message(outbox_id: int, signed: CoordinatorDep, form: FormDep,
+def retry_message(outbox_id: Annotated[int, Path(ge=1, le=2**63 - 1)], signed: CoordinatorDep,
+                  form: FormDep,
                   services: ServicesDep) -> Response:  # fmt: skip
     """Send a failed message again (after the address or the mail settings were fixed)."""
     again = mailer.retry_failed(services.db, outbox_id)

@@ -55,14 +55,23 @@ def w3c_in(value: str, name: str, *, end: bool = False) -> tuple[str, bool]:
     value = re.sub(r" (\d\d:?\d\d)$", r"+\1", value.strip())
     try:
         if len(value) == 10:  # a bare date: that day in Sweden (end: to its end)
-            day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+            day = date.fromisoformat(value)
+            _plausible(day.year, name)
+            day += timedelta(days=1 if end else 0)
             return iso(datetime.combine(day, time(), SWEDEN)), not end
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidValue(f"{name}: use W3C form, e.g. 2026-11-25T18:03:00+01:00") from None
     if moment.tzinfo is None:
         raise InvalidValue(f"{name}: give the time zone, e.g. 2026-11-25T18:03:00+01:00 or …Z")
+    _plausible(moment.year, name)
     return iso(moment), True
+
+
+def _plausible(year: int, name: str) -> None:
+    # Year 1 or 9999 is a typo, and converting it to UTC would overflow.
+    if not 2000 <= year <= 2100:
+        raise InvalidValue(f"{name}: a date between 2000 and 2100")
 
 
 def w3c(stored: str) -> str:

@@ -193,7 +193,7 @@ def post_update(db: Database, view: View, posted: PostedUpdate, lang: str,
 
 
 def _record(tx: sqlite_utils.Database, key: ApiKey, posted: PostedUpdate, digest: str) -> str:
-    sql = ("SELECT f.status, ft.merged_into FROM findings f LEFT JOIN assignments a"
+    sql = ("SELECT f.status, ft.merged_into, f.captured_at FROM findings f LEFT JOIN assignments a"
            " ON a.finding_id = f.id LEFT JOIN finding_tracking ft ON ft.finding_id = f.id"
            " WHERE f.id = ?")  # fmt: skip
     params: list[object] = [posted.service_request_id]
@@ -203,6 +203,11 @@ def _record(tx: sqlite_utils.Database, key: ApiKey, posted: PostedUpdate, digest
     finding = tx.execute(sql, params).fetchone()
     if finding is None:
         raise NotFound(f"there is no service request {posted.service_request_id} for this key")
+    if posted.updated_at and posted.updated_at < finding[2]:
+        # An update dated before the finding existed would make "days to fix" negative (or 0).
+        raise InvalidValue(
+            f"updated_datetime is before the finding was reported ({w3c(finding[2])})"
+        )
     kind = recorded_kind(POSTED_KIND[posted.status], FindingStatus(finding[0]), bool(finding[1]))
     note = posted.description
     if posted.status not in SAYS[kind]:

@@ -66,6 +66,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/c/findings/{finding_id}/reopen"): "coordinator",
     ("POST", "/c/findings/{finding_id}/merge"): "coordinator",
     ("POST", "/c/findings/{finding_id}/flag"): "coordinator",
+    ("POST", "/c/findings/{finding_id}/unmerge"): "coordinator",
     ("POST", "/c/findings/{finding_id}/comment"): "coordinator",
     ("GET", "/c/triage"): "viewer",
     ("POST", "/c/outbox/{outbox_id}/retry"): "coordinator",

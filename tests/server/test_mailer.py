@@ -396,3 +396,15 @@ def test_time_stamps_are_stored_as_utc(world: World) -> None:
     stamp = datetime.fromisoformat("2026-12-01T09:00:00+01:00")
     world.pass_(now=stamp)
     assert outbox(world.db)[0]["created_at"] == iso(stamp)
+
+
+def test_a_name_typed_with_a_line_break_makes_a_one_line_subject() -> None:
+    """A walk called "Kvällsvandring\\nVivalla" (the app accepts it) must not stop its mail."""
+    from sync_server import mailer as core
+
+    message = core.compose(
+        sender="walkaudit@example.se", recipient="asa@obo.example.se",
+        subject="Protokoll från Kvällsvandring\nVivalla\r\n2026-11-27", text="t", html="<p>h</p>",
+    )  # fmt: skip
+    assert message["Subject"] == "Protokoll från Kvällsvandring Vivalla 2026-11-27"
+    assert b"\nVivalla" not in bytes(message)

@@ -31,18 +31,47 @@ from walkaudit.model import EventKind, new_id, utcnow
 from .conftest import Device, Server, TestClient, finding_json, make_jpeg, photo_json, sha
 
 BASE = "/open311/v2"
-SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "type", "keywords",
-                  "group"]  # fmt: skip
+SERVICE_FIELDS = [
+    "service_code",
+    "service_name",
+    "description",
+    "metadata",
+    "type",
+    "keywords",
+    "group",
+]
 REQUEST_FIELDS = [
-    "service_request_id", "status", "status_notes", "service_name", "service_code",
-    "description", "agency_responsible", "service_notice", "requested_datetime",
-    "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long",
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
     "media_url",
-]  # fmt: skip
-UPDATE_FIELDS = ["update_id", "service_request_id", "status", "updated_datetime", "description",
-                 "media_url"]  # fmt: skip
-ROOTS = {"services": ("services", "service"), "requests": ("service_requests", "request"),
-         "servicerequestupdates": ("service_request_updates", "request_update")}  # fmt: skip
+]
+UPDATE_FIELDS = [
+    "update_id",
+    "service_request_id",
+    "status",
+    "updated_datetime",
+    "description",
+    "media_url",
+]
+ROOTS = {
+    "services": ("services", "service"),
+    "requests": ("service_requests", "request"),
+    "servicerequestupdates": ("service_request_updates", "request_update"),
+}
 NOTE = "Trasig lampa vid Annas port, hon går hem här varje kväll"
 
 
@@ -118,8 +147,9 @@ def add_owner(server: Server, name: str, kind: str = "owner") -> str:
     return owner_id
 
 
-def assign(server: Server, finding_id: str, owner_id: str | None,
-           deadline: str = "2027-05-31") -> None:  # fmt: skip
+def assign(
+    server: Server, finding_id: str, owner_id: str | None, deadline: str = "2027-05-31"
+) -> None:
     with server.db.write() as tx:
         tx.execute(
             "INSERT INTO assignments (finding_id, owner_id, email, reason, deadline, routed_at)"
@@ -128,11 +158,19 @@ def assign(server: Server, finding_id: str, owner_id: str | None,
         )
 
 
-def push(server: Server, device: Device, *, jpeg: bytes | None = None,
-         size: tuple[int, int] = (320, 240), **overrides: Any) -> str:  # fmt: skip
+def push(
+    server: Server,
+    device: Device,
+    *,
+    jpeg: bytes | None = None,
+    size: tuple[int, int] = (320, 240),
+    **overrides: Any,
+) -> str:
     """Push a finding (with its photo uploaded, if any); returns its id."""
     if jpeg is not None:
         overrides["photos"] = [photo_json(jpeg, *size)]
+    # Found before the updates the tests post (dated 2026-11-20): an update cannot predate it.
+    overrides.setdefault("captured_at", "2026-11-10T18:00:00+01:00")
     finding = finding_json(**overrides)
     receipt = server.push(device, findings=[finding])
     assert receipt["records"][0]["result"] == "created", receipt
@@ -196,8 +234,9 @@ def public(tmp_path: Any) -> Iterator[Server]:
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_services_are_the_categories_with_the_standard_fields(server: Server, key: str,
-                                                               fmt: str) -> None:  # fmt: skip
+def test_services_are_the_categories_with_the_standard_fields(
+    server: Server, key: str, fmt: str
+) -> None:
     services = get(server, "services", fmt, api_key=key)
     assert [s["service_code"] for s in services] == [c.code for c in CATEGORIES]
     for service, category in zip(services, CATEGORIES, strict=True):
@@ -219,14 +258,24 @@ def test_services_are_the_categories_with_the_standard_fields(server: Server, ke
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_a_request_field_by_field(server: Server, phone: Device, key: str, fmt: str) -> None:
     jpeg = make_jpeg(seed=3)
-    fid = push(server, phone, jpeg=jpeg, note=NOTE, category="BEL", severity="high",
-               latitude=59.2743123, longitude=15.2066456,
-               captured_at="2026-01-15T17:30:00+00:00")  # fmt: skip
+    fid = push(
+        server,
+        phone,
+        jpeg=jpeg,
+        note=NOTE,
+        category="BEL",
+        severity="high",
+        latitude=59.2743123,
+        longitude=15.2066456,
+        captured_at="2026-01-15T17:30:00+00:00",
+    )
     owner = add_owner(server, "Örebro kommun, gatuenheten", "municipality")
     assign(server, fid, owner, deadline="2027-05-31")
     with server.db.write() as tx:
-        tx.execute("INSERT INTO geocode_cache (key, address, fetched_at) VALUES (?, ?, ?)",
-                   ["59.27431,15.20665", "Storgatan 5, Örebro", iso(utcnow())])  # fmt: skip
+        tx.execute(
+            "INSERT INTO geocode_cache (key, address, fetched_at) VALUES (?, ?, ?)",
+            ["59.27431,15.20665", "Storgatan 5, Örebro", iso(utcnow())],
+        )
 
     (request,) = get(server, "requests", fmt, api_key=key)
     assert list(request) == [*REQUEST_FIELDS, "extended_attributes"]
@@ -291,8 +340,7 @@ def five(server: Server, phone: Device) -> dict[str, str]:
     }
     with server.db.write() as tx:
         add_server_event(tx, ids["klo_feb"], EventKind.FIXED, note="Sanerat")
-    tracking.merge(server.db, ids["bel_mar"], ids["bel_jan"], actor="user:test",
-                   event_id=new_id())  # fmt: skip
+    tracking.merge(server.db, ids["bel_mar"], ids["bel_jan"], actor="user:test", event_id=new_id())
     return ids
 
 
@@ -310,12 +358,17 @@ def test_every_request_filter(server: Server, key: str, five: dict[str, str], fm
     # service_request_id (a comma list) overrides every other filter, as the standard says
     both = f"{five['klo_apr']}, {five['bel_jan']}"
     assert ask(service_request_id=both, service_code="KLO", status="closed") == [
-        "klo_apr", "bel_jan"]  # fmt: skip
+        "klo_apr",
+        "bel_jan",
+    ]
     assert ask(service_code="KLO") == ["klo_apr", "klo_feb"]
     assert ask(service_code="bel,klo") == ["bel_may", "klo_apr", "bel_mar", "klo_feb", "bel_jan"]
     # start_date and end_date: W3C with a zone (inclusive), or a bare Swedish date
     assert ask(start_date="2026-02-10T10:00:00+01:00", end_date="2026-04-10T09:00:00Z") == [
-        "klo_apr", "bel_mar", "klo_feb"]  # fmt: skip
+        "klo_apr",
+        "bel_mar",
+        "klo_feb",
+    ]
     assert ask(start_date="2026-02-10T10:00:01+01:00") == ["bel_may", "klo_apr", "bel_mar"]
     assert ask(start_date="2026-03-01", end_date="2026-04-10") == ["klo_apr", "bel_mar"]
     assert ask(end_date="2026-02-10T09:00:00 00:00") == ["klo_feb", "bel_jan"]  # '+' as a space
@@ -325,8 +378,10 @@ def test_every_request_filter(server: Server, key: str, five: dict[str, str], fm
     assert len(ask(status="open,closed")) == 5
     assert ask(status="open", service_code="BEL", start_date="2026-02-01") == ["bel_may"]
 
-    closed = {r["service_request_id"]: r for r in get(server, "requests", fmt, api_key=key,
-                                                        status="closed")}  # fmt: skip
+    closed = {
+        r["service_request_id"]: r
+        for r in get(server, "requests", fmt, api_key=key, status="closed")
+    }
     merged, fixed = closed[five["bel_mar"]], closed[five["klo_feb"]]
     assert merged["status"] == "closed"
     assert merged["extended_attributes"]["extended_status"] == "duplicate"
@@ -348,14 +403,15 @@ def test_every_request_filter(server: Server, key: str, five: dict[str, str], fm
         ({"page": "x"}, "page: a whole number"),
     ],
 )
-def test_unusable_filters_are_400_naming_the_parameter(server: Server, key: str,
-                                                       params: dict[str, str],
-                                                       says: str) -> None:  # fmt: skip
+def test_unusable_filters_are_400_naming_the_parameter(
+    server: Server, key: str, params: dict[str, str], says: str
+) -> None:
     assert says in refused(server, "requests", 400, "xml", api_key=key, **params)
 
 
-def test_pages_follow_the_link_and_never_overlap(server: Server, key: str,
-                                                 five: dict[str, str]) -> None:  # fmt: skip
+def test_pages_follow_the_link_and_never_overlap(
+    server: Server, key: str, five: dict[str, str]
+) -> None:
     seen: list[str] = []
     url = f"{BASE}/requests.json?page_size=2"
     while url:
@@ -382,8 +438,9 @@ def test_events_are_listed_as_updates(server: Server, phone: Device, key: str, f
     fid = push(server, phone)
     with server.db.write() as tx:
         add_server_event(tx, fid, EventKind.SENT, at=utcnow())
-        add_server_event(tx, fid, EventKind.PLANNED, note="2027-01-10: byter armaturen",
-                         at=utcnow())  # fmt: skip
+        add_server_event(
+            tx, fid, EventKind.PLANNED, note="2027-01-10: byter armaturen", at=utcnow()
+        )
     updates = get(server, "servicerequestupdates", fmt, api_key=key)
     assert [list(u) for u in updates] == [[*UPDATE_FIELDS, "external_status_code"]] * 3
     planned, sent, received = updates
@@ -395,8 +452,7 @@ def test_events_are_listed_as_updates(server: Server, phone: Device, key: str, f
     assert sent["status"] == received["status"] == "open"
     assert sent["description"] == "Skickat till ägaren"  # no note: the status says it
     assert len({u["update_id"] for u in updates}) == 3
-    assert (get(server, "servicerequestupdates", fmt, api_key=key, start_date="2099-01-01")
-            == [])  # fmt: skip
+    assert get(server, "servicerequestupdates", fmt, api_key=key, start_date="2099-01-01") == []
     assert len(get(server, "servicerequestupdates", fmt, api_key=key, end_date="2099-01-01")) == 3
 
 
@@ -406,17 +462,25 @@ def test_events_are_listed_as_updates(server: Server, phone: Device, key: str, f
 def update_form(key: str, fid: str, **changes: str) -> dict[str, str]:
     """A form as FixMyStreet's Open311 client sends one (with names that must not be kept)."""
     return {
-        "api_key": key, "service_request_id": fid, "update_id": "MNT-4711",
-        "status": "ACTION_SCHEDULED", "updated_datetime": "2026-11-20T10:15:00+01:00",
-        "description": "Elektriker bokad vecka 48", "first_name": "Bertil", "last_name": "Berg",
-        "email": "bertil.berg@mimer.example", "phone": "070-1234567", "jurisdiction_id": "orebro",
+        "api_key": key,
+        "service_request_id": fid,
+        "update_id": "MNT-4711",
+        "status": "ACTION_SCHEDULED",
+        "updated_datetime": "2026-11-20T10:15:00+01:00",
+        "description": "Elektriker bokad vecka 48",
+        "first_name": "Bertil",
+        "last_name": "Berg",
+        "email": "bertil.berg@mimer.example",
+        "phone": "070-1234567",
+        "jurisdiction_id": "orebro",
         **changes,
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_an_update_posted_twice_counts_once(server: Server, phone: Device, key: str,
-                                            fmt: str) -> None:  # fmt: skip
+def test_an_update_posted_twice_counts_once(
+    server: Server, phone: Device, key: str, fmt: str
+) -> None:
     fid = push(server, phone)
     first = post(server, fmt, **update_form(key, fid))
     second = post(server, fmt, **update_form(key, fid))
@@ -428,7 +492,8 @@ def test_an_update_posted_twice_counts_once(server: Server, phone: Device, key: 
     assert update["updated_datetime"] == "2026-11-20T10:15:00+01:00"
     assert update["description"] == "Elektriker bokad vecka 48"
     assert open311_events(server, fid) == [
-        ("planned", "Elektriker bokad vecka 48", "open311:Kommunens ärendesystem")]  # fmt: skip
+        ("planned", "Elektriker bokad vecka 48", "open311:Kommunens ärendesystem")
+    ]
     assert status_of(server, fid) == "planned"
     (row,) = server.rows("SELECT update_id, event_id FROM open311_updates")
     assert row == ("MNT-4711", update["update_id"])
@@ -439,14 +504,16 @@ def test_an_update_posted_twice_counts_once(server: Server, phone: Device, key: 
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_reusing_an_update_id_for_other_content_is_refused(server: Server, phone: Device,
-                                                           key: str, fmt: str) -> None:  # fmt: skip
+def test_reusing_an_update_id_for_other_content_is_refused(
+    server: Server, phone: Device, key: str, fmt: str
+) -> None:
     fid = push(server, phone)
     assert post(server, fmt, **update_form(key, fid)).status_code == 200
     changed = post(server, fmt, **update_form(key, fid, description="Något annat"))
     assert changed.status_code == 409
-    assert "MNT-4711 was already posted with other content" in errors(changed, fmt)[0][
-        "description"]  # fmt: skip
+    assert (
+        "MNT-4711 was already posted with other content" in errors(changed, fmt)[0]["description"]
+    )
     assert len(open311_events(server, fid)) == 1
     # another key may use the same update_id: ids are its own
     other = open311.create_api_key(server.db, "Bostadsbolagets system")[1]
@@ -471,8 +538,9 @@ def test_reusing_an_update_id_for_other_content_is_refused(server: Server, phone
         ("INTERNAL_REFERRAL", "comment", "[INTERNAL_REFERRAL] Text", "received"),
     ],
 )
-def test_posted_statuses_become_events(server: Server, phone: Device, posted: str, kind: str,
-                                       note: str, status: str) -> None:  # fmt: skip
+def test_posted_statuses_become_events(
+    server: Server, phone: Device, posted: str, kind: str, note: str, status: str
+) -> None:
     owner = add_owner(server, "Bostads AB Mimer")
     owner_key = open311.create_api_key(server.db, "Mimer", owner)[1]
     fid = push(server, phone)
@@ -490,22 +558,32 @@ def test_posted_statuses_become_events(server: Server, phone: Device, posted: st
     )
 
 
-def test_a_status_the_finding_cannot_take_is_kept_as_a_comment(server: Server, phone: Device,
-                                                               key: str) -> None:  # fmt: skip
+def test_a_status_the_finding_cannot_take_is_kept_as_a_comment(
+    server: Server, phone: Device, key: str
+) -> None:
     fid = push(server, phone)
-    for update_id, posted in [("1", "FIXED"), ("2", "INVESTIGATING"), ("3", "FIXED"),
-                              ("4", "REOPEN"), ("5", "ACTION_SCHEDULED")]:  # fmt: skip
+    for update_id, posted in [
+        ("1", "FIXED"),
+        ("2", "INVESTIGATING"),
+        ("3", "FIXED"),
+        ("4", "REOPEN"),
+        ("5", "ACTION_SCHEDULED"),
+    ]:
         form = update_form(key, fid, update_id=update_id, status=posted, description=posted)
         assert post(server, **form).status_code == 200
     assert [(k, n) for k, n, _ in open311_events(server, fid)] == [
-        ("fixed", "FIXED"), ("comment", "[INVESTIGATING] INVESTIGATING"),
-        ("comment", "[FIXED] FIXED"), ("reopened", "REOPEN"), ("planned", "ACTION_SCHEDULED"),
-    ]  # fmt: skip
+        ("fixed", "FIXED"),
+        ("comment", "[INVESTIGATING] INVESTIGATING"),
+        ("comment", "[FIXED] FIXED"),
+        ("reopened", "REOPEN"),
+        ("planned", "ACTION_SCHEDULED"),
+    ]
     assert status_of(server, fid) == "planned"
 
 
-def test_a_media_url_is_kept_as_a_link_and_never_fetched(server: Server, phone: Device,
-                                                         key: str) -> None:  # fmt: skip
+def test_a_media_url_is_kept_as_a_link_and_never_fetched(
+    server: Server, phone: Device, key: str
+) -> None:
     fid = push(server, phone)
     url = "https://drift.example.invalid/bilder/4711.jpg"  # .invalid: a fetch would fail
     assert post(server, **update_form(key, fid, status="FIXED", media_url=url)).status_code == 200
@@ -525,8 +603,9 @@ def test_a_media_url_is_kept_as_a_link_and_never_fetched(server: Server, phone: 
         ({"media_url": "file:///etc/passwd"}, "media_url: an http(s) URL"),
     ],
 )
-def test_unusable_update_forms_are_400(server: Server, phone: Device, key: str,
-                                       changes: dict[str, str], says: str) -> None:  # fmt: skip
+def test_unusable_update_forms_are_400(
+    server: Server, phone: Device, key: str, changes: dict[str, str], says: str
+) -> None:
     fid = push(server, phone)
     response = post(server, "xml", **update_form(key, fid, **changes))
     assert response.status_code == 400
@@ -534,8 +613,9 @@ def test_unusable_update_forms_are_400(server: Server, phone: Device, key: str,
     assert open311_events(server, fid) == []
 
 
-def test_a_huge_form_is_refused_before_it_is_parsed(server: Server, phone: Device,
-                                                    key: str) -> None:  # fmt: skip
+def test_a_huge_form_is_refused_before_it_is_parsed(
+    server: Server, phone: Device, key: str
+) -> None:
     fid = push(server, phone)
     response = post(server, **update_form(key, fid, padding="x" * 100_000))
     assert response.status_code == 400
@@ -566,7 +646,11 @@ def test_api_keys_are_stored_as_hashes_listed_and_revoked(server: Server) -> Non
         open311.create_api_key(server.db, "Ingen", owner_id=new_id())
     (listed,) = open311.list_api_keys(server.db)
     assert (listed.id, listed.name, listed.owner_name, listed.revoked_at) == (
-        key_id, "Mimer drift", "Bostads AB Mimer", None)  # fmt: skip
+        key_id,
+        "Mimer drift",
+        "Bostads AB Mimer",
+        None,
+    )
     assert open311.revoke_api_key(server.db, key_id) is True
     assert open311.revoke_api_key(server.db, key_id) is False
     assert open311.list_api_keys(server.db)[0].revoked_at is not None
@@ -582,8 +666,10 @@ def test_no_wrong_or_revoked_key_is_refused(server: Server, phone: Device, fmt: 
     for resource in ("services", "requests", f"requests/{fid}", "servicerequestupdates"):
         assert "needs an api_key" in refused(server, resource, 403, fmt)
         assert "not known" in refused(server, resource, 403, fmt, api_key="o311_guess")
-    assert "needs an api_key" in errors(post(server, fmt, **update_form("", fid)), fmt)[0][
-        "description"]  # fmt: skip
+    assert (
+        "needs an api_key"
+        in errors(post(server, fmt, **update_form("", fid)), fmt)[0]["description"]
+    )
     assert post(server, fmt, **update_form("o311_guess", fid)).status_code == 403
     assert get(server, "requests", fmt, api_key=key)
     open311.revoke_api_key(server.db, key_id)
@@ -593,8 +679,7 @@ def test_no_wrong_or_revoked_key_is_refused(server: Server, phone: Device, fmt: 
     assert open311_events(server, fid) == []
 
 
-def test_an_owner_key_sees_and_answers_only_its_own_findings(server: Server,
-                                                             phone: Device) -> None:  # fmt: skip
+def test_an_owner_key_sees_and_answers_only_its_own_findings(server: Server, phone: Device) -> None:
     mimer, hsb = add_owner(server, "Bostads AB Mimer"), add_owner(server, "HSB Örebro")
     mine, theirs, unrouted = push(server, phone), push(server, phone), push(server, phone)
     assign(server, mine, mimer)
@@ -602,8 +687,9 @@ def test_an_owner_key_sees_and_answers_only_its_own_findings(server: Server,
     mimer_key = open311.create_api_key(server.db, "Mimer", mimer)[1]
 
     assert [r["service_request_id"] for r in get(server, "requests", api_key=mimer_key)] == [mine]
-    assert {u["service_request_id"] for u in get(server, "servicerequestupdates",
-                                                 api_key=mimer_key)} == {mine}  # fmt: skip
+    assert {
+        u["service_request_id"] for u in get(server, "servicerequestupdates", api_key=mimer_key)
+    } == {mine}
     # another owner's finding answers exactly as one that does not exist
     missing = new_id()
     for fid in (theirs, unrouted):
@@ -639,10 +725,13 @@ def test_the_public_view_has_no_personal_data(public: Server, fmt: str) -> None:
     assign(public, by_municipality, municipality)
     assign(public, disorder, municipality)
     key = open311.create_api_key(public.db, "Mimer", owner)[1]
-    for update_id, posted, said in [("1", "ACTION_SCHEDULED", "Bertil Berg byter lampan"),
-                                    ("2", "OPEN", "Bertil ringer Anna")]:  # fmt: skip
-        form = update_form(key, fid, update_id=update_id, status=posted, description=said,
-                           updated_datetime="")  # fmt: skip
+    for update_id, posted, said in [
+        ("1", "ACTION_SCHEDULED", "Bertil Berg byter lampan"),
+        ("2", "OPEN", "Bertil ringer Anna"),
+    ]:
+        form = update_form(
+            key, fid, update_id=update_id, status=posted, description=said, updated_datetime=""
+        )
         assert post(public, **form).status_code == 200
 
     assert "ORD" not in [s["service_code"] for s in get(public, "services", fmt)]
@@ -663,14 +752,24 @@ def test_the_public_view_has_no_personal_data(public: Server, fmt: str) -> None:
     updates = get(public, "servicerequestupdates", fmt)
     assert {u["service_request_id"] for u in updates} == {fid, by_municipality}
     assert [u["description"] for u in updates if u["service_request_id"] == fid] == [
-        "Planerat", "Mottaget"]  # status only: no owner's note, no comment  # fmt: skip
+        "Planerat",
+        "Mottaget",
+    ]  # status only: no owner's note, no comment
 
     bodies = b"".join(
         public.client.get(f"{BASE}/{resource}.{fmt}").content
         for resource in ("services", "requests", f"requests/{fid}", "servicerequestupdates")
     ).decode()
-    for personal in ("Anna", "Bertil", "Anders", "@example.se", "telefon", "open311:",
-                     "Langning", "/media/"):  # fmt: skip
+    for personal in (
+        "Anna",
+        "Bertil",
+        "Anders",
+        "@example.se",
+        "telefon",
+        "open311:",
+        "Langning",
+        "/media/",
+    ):
         assert personal not in bodies
     # reading is open, writing is not; and a wrong key is an error, not the public view
     assert post(public, fmt, **update_form("", fid, update_id="3")).status_code == 403
@@ -682,8 +781,9 @@ def test_the_public_view_has_no_personal_data(public: Server, fmt: str) -> None:
 # ---- photos -----------------------------------------------------------------------------------
 
 
-def test_media_url_serves_the_photo_without_metadata(server: Server, phone: Device,
-                                                      key: str) -> None:  # fmt: skip
+def test_media_url_serves_the_photo_without_metadata(
+    server: Server, phone: Device, key: str
+) -> None:
     jpeg = jpeg_with_metadata()
     fid = push(server, phone, jpeg=jpeg, size=(64, 48))
     (request,) = get(server, f"requests/{fid}", api_key=key)
@@ -737,32 +837,43 @@ def test_the_public_view_serves_no_photos(public: Server) -> None:
     assert public.client.get(f"{BASE}/media/{fid}/{sha(jpeg)}.jpg").status_code == 404
 
 
-def test_an_owners_photo_of_the_fix_is_the_updates_media(server: Server, phone: Device,
-                                                         key: str) -> None:  # fmt: skip
+def test_an_owners_photo_of_the_fix_is_the_updates_media(
+    server: Server, phone: Device, key: str
+) -> None:
     fid = push(server, phone)
     fix = make_jpeg(seed=31)
-    event = {"id": new_id(), "finding_id": fid, "kind": "fixed", "at": utcnow().isoformat(),
-             "note": "Lagat", "photos": [photo_json(fix)]}  # fmt: skip
+    event = {
+        "id": new_id(),
+        "finding_id": fid,
+        "kind": "fixed",
+        "at": utcnow().isoformat(),
+        "note": "Lagat",
+        "photos": [photo_json(fix)],
+    }
     server.push(phone, events=[event])
     assert server.upload(phone, fix) in (200, 201)
-    update = next(u for u in get(server, "servicerequestupdates", "xml", api_key=key)
-                  if u["update_id"] == event["id"])  # fmt: skip
+    update = next(
+        u
+        for u in get(server, "servicerequestupdates", "xml", api_key=key)
+        if u["update_id"] == event["id"]
+    )
     assert update["status"] == "fixed" and update["description"] == "Lagat"
     photo = server.client.get(update["media_url"])
     assert photo.status_code == 200
-    assert Image.open(io.BytesIO(photo.content)).tobytes() == Image.open(
-        io.BytesIO(fix)).tobytes()  # fmt: skip
+    assert Image.open(io.BytesIO(photo.content)).tobytes() == Image.open(io.BytesIO(fix)).tobytes()
 
 
-def test_a_note_with_control_characters_still_makes_valid_xml(server: Server, phone: Device,
-                                                              key: str) -> None:  # fmt: skip
+def test_a_note_with_control_characters_still_makes_valid_xml(
+    server: Server, phone: Device, key: str
+) -> None:
     push(server, phone, note="Lampa\x07 trasig\x1b")
     (request,) = get(server, "requests", "xml", api_key=key)
     assert request["description"] == "Belysning. Allvar: hög. Lampa trasig"
 
 
-def test_an_owner_scope_answers_the_same_whichever_query_plan(server: Server,
-                                                              phone: Device) -> None:  # fmt: skip
+def test_an_owner_scope_answers_the_same_whichever_query_plan(
+    server: Server, phone: Device
+) -> None:
     # A big owner is read in time order, a small one through its assignments (see _owner_clause):
     # with page_size=1 this owner of 2 of 3 findings counts as big, with 1000 as small.
     mimer = add_owner(server, "Mimer")
@@ -771,8 +882,11 @@ def test_an_owner_scope_answers_the_same_whichever_query_plan(server: Server,
     assign(server, second, mimer)
     key = open311.create_api_key(server.db, "Mimer", mimer)[1]
     small = [r["service_request_id"] for r in get(server, "requests", api_key=key)]
-    big = [r["service_request_id"] for page in (1, 2, 3)
-           for r in get(server, "requests", api_key=key, page_size=1, page=page)]  # fmt: skip
+    big = [
+        r["service_request_id"]
+        for page in (1, 2, 3)
+        for r in get(server, "requests", api_key=key, page_size=1, page=page)
+    ]
     assert small == big == [second, first]
     updates = [u["update_id"] for u in get(server, "servicerequestupdates", api_key=key)]
     paged = [
@@ -800,9 +914,15 @@ def test_api_keys_and_photo_signatures_never_reach_the_access_log() -> None:
     from sync_server.api.owner import RedactOwnerTokens
 
     path = "/open311/v2/requests.json?status=open&api_key=wa311_secret&page=2"
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
-                               '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5", "GET", path, "1.1", 200), None)  # fmt: skip
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", path, "1.1", 200),
+        None,
+    )
     assert RedactOwnerTokens().filter(record)
     message = record.getMessage()
     assert "wa311_secret" not in message and "api_key=[redacted]&page=2" in message
@@ -810,3 +930,36 @@ def test_api_keys_and_photo_signatures_never_reach_the_access_log() -> None:
     record.args = ("127.0.0.1:5", "GET", signed, "1.1", 200)
     assert RedactOwnerTokens().filter(record)
     assert "0123abcd" not in record.getMessage() and "key=k1&sig=[redacted]" in record.getMessage()
+
+
+def test_an_update_dated_before_the_finding_is_refused(
+    server: Server, phone: Device, key: str
+) -> None:
+    fid = push(server, phone)
+    answer = post(
+        server,
+        **update_form(key, fid, status="FIXED", updated_datetime="1990-01-01T10:00:00+01:00"),
+    )
+    assert answer.status_code == 400 and "between 2000 and 2100" in answer.text
+    answer = post(
+        server,
+        **update_form(key, fid, status="FIXED", updated_datetime="2026-11-01T10:00:00+01:00"),
+    )
+    assert answer.status_code == 400 and "before the finding was reported" in answer.text
+    assert open311_events(server, fid) == []  # nothing recorded
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start_date": "0001-01-01"},
+        {"end_date": "9999-12-31"},
+        {"start_date": "0001-01-01T00:00:00+01:00"},
+    ],
+)
+def test_dates_out_of_range_are_refused_in_open311_form(
+    server: Server, key: str, params: dict[str, str]
+) -> None:
+    for resource in ("requests", "servicerequestupdates"):
+        text = refused(server, resource, 400, api_key=key, **params)
+        assert "between 2000 and 2100" in text

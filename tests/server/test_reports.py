@@ -590,3 +590,25 @@ def test_a_lost_photo_file_holds_back_that_report_only(
     blob.write_bytes(kept)
     assert len(world.pass_().reports) == 1
     assert "Trasig lampa" in parts(smtp_server.to("felanmalan@obo.example.se")[0])["text"]
+
+
+def test_an_owner_who_said_not_ours_gets_it_again_when_the_coordinator_sends_it_back(
+    world: World, smtp_server: MailServer
+) -> None:
+    from sync_server import routing
+
+    world.end_walk()
+    world.pass_()
+    lamp = world.findings["lamp"]
+    before = len(smtp_server.to("felanmalan@obo.example.se"))
+    with world.db.write() as tx:  # the caretaker answers "not ours" on the owner page
+        add_server_event(tx, lamp, EventKind.NOT_OURS, actor=f"owner:{world.owners['bo']}")
+        routing.reroute_to_triage(tx, lamp, "not_ours", "inte vår mark")
+    # The coordinator checks the map: it is theirs after all.
+    routing.set_owner(world.db, lamp, world.owners["bo"], note="er mark enligt kartan")
+    world.pass_(now=utcnow() + timedelta(days=2))
+    after = smtp_server.to("felanmalan@obo.example.se")
+    assert len(after) == before + 1 and world.notes["lamp"] in parts(after[-1])["text"]
+    assert world.server.rows("SELECT status FROM findings WHERE id = ?", lamp) == [("sent",)]
+    world.pass_(now=utcnow() + timedelta(days=3))  # and only once
+    assert len(smtp_server.to("felanmalan@obo.example.se")) == before + 1

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from sync_server import routing
+from sync_server import routing, tracking
 from sync_server.history import add_server_event
 from sync_server.tracking import default_priority
 from tests.server.conftest import event_json, finding_json, make_jpeg, photo_json
@@ -427,3 +427,137 @@ def test_a_failed_email_is_shown_and_can_be_sent_again(
     assert s.rows("SELECT state, attempts FROM outbox WHERE id = ?", outbox_id) == [("pending", 0)]
     twice = staff.post("coordinator", f"/c/outbox/{outbox_id}/retry")
     assert "triage.retried_already" in twice.headers["location"]
+
+
+def test_a_deadline_set_before_routing_keeps_and_the_finding_is_still_routed(
+    staff: Staff,
+) -> None:
+    s = staff.server
+    phone = s.enrol("phone")
+    f = finding_json(category="BEL", severity="medium")
+    s.push(phone, findings=[f])  # not routed yet: the pass runs every few minutes
+    answer = staff.post(
+        "coordinator",
+        f"/c/findings/{f['id']}/plan",
+        {"priority": "1", "deadline": "2027-01-15", "event_id": new_id()},
+    )
+    assert "findings.done.plan" in answer.headers["location"]
+    assert f["id"] not in {t.finding_id for t in routing.triage(s.db)}  # not "to assign" yet
+    assert routing.route_pending(s.db) == 1
+    [(reason, deadline)] = s.rows(
+        "SELECT reason, deadline FROM assignments WHERE finding_id = ?", f["id"]
+    )
+    assert reason != routing.PENDING and deadline == "2027-01-15"
+
+
+def test_default_deadlines_read_the_category_too() -> None:
+    found = "2026-06-30T22:30:00.000Z"  # 1 July in Sweden
+    assert routing.deadline("medium", found, "KLO") == "2026-12-28"  # 180 days
+    assert routing.deadline("medium", found, "BEL") == "2026-09-29"  # lighting: 90 days
+    assert routing.deadline("urgent", found, "POS") == "2027-07-01"  # positive: never urgent
+
+
+@pytest.mark.parametrize("deadline", ["0001-01-01", "2099-12-31", "2020-01-01"])
+def test_a_deadline_far_from_the_finding_is_refused(
+    staff: Staff, seeded: dict[str, Any], deadline: str
+) -> None:
+    answer = staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['dup']}/plan",
+        {"priority": "2", "deadline": deadline, "event_id": new_id()},
+    )
+    assert answer.status_code == 409 and "fem år senare" in answer.text
+
+
+def test_still_there_on_a_merged_duplicate_reopens_the_finding_that_remains(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    s = staff.server
+    tracking.merge(s.db, seeded["dup"], seeded["lamp"], actor="user:x", event_id=new_id())
+    with s.db.write() as tx:
+        add_server_event(tx, seeded["lamp"], EventKind.FIXED, actor="owner:x")
+    later = (utcnow() + timedelta(seconds=1)).isoformat()  # the walk came after the fix
+    s.push(seeded["phone"], events=[event_json(seeded["dup"], "still_there", at=later)])
+    state = "SELECT f.status, ft.flagged_at IS NOT NULL FROM findings f JOIN finding_tracking ft"
+    state += " ON ft.finding_id = f.id WHERE f.id = ?"
+    assert s.rows(state, seeded["lamp"]) == [("reopened", 1)]
+    assert s.rows(state, seeded["dup"]) == [("closed", 0)]  # still folded into the lamp
+
+
+def test_an_old_still_there_does_not_undo_a_newer_fix(staff: Staff, seeded: dict[str, Any]) -> None:
+    s = staff.server
+    seen = (utcnow() - timedelta(days=2)).isoformat()  # the phone was offline for two days
+    with s.db.write() as tx:
+        add_server_event(tx, seeded["lamp"], EventKind.FIXED, actor="owner:x")
+    s.push(seeded["phone"], events=[event_json(seeded["lamp"], "still_there", at=seen)])
+    assert s.rows("SELECT status FROM findings WHERE id = ?", seeded["lamp"]) == [("fixed",)]
+    kinds = s.rows("SELECT kind FROM events WHERE finding_id = ? ORDER BY seq", seeded["lamp"])
+    assert ("still_there",) in kinds  # kept in the history all the same
+
+
+def test_a_merge_made_by_mistake_can_be_undone(staff: Staff, seeded: dict[str, Any]) -> None:
+    staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['dup']}/merge",
+        {"into": seeded["lamp"], "event_id": new_id()},
+    )
+    page = staff.coordinator.get(f"/c/findings/{seeded['dup']}")
+    assert 'id="unmerge"' in page.text
+    assert 'id="unmerge"' not in staff.viewer.get(f"/c/findings/{seeded['dup']}").text
+    undone = staff.post(
+        "coordinator", f"/c/findings/{seeded['dup']}/unmerge", {"event_id": new_id()}
+    )
+    assert "findings.done.unmerge" in undone.headers["location"]
+    assert seeded["dup"] in ids_on_page(staff.viewer.get("/c/findings").text)
+    assert staff.server.rows("SELECT status FROM findings WHERE id = ?", seeded["dup"]) == [
+        ("reopened",)
+    ]
+    again = staff.post(
+        "coordinator", f"/c/findings/{seeded['dup']}/unmerge", {"event_id": new_id()}
+    )
+    assert again.status_code == 409 and "inte sammanslaget" in again.text
+
+
+def test_closing_from_triage_takes_it_off_the_list(staff: Staff, seeded: dict[str, Any]) -> None:
+    routing.reroute_to_triage(staff.server.db, seeded["graffiti"], "not_ours", "")
+    assert seeded["graffiti"] in staff.viewer.get("/c/triage").text
+    staff.post(
+        "coordinator",
+        f"/c/findings/{seeded['graffiti']}/status",
+        {"status": "closed", "event_id": new_id(), "next": "/c/triage"},
+    )
+    assert seeded["graffiti"] not in staff.viewer.get("/c/triage").text
+
+
+def test_moving_a_fixed_finding_back_clears_its_fixed_time(
+    staff: Staff, seeded: dict[str, Any]
+) -> None:
+    for status in ("fixed", "planned"):
+        staff.post(
+            "coordinator",
+            f"/c/findings/{seeded['lamp']}/status",
+            {"status": status, "event_id": new_id()},
+        )
+    assert staff.server.rows(
+        "SELECT fixed_at FROM finding_tracking WHERE finding_id = ?", seeded["lamp"]
+    ) == [(None,)]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/c/findings?date_from=0001-01-01",
+        "/c/findings?date_to=9999-12-31",
+        "/c/map.json?date_to=9999-12-31",
+        "/c/export.csv?date_from=0001-01-01",
+    ],
+)
+def test_dates_out_of_range_get_a_sentence_not_a_crash(staff: Staff, url: str) -> None:
+    answer = staff.viewer.get(url)
+    assert answer.status_code == 422, (answer.status_code, answer.text[:200])
+
+
+def test_the_statistics_refuse_a_century_and_show_the_default(staff: Staff) -> None:
+    page = staff.viewer.get("/c/stats?period=month&date_from=2001-01-01&date_to=2099-12-31")
+    assert page.status_code == 200 and "at most 10 years" in page.text
+    assert len(page.content) < 1_000_000  # not 1,200 months of columns
