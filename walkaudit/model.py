@@ -73,8 +73,20 @@ Id = Annotated[str, AfterValidator(_check_uuid)]
 Timestamp = Annotated[datetime, AfterValidator(_aware_utc)]
 CategoryCode = Annotated[str, AfterValidator(_check_category)]
 Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN)]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+def _no_negative_zero(value: float) -> float:
+    # SQLite stores -0.0 as 0.0, and json.dumps writes them differently: without this a finding
+    # on the prime meridian or the equator would change its content hash by being stored.
+    return value + 0.0
+
+
+Latitude = Annotated[
+    float, Field(ge=-90, le=90, allow_inf_nan=False), AfterValidator(_no_negative_zero)
+]
+Longitude = Annotated[
+    float, Field(ge=-180, le=180, allow_inf_nan=False), AfterValidator(_no_negative_zero)
+]
 
 
 class Severity(StrEnum):
@@ -168,7 +180,9 @@ class Finding(_Wire):
     note: Annotated[str, Field(max_length=4000)] = ""
     latitude: Latitude
     longitude: Longitude
-    accuracy: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    accuracy: (
+        Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_no_negative_zero)] | None
+    ) = None
     position_source: PositionSource = PositionSource.GPS
     captured_at: Timestamp
     photos: Annotated[list[Photo], Field(max_length=10)] = []
