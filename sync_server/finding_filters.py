@@ -127,7 +127,7 @@ def _start_of(day: str) -> str:
 
 
 # Merged-away duplicates are few: one lookup in a small partial index.
-_NOT_MERGED = "f.id NOT IN (SELECT finding_id FROM finding_tracking WHERE merged_into IS NOT NULL)"
+NOT_MERGED = "f.id NOT IN (SELECT finding_id FROM finding_tracking WHERE merged_into IS NOT NULL)"
 
 
 def where(filters: Filters, today: date | None = None) -> tuple[str, list[object]]:
@@ -139,7 +139,7 @@ def where(filters: Filters, today: date | None = None) -> tuple[str, list[object
     thousands of look-ups into wide rows and a sort, where a scan of the narrow index in date
     order stops after one page (measured: 400 → 30 ms for "overdue" at 100,000 findings).
     """
-    clauses, params = [_NOT_MERGED], []  # type: tuple[list[str], list[object]]
+    clauses, params = [NOT_MERGED], []  # type: tuple[list[str], list[object]]
     if filters.status == "open":
         clauses.append(f"f.status IN ({', '.join('?' * len(OPEN))})")
         params += OPEN

@@ -48,7 +48,6 @@ DEFAULT_MONTHS = 12
 NO_AREA = ""  # the key of "–": no walk, or a walk without an area
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _OPEN_SQL = f"f.status IN ({', '.join(repr(s) for s in OPEN)})"
-_NOT_MERGED = "f.id NOT IN (SELECT finding_id FROM finding_tracking WHERE merged_into IS NOT NULL)"
 # The capture time as a key that names its Swedish day: 22:00-23:59 UTC may be the next day in
 # Sweden (always at 23, in summer at 22), so those hours keep their hour; the rest their date.
 _DAY_KEY = (
@@ -177,19 +176,16 @@ def day_of_key(key: str) -> date:
 
 
 def where(selection: Selection) -> tuple[str, list[object]]:
-    """(" WHERE …", params) over `findings f` alone, for this selection."""
-    clauses = [_NOT_MERGED, "f.captured_at >= ?", "f.captured_at < ?"]
-    params: list[object] = [
-        start_of_day(selection.first),
-        start_of_day(selection.last + timedelta(days=1)),
-    ]
-    if selection.category:
-        clauses.append("f.category = ?")
-        params.append(selection.category)
-    if selection.area:
-        clauses.append("f.walk_id IN (SELECT id FROM walks WHERE lower(area) = lower(?))")
-        params.append(selection.area)
-    return " WHERE " + " AND ".join(clauses), params
+    """(" WHERE …", params) over `findings f` alone, for this selection: the findings list's own
+    filters (finding_filters), so the statistics count exactly the rows the list shows."""
+    return finding_filters.where(
+        finding_filters.Filters(
+            category=selection.category,
+            area=selection.area,
+            date_from=selection.first.isoformat(),
+            date_to=selection.last.isoformat(),
+        )  # fmt: skip
+    )
 
 
 # ---- the overview ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from sync_server import mailer, stats, texts_mail, texts_stats  # noqa: F401 (te
 from sync_server.config import Settings
 from sync_server.db import Database, parse_iso
 from sync_server.errors import ServerError
-from sync_server.finding_filters import OPEN, SWEDEN
+from sync_server.finding_filters import NOT_MERGED, OPEN, SWEDEN
 from sync_server.mailer import sender
 from walkaudit import i18n
 from walkaudit.model import utcnow
@@ -36,7 +36,6 @@ FIXED_LISTED = 20
 PLACES = 5
 MAX_RECIPIENTS = 20
 _OPEN = f"f.status IN ({', '.join(repr(s) for s in OPEN)})"
-_NOT_MERGED = "f.id NOT IN (SELECT finding_id FROM finding_tracking WHERE merged_into IS NOT NULL)"
 _WEEK = re.compile(r"\s*(\d{4})-?W(\d{1,2})\s*", re.IGNORECASE)
 _ADDRESS = re.compile(r"[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}")
 
@@ -204,7 +203,7 @@ def weekly_summary(db: Database, week: Week, today: date) -> Summary:
     for owner_id, name, open_n, late, oldest in conn.execute(
         f"SELECT a.owner_id, o.name, count(*), coalesce(sum(a.deadline < ?), 0),"
         f" min(CASE WHEN a.deadline < ? THEN a.deadline END){_FROM} WHERE {_OPEN}"
-        f" AND {_NOT_MERGED} GROUP BY a.owner_id",
+        f" AND {NOT_MERGED} GROUP BY a.owner_id",
         [today.isoformat()] * 2,
     ):
         summary.open_now += open_n
@@ -217,7 +216,7 @@ def weekly_summary(db: Database, week: Week, today: date) -> Summary:
 
     for fid, code, area, owner, captured, deadline in conn.execute(
         f"SELECT f.id, f.category, w.area, o.name, f.captured_at, a.deadline{_FROM}"
-        f" WHERE {_OPEN} AND {_NOT_MERGED} ORDER BY f.captured_at, f.id LIMIT ?",
+        f" WHERE {_OPEN} AND {NOT_MERGED} ORDER BY f.captured_at, f.id LIMIT ?",
         [OLDEST],
     ):
         noted = _day(captured)
@@ -236,7 +235,7 @@ def weekly_summary(db: Database, week: Week, today: date) -> Summary:
 
     for area in [a for a in seen.areas if a.key][:PLACES]:  # "–" is not a place
         open_now = conn.execute(
-            f"SELECT count(*) FROM findings f WHERE {_OPEN} AND {_NOT_MERGED} AND f.walk_id"
+            f"SELECT count(*) FROM findings f WHERE {_OPEN} AND {NOT_MERGED} AND f.walk_id"
             " IN (SELECT id FROM walks WHERE lower(area) = lower(?))",
             [area.name],
         ).fetchone()[0]
