@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import argon2
+import sqlite_utils
 
 from sync_server.db import Database, iso, parse_iso
 from sync_server.errors import ServerError
@@ -194,7 +195,14 @@ def login(
     """
     now = now or utcnow()
     name = name.strip()[:100]
-    _check_throttle(db, name, address, now)
+    # The attempt counts as a failure from the start, checked and written in one transaction:
+    # a burst of parallel tries cannot all pass the check while argon2 works on the first ones.
+    with db.write() as tx:
+        _check_throttle(tx, name, address, now)
+        tx.execute(
+            "INSERT INTO login_failures (name, address, at) VALUES (lower(?), ?, ?)",
+            [name, address, iso(now)],
+        )
     row = db.query_one("SELECT * FROM users WHERE lower(name) = lower(?)", (name,))
     stored = str(row["password_hash"]) if row else _DUMMY_HASH
     try:
@@ -202,11 +210,6 @@ def login(
     except argon2.exceptions.VerificationError:
         ok = False
     if not ok or row is None or row["disabled_at"] is not None:
-        with db.write() as tx:
-            tx.execute(
-                "INSERT INTO login_failures (name, address, at) VALUES (lower(?), ?, ?)",
-                [name, address, iso(now)],
-            )
         raise BadCredentials("wrong user name or password")
     user = _user(row)
     token = secrets.token_urlsafe(32)
@@ -232,9 +235,8 @@ def login(
     return user, token
 
 
-def _check_throttle(db: Database, name: str, address: str, now: datetime) -> None:
+def _check_throttle(conn: sqlite_utils.Database, name: str, address: str, now: datetime) -> None:
     since = iso(now - THROTTLE_WINDOW)
-    conn = db.conn()
     by_name = conn.execute(
         "SELECT count(*), min(at) FROM (SELECT at FROM login_failures WHERE name = lower(?)"
         " AND at > ? ORDER BY at DESC LIMIT ?)",

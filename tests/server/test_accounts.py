@@ -149,3 +149,21 @@ def test_login_never_redirects_to_another_site(server: Server) -> None:
 def test_the_language_switch_is_remembered(staff: Staff) -> None:
     assert "Findings" in staff.viewer.get("/c/findings?lang=en").text
     assert "Show on map" in staff.viewer.get("/c/findings").text
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_one_by_one(server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
+
+    def guess(n: int) -> str:
+        try:
+            accounts.login(server.db, "anna", f"gissning-{n:04d}", "10.0.0.9")
+        except accounts.AccountError as exc:
+            return type(exc).__name__
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(guess, range(16)))
+    assert answers.count("BadCredentials") == accounts.MAX_FAILURES_PER_NAME
+    assert answers.count("Throttled") == 16 - accounts.MAX_FAILURES_PER_NAME
