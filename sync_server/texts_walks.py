@@ -174,6 +174,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{n} fynd som vandraren markerade som samma sak som ett tidigare fynd visas inte.",
         "{n} finding(s) the walker marked as the same thing as an earlier finding are not shown.",
     ),
+    "walks.protocol.police_only": (
+        "{n} ordningsstörningar har gått direkt till polisen/EST och finns inte med här.",
+        "{n} disorder finding(s) went straight to the police/EST and are not included here.",
+    ),
+    "walks.protocol.police_only_page": (
+        "Deltagarnas protokoll (e-post och PDF) har inte med ordningsstörningar ({n} st): de går "
+        "bara till polisen/EST.",
+        "The participants' protocol (email and PDF) leaves out disorder findings ({n}): they go "
+        "to the police/EST only.",
+    ),
     "walks.protocol.photo_pending": (
         "Fotot har inte kommit fram än",
         "The photo has not arrived yet",

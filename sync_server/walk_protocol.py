@@ -32,6 +32,7 @@ from sync_server.errors import ServerError
 from sync_server.finding_filters import OPEN
 from sync_server.texts_coord import local_day
 from sync_server.tracking import default_priority
+from walkaudit.categories import CATEGORIES
 from walkaudit.model import utcnow
 
 MAX_ROUTE_POINTS = 5000  # a night's walk at 1 Hz is ~7000; the map does not need more
@@ -308,6 +309,9 @@ class Protocol:
     groups: tuple[OwnerGroup, ...]
     duplicates: int
     version: str = field(default="")
+    # Disorder findings (drug dealing, gatherings) left out of the participants' version: they go
+    # to the police/EST, and residents and volunteers walk too (see load_protocol).
+    police_only: int = 0
 
     @property
     def entries(self) -> list[Entry]:
@@ -328,8 +332,16 @@ ORDER BY f.captured_at, f.id
 """
 
 
-def load_protocol(db: Database, walk_id: str) -> Protocol:
-    """The walk's protocol as it stands now; UnknownWalk if there is no such walk."""
+POLICE_ONLY = frozenset(c.code for c in CATEGORIES if c.owner_kind == "police")
+
+
+def load_protocol(db: Database, walk_id: str, *, for_participants: bool = False) -> Protocol:
+    """The walk's protocol as it stands now; UnknownWalk if there is no such walk.
+
+    `for_participants`: the version emailed to everyone who walked. It leaves out the disorder
+    findings (ORD), which only the police/EST handle: their notes and photos may point at people,
+    and residents and volunteers are among the participants. Staff see them on the page.
+    """
     walk = get_walk(db, walk_id)
     conn = db.conn()
     photos: dict[str, tuple[list[str], int]] = {}
@@ -342,10 +354,13 @@ def load_protocol(db: Database, walk_id: str) -> Protocol:
         shas, pending = photos.get(fid, ([], 0))
         photos[fid] = (shas + [sha], pending) if stored else (shas, pending + 1)
     by_owner: dict[str | None, tuple[str, list[dict[str, Any]]]] = {}
-    duplicates = 0
+    duplicates = police_only = 0
     for row in conn.query(_PROTOCOL_SQL, [walk_id]):
         if row["duplicate_of"] is not None:
             duplicates += 1
+            continue
+        if for_participants and row["category"] in POLICE_ONLY:
+            police_only += 1
             continue
         by_owner.setdefault(row["owner_id"], (row["owner_name"] or "", []))[1].append(row)
     # Owners by name (Swedish order), "to be assigned" last; inside a group: priority, then time.
@@ -379,7 +394,8 @@ def load_protocol(db: Database, walk_id: str) -> Protocol:
                 )
             )
         groups.append(OwnerGroup(owner_id, name, tuple(entries)))
-    protocol = Protocol(walk, tuple(participants(db, walk_id)), tuple(groups), duplicates)
+    protocol = Protocol(walk, tuple(participants(db, walk_id)), tuple(groups), duplicates,
+                        police_only=police_only)  # fmt: skip
     return replace(protocol, version=_version(protocol))
 
 
@@ -396,6 +412,7 @@ def _version(protocol: Protocol) -> str:
     state = {
         "walk": [walk.name, walk.area, walk.started_at, walk.ended_at],
         "duplicates": protocol.duplicates,
+        "police_only": protocol.police_only,
         "groups": [
             [g.owner_id, g.owner_name, [[e.finding_id, e.revision, e.status, e.priority,
               e.deadline, list(e.photos), e.photos_pending] for e in g.entries]]

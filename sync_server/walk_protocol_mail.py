@@ -84,7 +84,7 @@ def send_protocol(db: Database, blobs: BlobStore, settings: Settings, walk_id: s
                   lang: str, now: datetime | None = None) -> SendResult:  # fmt: skip
     """Enqueue the current protocol for every participant who does not have this version."""
     now = now or utcnow()
-    protocol = load_protocol(db, walk_id)
+    protocol = load_protocol(db, walk_id, for_participants=True)
     if not protocol.participants:
         raise NoParticipants(f"walk {walk_id} has no participants")
     result = SendResult()
@@ -153,6 +153,7 @@ def compose(
         ],
         count=len(protocol.entries),
         duplicates=protocol.duplicates,
+        police_only=protocol.police_only,
         category=lambda code: i18n.category_label(code, lang),
         plural=lambda key, n: texts_mail.plural(key, n, lang),
     )

@@ -131,12 +131,13 @@ def _header(pdf: FPDF, lang: str, protocol: Protocol) -> None:
             name = group.owner_name or t("walks.protocol.unassigned", lang)
             count = plural("walks.protocol.group", len(group.entries), lang)
             _fact(pdf, name, count, 10)
-    if protocol.duplicates:
-        pdf.set_font("DejaVu", "", 9)
-        pdf.set_text_color(90, 90, 90)
-        pdf.multi_cell(_TEXT_W, 5, t("walks.protocol.duplicates", lang, n=protocol.duplicates),
-                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
-        pdf.set_text_color(0, 0, 0)
+    for key, n in (("walks.protocol.duplicates", protocol.duplicates),
+                   ("walks.protocol.police_only", protocol.police_only)):  # fmt: skip
+        if n:
+            pdf.set_font("DejaVu", "", 9)
+            pdf.set_text_color(90, 90, 90)
+            pdf.multi_cell(_TEXT_W, 5, t(key, lang, n=n), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_text_color(0, 0, 0)
     pdf.ln(3)
 
 

@@ -238,16 +238,19 @@ def protocol_page(
         return _not_found(request, signed)
     latest = dispatches(services.db, walk_id)
     sent = sorted(latest.values(), key=lambda d: d.created_at, reverse=True)
+    # What was sent is the participants' version (without disorder findings): compare with it.
+    mailed = load_protocol(services.db, walk_id, for_participants=True)
     # The participants' latest messages (one removed since keeps its line in the list).
     theirs = [d for p in protocol.participants if (d := latest.get(p.email.lower()))]
-    current = [d for d in theirs if d.version == protocol.version and d.state == "sent"]
+    current = [d for d in theirs if d.version == mailed.version and d.state == "sent"]
     return render(
         request,
         signed,
         "coord/protocol.html",
         protocol=protocol,
         sent=sent,
-        changed=any(d.version != protocol.version for d in theirs),
+        changed=any(d.version != mailed.version for d in theirs),
+        police_only=mailed.police_only,
         current=len(current),
         open_sent=any(d.state == "failed" for d in sent) or len(sent) <= 3,
         owner_label=lambda g: g.owner_name or signed.t("walks.protocol.unassigned"),

@@ -606,3 +606,32 @@ def test_anonymous_is_sent_to_sign_in(walk: Walk, crew: Staff) -> None:
         walk.url("/protocol/send"), data={"csrf": "x"}, follow_redirects=False
     )
     assert answer.status_code == 303 and answer.headers["location"].startswith("/c/login")
+
+
+def test_disorder_findings_stay_out_of_what_participants_get(
+    walk: Walk, crew: Staff, participants: list[str], smtp_server: MailServer, tmp_path: Path
+) -> None:
+    """Drug dealing spots go to the police/EST; residents and volunteers walk too."""
+    note = "Langning vid cykelgaraget kvällstid"
+    ord_finding = finding_json(
+        walk_id=walk.id,
+        category="ORD",
+        severity="high",
+        note=note,
+        latitude=59.2742,
+        longitude=15.2045,
+        captured_at=(START + timedelta(minutes=50)).isoformat(),
+    )
+    walk.server.push(walk.device, findings=[ord_finding])
+    route_pending(walk.server.db)
+    page = crew.viewer.get(walk.url("/protocol")).text
+    assert note in page and 'id="police-only"' in page  # staff see it, and what is left out
+    send(crew, walk)
+    for email in participants:
+        [message] = smtp_server.to(email)
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert note not in text and "1 ordningsstörningar har gått direkt till polisen" in text
+        _, pdf = attachment(message)
+        flat = " ".join(pdf_text(pdf, tmp_path).split())
+        assert note not in flat and walk.notes["lamp"] in flat
+    assert "har ändrats sedan" not in crew.viewer.get(walk.url("/protocol")).text
