@@ -163,20 +163,10 @@ def outer_rings(geojson: str) -> list[Ring]:
 def _map(pdf: FPDF, lang: str, items: Sequence[ProtocolItem], rings: list[Ring]) -> None:
     pdf.set_font("DejaVu", "B", 12)
     pdf.cell(0, 7, t("pdf.map", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    x0, y0, w, h = _MARGIN, pdf.get_y() + 1, _TEXT_W, 105.0
-    lats = [i.latitude for i in items]
-    lons = [i.longitude for i in items]
-    lat0 = (min(lats) + max(lats)) / 2
-    k = math.cos(math.radians(lat0))  # metres per degree of longitude shrink with latitude
     # The findings with a margin, at least ~130 m across: a lone pin still shows its street.
-    span_x = max((max(lons) - min(lons)) * k, _MIN_SPAN) * 1.25
-    span_y = max(max(lats) - min(lats), _MIN_SPAN) * 1.25
-    cx, cy = (min(lons) + max(lons)) / 2 * k, lat0
-    scale = min(w / span_x, h / span_y)  # mm per degree of latitude, the same on both axes
-
-    def project(lon: float, lat: float) -> tuple[float, float]:
-        return x0 + w / 2 + (lon * k - cx) * scale, y0 + h / 2 - (lat - cy) * scale
-
+    frame = MapFrame.fit(_MARGIN, pdf.get_y() + 1, _TEXT_W, 105.0,
+                         [(i.latitude, i.longitude) for i in items], margin=1.25)  # fmt: skip
+    x0, y0, w, h = frame.x0, frame.y0, frame.w, frame.h
     pdf.set_draw_color(120, 120, 120)
     pdf.set_fill_color(246, 246, 242)
     pdf.rect(x0, y0, w, h, style="DF")
@@ -186,25 +176,10 @@ def _map(pdf: FPDF, lang: str, items: Sequence[ProtocolItem], rings: list[Ring])
         pdf.set_line_width(0.5)
         for ring in rings:
             if len(ring) >= 3:
-                pdf.polygon([project(lon, lat) for lon, lat in ring], style="DF")
+                pdf.polygon([frame.project(lat, lon) for lon, lat in ring], style="DF")
         pdf.set_line_width(0.2)
-        pdf.set_font("DejaVu", "B", 7)
-        true = [project(i.longitude, i.latitude) for i in items]
-        pins = _spread(true)
-        pdf.set_draw_color(40, 40, 40)
-        pdf.set_fill_color(40, 40, 40)
-        for (px, py), (tx, ty) in zip(pins, true, strict=True):
-            if (px, py) != (tx, ty):  # moved off a neighbour: a leader line to the real spot
-                pdf.line(tx, ty, px, py)
-                pdf.circle(tx, ty, 0.6, style="F")
-        pdf.set_draw_color(255, 255, 255)
-        pdf.set_text_color(255, 255, 255)
-        for item, (px, py) in zip(items, pins, strict=True):  # pins over every leader line
-            pdf.set_fill_color(*SEVERITY_RGB.get(item.severity, (60, 60, 60)))
-            pdf.circle(px, py, _PIN_R, style="DF")
-            pdf.set_xy(px - 3, py - 2)
-            pdf.cell(6, 4, str(item.number), align="C")
-    _scale_bar(pdf, x0 + 4, y0 + h - 5, scale)
+        draw_pins(pdf, frame, [(i.latitude, i.longitude, i.severity, i.number) for i in items])
+    scale_bar(pdf, x0 + 4, y0 + h - 5, frame.scale)
     pdf.set_text_color(80, 80, 80)
     pdf.set_font("DejaVu", "", 8)
     pdf.set_xy(x0, y0 + h + 1)
@@ -214,7 +189,60 @@ def _map(pdf: FPDF, lang: str, items: Sequence[ProtocolItem], rings: list[Ring])
     pdf.ln(4)
 
 
-def _spread(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+@dataclass(frozen=True)
+class MapFrame:
+    """A north-up map of points in a w × h mm box at (x0, y0): metres are square on paper (a
+    local equirectangular frame), and the points fill the box with a margin."""
+
+    x0: float
+    y0: float
+    w: float
+    h: float
+    k: float  # cos(latitude): longitude degrees shrink by this much towards the pole
+    cx: float
+    cy: float
+    scale: float  # mm per degree of latitude, the same on both axes
+
+    @classmethod
+    def fit(cls, x0: float, y0: float, w: float, h: float,
+            points: Sequence[tuple[float, float]], margin: float) -> MapFrame:  # fmt: skip
+        """The frame that shows every (lat, lon), at least ~130 m across, with `margin` (×)."""
+        lats, lons = [p[0] for p in points], [p[1] for p in points]
+        lat0 = (min(lats) + max(lats)) / 2
+        k = math.cos(math.radians(lat0))
+        span_x = max((max(lons) - min(lons)) * k, _MIN_SPAN) * margin
+        span_y = max(max(lats) - min(lats), _MIN_SPAN) * margin
+        cx = (min(lons) + max(lons)) / 2 * k
+        return cls(x0, y0, w, h, k, cx, lat0, min(w / span_x, h / span_y))
+
+    def project(self, lat: float, lon: float) -> tuple[float, float]:
+        """Where (lat, lon) lies on the page, in mm."""
+        return (self.x0 + self.w / 2 + (lon * self.k - self.cx) * self.scale,
+                self.y0 + self.h / 2 - (lat - self.cy) * self.scale)  # fmt: skip
+
+
+def draw_pins(pdf: FPDF, frame: MapFrame, pins: Sequence[tuple[float, float, str, int]]) -> None:
+    """Numbered pins (lat, lon, severity, number) coloured by severity; a pin moved off a
+    neighbour gets a leader line to its real spot. Pins are drawn over every leader line."""
+    true = [frame.project(lat, lon) for lat, lon, _, _ in pins]
+    placed = spread(true)
+    pdf.set_draw_color(40, 40, 40)
+    pdf.set_fill_color(40, 40, 40)
+    for (px, py), (tx, ty) in zip(placed, true, strict=True):
+        if (px, py) != (tx, ty):
+            pdf.line(tx, ty, px, py)
+            pdf.circle(tx, ty, 0.6, style="F")
+    pdf.set_font("DejaVu", "B", 7)
+    pdf.set_draw_color(255, 255, 255)
+    pdf.set_text_color(255, 255, 255)
+    for (_, _, severity, number), (px, py) in zip(pins, placed, strict=True):
+        pdf.set_fill_color(*SEVERITY_RGB.get(severity, (60, 60, 60)))
+        pdf.circle(px, py, _PIN_R, style="DF")
+        pdf.set_xy(px - 3, py - 2)
+        pdf.cell(6, 4, str(number), align="C")
+
+
+def spread(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Pin positions that do not cover each other: a pin too close to one already placed moves
     outwards on a spiral (findings a few metres apart would otherwise hide each other)."""
     placed: list[tuple[float, float]] = []
@@ -229,7 +257,8 @@ def _spread(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return placed
 
 
-def _scale_bar(pdf: FPDF, x: float, y: float, mm_per_degree: float) -> None:
+def scale_bar(pdf: FPDF, x: float, y: float, mm_per_degree: float) -> None:
+    """A labelled bar of a round number of metres, at least 15 mm long."""
     mm_per_m = mm_per_degree / 111_320  # one degree of latitude ≈ 111.32 km
     metres = next(
         (m for m in (20, 50, 100, 200, 500, 1000, 2000, 5000) if m * mm_per_m >= 15), 10000
@@ -257,7 +286,7 @@ def _block(pdf: FPDF, lang: str, item: ProtocolItem, n: int) -> None:
         lines.insert(1, (t("mail.label.address", lang), item.address))
     text_x = _MARGIN + _PHOTO_W + 5
     text_w = _PAGE_W - _MARGIN - text_x
-    photo_w, photo_h = _photo_size(item.pdf_photo)
+    photo_w, photo_h = photo_size(item.pdf_photo)
     pdf.set_font("DejaVu", "", 9)
     # Estimated, not measured: fpdf2's dry-run line breaking would double the cost of a block,
     # and this only decides where a page breaks (a line of slack covers the estimate).
@@ -306,7 +335,7 @@ def _lines(pdf: FPDF, text: str, width: float) -> int:
     return max(1, math.ceil(pdf.get_string_width(text) / (width - 2)))
 
 
-def _photo_size(jpeg: bytes | None) -> tuple[float, float]:
+def photo_size(jpeg: bytes | None) -> tuple[float, float]:
     """The photo's size in mm within _PHOTO_W x _PHOTO_MAX_H; (0, 0) if there is none."""
     if jpeg is None:
         return 0.0, 0.0

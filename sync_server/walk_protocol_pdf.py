@@ -23,7 +23,7 @@ from fpdf.enums import XPos, YPos
 
 from sync_server import texts_walks  # noqa: F401  (registers the walks.* texts)
 from sync_server.blobs import BlobStore
-from sync_server.pdf import FONTS, SEVERITY_RGB, _photo_size, _scale_bar, _spread
+from sync_server.pdf import FONTS, SEVERITY_RGB, MapFrame, draw_pins, photo_size, scale_bar
 from sync_server.reports import PDF_PHOTO_PX, ReportError, shrink
 from sync_server.texts_coord import local_day, local_time
 from sync_server.texts_mail import plural
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 _MARGIN, _PAGE_W = 15.0, 210.0
 _TEXT_W = _PAGE_W - 2 * _MARGIN
 _PHOTO_W = 56.0  # narrower than the owner's protocol: four findings to a page, not three
-_PIN_R = 2.6
-_MIN_SPAN = 0.0012  # degrees of latitude (~130 m): the least the map shows
 _ROUTE_RGB = (21, 101, 192)
 _LINE_H = 4.6
 
@@ -159,19 +157,10 @@ def _map(pdf: FPDF, lang: str, entries: Sequence[Entry],
     if pdf.get_y() + 7 + 85 + 12 > pdf.h - 18:
         pdf.add_page()
     pdf.cell(0, 7, t("walks.pdf.map", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    x0, y0, w, h = _MARGIN, pdf.get_y() + 1, _TEXT_W, 85.0
-    lats = [e.latitude for e in entries] + [p[0] for p in route]
-    lons = [e.longitude for e in entries] + [p[1] for p in route]
-    lat0 = (min(lats) + max(lats)) / 2
-    k = math.cos(math.radians(lat0))  # metres per degree of longitude shrink with latitude
-    span_x = max((max(lons) - min(lons)) * k, _MIN_SPAN) * 1.15
-    span_y = max(max(lats) - min(lats), _MIN_SPAN) * 1.15
-    cx, cy = (min(lons) + max(lons)) / 2 * k, lat0
-    scale = min(w / span_x, h / span_y)  # mm per degree of latitude, the same on both axes
-
-    def project(lat: float, lon: float) -> tuple[float, float]:
-        return x0 + w / 2 + (lon * k - cx) * scale, y0 + h / 2 - (lat - cy) * scale
-
+    frame = MapFrame.fit(_MARGIN, pdf.get_y() + 1, _TEXT_W, 85.0,
+                         [(e.latitude, e.longitude) for e in entries] + list(route),
+                         margin=1.15)  # fmt: skip
+    x0, y0, w, h = frame.x0, frame.y0, frame.w, frame.h
     pdf.set_draw_color(120, 120, 120)
     pdf.set_fill_color(246, 246, 242)
     pdf.rect(x0, y0, w, h, style="DF")
@@ -179,25 +168,10 @@ def _map(pdf: FPDF, lang: str, entries: Sequence[Entry],
         if len(route) >= 2:
             pdf.set_draw_color(*_ROUTE_RGB)
             pdf.set_line_width(0.8)
-            pdf.polyline([project(lat, lon) for lat, lon in route])
+            pdf.polyline([frame.project(lat, lon) for lat, lon in route])
             pdf.set_line_width(0.2)
-        true = [project(e.latitude, e.longitude) for e in entries]
-        pins = _spread(true)
-        pdf.set_draw_color(40, 40, 40)
-        pdf.set_fill_color(40, 40, 40)
-        for (px, py), (tx, ty) in zip(pins, true, strict=True):
-            if (px, py) != (tx, ty):  # moved off a neighbour: a leader line to the real spot
-                pdf.line(tx, ty, px, py)
-                pdf.circle(tx, ty, 0.6, style="F")
-        pdf.set_font("DejaVu", "B", 7)
-        pdf.set_draw_color(255, 255, 255)
-        pdf.set_text_color(255, 255, 255)
-        for entry, (px, py) in zip(entries, pins, strict=True):
-            pdf.set_fill_color(*SEVERITY_RGB.get(entry.severity, (60, 60, 60)))
-            pdf.circle(px, py, _PIN_R, style="DF")
-            pdf.set_xy(px - 3, py - 2)
-            pdf.cell(6, 4, str(entry.number), align="C")
-    _scale_bar(pdf, x0 + 4, y0 + h - 5, scale)
+        draw_pins(pdf, frame, [(e.latitude, e.longitude, e.severity, e.number) for e in entries])
+    scale_bar(pdf, x0 + 4, y0 + h - 5, frame.scale)
     pdf.set_text_color(80, 80, 80)
     pdf.set_draw_color(0, 0, 0)
     pdf.set_font("DejaVu", "", 8)
@@ -234,7 +208,7 @@ def _block(pdf: FPDF, lang: str, entry: Entry, photo: bytes | None, group: str,
     ]  # fmt: skip
     text_x = _MARGIN + _PHOTO_W + 5
     text_w = _PAGE_W - _MARGIN - text_x
-    photo_w, photo_h = _photo_size(photo)  # within 70 x 60 mm; scaled to this column
+    photo_w, photo_h = photo_size(photo)  # within 70 x 60 mm; scaled to this column
     if photo_w > _PHOTO_W:
         photo_w, photo_h = _PHOTO_W, photo_h * _PHOTO_W / photo_w
     pdf.set_font("DejaVu", "", 9)
