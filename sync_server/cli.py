@@ -113,12 +113,6 @@ def cmd_devices_list(settings: Settings, args: argparse.Namespace) -> int:
             asdict(d) | {"state": "revoked" if d.revoked_at else "active"}
             for d in devices.list_devices(db)
         ]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    if not rows:
-        _say(f"No devices yet; make a code with `{PROG} enrol-code --name NAME`.")
-        return 0
     columns = [
         ("id", "ID"),
         ("name", "NAME"),
@@ -126,8 +120,12 @@ def cmd_devices_list(settings: Settings, args: argparse.Namespace) -> int:
         ("created_at", "ENROLLED"),
         ("last_seen_at", "LAST SEEN"),
     ]
-    _print_table(rows, columns)
-    return 0
+    return _listing(
+        rows,
+        args.json,
+        columns,
+        f"No devices yet; make a code with `{PROG} enrol-code --name NAME`.",
+    )
 
 
 def cmd_devices_revoke(settings: Settings, args: argparse.Namespace) -> int:
@@ -223,8 +221,14 @@ def cmd_owners_list(settings: Settings, args: argparse.Namespace) -> int:
         row | {"contacts": ", ".join(f"{k}={v}" for k, v in row["contacts"].items()) or None}
         for row in rows
     ]
-    columns = [("name", "NAME"), ("kind", "KIND"), ("email", "EMAIL"),
-               ("contacts", "CONTACTS"), ("areas", "AREAS"), ("id", "ID")]  # fmt: skip
+    columns = [
+        ("name", "NAME"),
+        ("kind", "KIND"),
+        ("email", "EMAIL"),
+        ("contacts", "CONTACTS"),
+        ("areas", "AREAS"),
+        ("id", "ID"),
+    ]
     _print_table([r | {"email": r["email"] or None} for r in table], columns)
     return 0
 
@@ -253,7 +257,7 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
     """Add a user of the coordinator web."""
     with _database(settings, create=True) as db:
-        try:
+        try:  # before asking for a password that would only be thrown away
             accounts.get_user(db, args.name)
             raise ServerError(f"there is already a user called {args.name}; see `users list`")
         except accounts.UnknownUser:
@@ -266,18 +270,25 @@ def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
     """Every user, as a table or JSON (never a password hash)."""
     with _database(settings) as db:
-        rows = [asdict(u) | {"state": "disabled" if u.disabled_at else "active"}
-                for u in accounts.list_users(db)]  # fmt: skip
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    if not rows:
-        _say(f"No users yet; add one with `{PROG} users add NAME --role admin`.")
-        return 0
-    columns = [("name", "NAME"), ("role", "ROLE"), ("email", "EMAIL"), ("state", "STATE"),
-               ("created_at", "CREATED"), ("disabled_at", "DISABLED")]  # fmt: skip
-    _print_table([r | {"email": r["email"] or None} for r in rows], columns)
-    return 0
+        rows = [
+            asdict(u) | {"state": "disabled" if u.disabled_at else "active"}
+            for u in accounts.list_users(db)
+        ]
+    columns = [
+        ("name", "NAME"),
+        ("role", "ROLE"),
+        ("email", "EMAIL"),
+        ("state", "STATE"),
+        ("created_at", "CREATED"),
+        ("disabled_at", "DISABLED"),
+    ]
+    return _listing(
+        rows,
+        args.json,
+        columns,
+        f"No users yet; add one with `{PROG} users add NAME --role admin`.",
+        table=[r | {"email": r["email"] or None} for r in rows],
+    )
 
 
 def cmd_users_disable(settings: Settings, args: argparse.Namespace) -> int:
@@ -286,8 +297,9 @@ def cmd_users_disable(settings: Settings, args: argparse.Namespace) -> int:
     with _database(settings) as db:
         before = accounts.get_user(db, args.name)
         if (before.disabled_at is not None) == disable:
-            _say(f"{before.name} was already {'disabled' if disable else 'active'}; "
-                 "nothing changed.")  # fmt: skip
+            _say(
+                f"{before.name} was already {'disabled' if disable else 'active'}; nothing changed."
+            )
             return 0
         user = accounts.set_disabled(db, args.name, disable)
     if disable:
@@ -314,8 +326,10 @@ def cmd_api_keys_add(settings: Settings, args: argparse.Namespace) -> int:
         key_id, key = open311.create_api_key(db, args.name, owner_id=args.owner or None)
     print(key)
     bound = f", answering for owner {args.owner}" if args.owner else ", for every finding"
-    _say(f"Open311 API key {key_id} ({args.name}{bound}). It is shown only now: the server "
-         "keeps only its hash.")  # fmt: skip
+    _say(
+        f"Open311 API key {key_id} ({args.name}{bound}). It is shown only now: the server "
+        "keeps only its hash."
+    )
     return 0
 
 
@@ -324,18 +338,21 @@ def cmd_api_keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from sync_server import open311
 
     with _database(settings) as db:
-        rows = [asdict(k) | {"state": "revoked" if k.revoked_at else "active"}
-                for k in open311.list_api_keys(db)]  # fmt: skip
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    if not rows:
-        _say(f"No API keys yet; make one with `{PROG} api-keys add NAME`.")
-        return 0
-    columns = [("id", "ID"), ("name", "NAME"), ("owner_name", "OWNER"), ("state", "STATE"),
-               ("created_at", "CREATED"), ("last_used_at", "LAST USED")]  # fmt: skip
-    _print_table(rows, columns)
-    return 0
+        rows = [
+            asdict(k) | {"state": "revoked" if k.revoked_at else "active"}
+            for k in open311.list_api_keys(db)
+        ]
+    columns = [
+        ("id", "ID"),
+        ("name", "NAME"),
+        ("owner_name", "OWNER"),
+        ("state", "STATE"),
+        ("created_at", "CREATED"),
+        ("last_used_at", "LAST USED"),
+    ]
+    return _listing(
+        rows, args.json, columns, f"No API keys yet; make one with `{PROG} api-keys add NAME`."
+    )
 
 
 def cmd_api_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
@@ -344,8 +361,11 @@ def cmd_api_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
     with _database(settings) as db:
         revoked = open311.revoke_api_key(db, args.id)
-    _say(f"Revoked API key {args.id}; it no longer works." if revoked else
-         f"API key {args.id} was already revoked; nothing changed.")  # fmt: skip
+    _say(
+        f"Revoked API key {args.id}; it no longer works."
+        if revoked
+        else f"API key {args.id} was already revoked; nothing changed."
+    )
     return 0
 
 
@@ -442,6 +462,24 @@ def _with_address(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings.model_copy(update=update)
 
 
+def _listing(
+    rows: list[dict[str, Any]],
+    as_json: bool,
+    columns: list[tuple[str, str]],
+    empty: str,
+    table: list[dict[str, Any]] | None = None,
+) -> int:
+    """What every `… list` prints: JSON, or a table (`table`: rows shaped for it), or a hint
+    of how to make the first one."""
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        _say(empty)
+    else:
+        _print_table(table if table is not None else rows, columns)
+    return 0
+
+
 def _print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
     cells = [
         [str(row.get(key) if row.get(key) is not None else "-") for key, _ in columns]
@@ -523,8 +561,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = user_commands.add_parser("list", help="list users")
     sub.add_argument("--json", action="store_true", help="print JSON")
     sub.set_defaults(func=cmd_users_list)
-    for name, text in (("disable", "disable a user; their sessions end"),
-                       ("enable", "let a disabled user sign in again")):  # fmt: skip
+    for name, text in (
+        ("disable", "disable a user; their sessions end"),
+        ("enable", "let a disabled user sign in again"),
+    ):
         sub = user_commands.add_parser(name, help=text)
         sub.add_argument("name", help="the user name")
         sub.set_defaults(func=cmd_users_disable)
@@ -533,9 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_users_passwd)
     for name in ("add", "passwd"):
         user_commands.choices[name].add_argument(
-            "--password-stdin", action="store_true",
+            "--password-stdin",
+            action="store_true",
             help="read the password as one line from stdin (the default when stdin is not a tty)",
-        )  # fmt: skip
+        )
 
     keys_parser = commands.add_parser("api-keys", help="Open311 API keys")
     key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from sync_server import routing, tracking
 from sync_server.api.coord_findings import finding_response
@@ -20,6 +21,11 @@ from sync_server.tracking import AlreadyRecorded, InvalidAction, NoSuchFinding
 from walkaudit.model import EventKind, new_id
 
 router = APIRouter(tags=["coordinator"], include_in_schema=False)
+
+
+def _event_id(form: FormData) -> str:
+    # Made when the page was drawn: the same form posted twice names the same event.
+    return form_text(form, "event_id", 40) or new_id()
 
 
 def _back(finding_id: str, notice: str, form: object = None) -> Response:
@@ -102,7 +108,7 @@ def set_plan(
             services.db,
             finding_id,
             actor=signed.user.actor,
-            event_id=form_text(form, "event_id", 40) or new_id(),
+            event_id=_event_id(form),
             **values,
         )
     except tracking.TrackingError as exc:
@@ -123,7 +129,7 @@ def change_status(
             values["status"],
             actor=signed.user.actor,
             note=values["status_note"],
-            event_id=form_text(form, "event_id", 40) or new_id(),
+            event_id=_event_id(form),
         )
     except tracking.TrackingError as exc:
         return _refused(request, signed, services, finding_id, exc, values)
@@ -142,7 +148,7 @@ def reopen(
             finding_id,
             actor=signed.user.actor,
             note=values["reopen_note"],
-            event_id=form_text(form, "event_id", 40) or new_id(),
+            event_id=_event_id(form),
         )
     except tracking.TrackingError as exc:
         return _refused(request, signed, services, finding_id, exc, values)
@@ -164,7 +170,7 @@ def merge(
             finding_id,
             values["into"],
             actor=signed.user.actor,
-            event_id=form_text(form, "event_id", 40) or new_id(),
+            event_id=_event_id(form),
         )
     except tracking.TrackingError as exc:
         return _refused(request, signed, services, finding_id, exc, values)
@@ -181,7 +187,7 @@ def unmerge(
             services.db,
             finding_id,
             actor=signed.user.actor,
-            event_id=form_text(form, "event_id", 40) or new_id(),
+            event_id=_event_id(form),
         )
     except tracking.TrackingError as exc:
         return _refused(request, signed, services, finding_id, exc, {})
