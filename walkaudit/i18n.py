@@ -195,6 +195,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The app needs the camera to photograph findings. Without it you can choose photos from "
         "the gallery.",
     ),
+    # ---- issue9-sync (pending, stalled server) ----
+    # ---- issue9-new-finding (camera, photos, drafts, duplicate prompt) ----
+    # ---- issue9-walk (end, reopen, local time, contrast, dark map) ----
+    # ---- issue9-answers (owner answers, holders, follow-ups) ----
     "common.back": ("Tillbaka", "Back"),
     "common.cancel": ("Avbryt", "Cancel"),
     "common.ok": ("OK", "OK"),

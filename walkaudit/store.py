@@ -15,7 +15,8 @@ until the user deletes one that never left the phone.
 Errors: StoreError
           ├── NotFoundError        no such walk or finding
           ├── NoActiveWalkError    `walk end` without a started walk
-          └── FrozenError          deleting a finding the server may already hold
+          ├── FrozenError          deleting a finding the server may already hold
+          └── ReopenClosedError    reopening a walk that ended too long ago
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +44,8 @@ TMP_PREFIX = ".tmp-"
 # Another process (the app and the CLI on one data directory) may be between its rename and its
 # commit; files younger than this are left alone by the start-up clean-up.
 DEFAULT_ORPHAN_GRACE_S = 600.0
+# "Avsluta" by mistake: for this long after the end a walk can be taken up again.
+REOPEN_WINDOW = timedelta(minutes=15)
 
 
 class StoreError(Exception):
@@ -58,6 +62,10 @@ class NoActiveWalkError(StoreError):
 
 class FrozenError(StoreError):
     """The finding has been sent (or may have been): it can be revised, not deleted."""
+
+
+class ReopenClosedError(StoreError):
+    """The walk ended too long ago to be reopened, or another walk has started since."""
 
 
 class PhotoLike(Protocol):
@@ -188,6 +196,31 @@ class Store:
             "UPDATE walks SET ended_at = ?, state = 'pending' WHERE id = ? AND ended_at IS NULL",
             [model.utcnow().isoformat(), walk_id],
         )
+
+    def can_reopen(self, walk_id: str, now: datetime | None = None) -> bool:
+        """True when this walk ended less than REOPEN_WINDOW ago and no walk is active."""
+        walk = self.walk(walk_id)
+        now = now or model.utcnow()
+        return (
+            walk.ended_at is not None
+            and now - walk.ended_at < REOPEN_WINDOW
+            and not self.get_meta("active_walk")
+        )
+
+    def reopen_walk(self, walk_id: str, now: datetime | None = None) -> model.Walk:
+        """Take up a walk ended by mistake: active again, and its reopening queued for sync."""
+        with self.transaction() as db:
+            if not self.can_reopen(walk_id, now):
+                raise ReopenClosedError(
+                    "the walk ended more than 15 minutes ago or another walk has started"
+                )
+            db.execute(
+                "UPDATE walks SET ended_at = NULL, state = 'pending' WHERE id = ?", [walk_id]
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('active_walk', ?)", [walk_id]
+            )
+        return self.walk(walk_id)
 
     def active_walk(self) -> model.Walk | None:
         """The walk in progress, if any."""
