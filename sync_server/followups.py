@@ -1,10 +1,10 @@
 """Follow-up walks planned by the coordinator: a named selection of open findings.
 
-The coordinator picks an area's open findings and names the follow-up; a walker types that name
-in the field app's follow-up screen, which asks `GET /v1/findings/open?area=NAME`: the server
-answers with the follow-up's findings (see api/field.py), so the app needs no new protocol. The
-walker's "fixed" (verified) or "still there" comes back as an event of the finding; the
-follow-up's page shows each finding's latest answer since the follow-up was created.
+The coordinator picks an area's open findings and names the follow-up. The field app lists the
+open follow-ups (`GET /v1/followups`, `open_followups` here) and the walker picks one, which asks
+`GET /v1/findings/open?followup=ID`; typing the name (`?area=NAME`) still works for older apps
+(see api/field.py). The walker's "fixed" (verified) or "still there" comes back as an event of
+the finding; the follow-up's page shows each finding's latest answer since it was created.
 
     FollowupError (ServerError)
      ├── InvalidFollowup    no name, no findings, or a name an open follow-up already has
@@ -51,6 +51,7 @@ class Followup:
     items: int = 0
     verified: int = 0
     still_there: int = 0
+    done: int = 0  # verified or closed (filled in by open_followups only)
 
 
 def areas_with_open(db: Database) -> list[tuple[str, int]]:
@@ -176,6 +177,38 @@ def close(db: Database, followup_id: str) -> None:
         ).rowcount
         if not found:
             raise NoSuchFollowup(f"there is no follow-up {followup_id}")
+
+
+MAX_LISTED = 200  # open follow-ups a device may ask for in one go
+
+
+def open_followups(db: Database, limit: int = 100) -> tuple[list[Followup], bool]:
+    """Open follow-ups for the field app to choose from, newest first, and whether more exist.
+
+    `done` counts the findings nobody needs to check any more (verified or closed), so a walker
+    sees how many of the follow-up's findings are still open.
+    """
+    rows = list(
+        db.conn().query(
+            "SELECT fu.id, fu.name, fu.area, fu.created_by, fu.created_at, fu.closed_at,"
+            " count(i.finding_id) AS items,"
+            " coalesce(sum(f.status IN ('verified', 'closed')), 0) AS done"
+            " FROM followups fu LEFT JOIN followup_items i ON i.followup_id = fu.id"
+            " LEFT JOIN findings f ON f.id = i.finding_id"
+            " WHERE fu.closed_at IS NULL GROUP BY fu.id"
+            " ORDER BY fu.created_at DESC, fu.id LIMIT ?",
+            [limit + 1],
+        )
+    )
+    return [Followup(**row) for row in rows[:limit]], len(rows) > limit
+
+
+def open_by_id(db: Database, followup_id: str) -> Followup:
+    """An open follow-up by id; NoSuchFollowup if unknown or closed (walkers no longer get it)."""
+    followup = get(db, followup_id)
+    if followup.closed_at is not None:
+        raise NoSuchFollowup(f"the follow-up {followup.name} has been closed by the coordinator")
+    return followup
 
 
 def open_by_name(db: Database, name: str) -> str | None:

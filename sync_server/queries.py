@@ -1,14 +1,36 @@
-"""Read side: status changes for pull, and the listing behind `walkaudit-server findings`."""
+"""Read side: status changes for pull, open findings for follow-up walks, and the listing behind
+`walkaudit-server findings`."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sync_server.db import Database
 from sync_server.devices import Device
-from walkaudit.model import FindingEvent, FindingStatus, PullResponse, StatusChange
+from walkaudit.model import (
+    ANSWER_KINDS,
+    EventKind,
+    Finding,
+    FindingEvent,
+    FindingStatus,
+    OpenFinding,
+    OpenFindingsResponse,
+    PullResponse,
+    StatusChange,
+)
 
 MAX_PULL_LIMIT = 1000
+# Open for a follow-up: everything not yet verified on a walk or closed by the coordinator.
+_DONE = (FindingStatus.VERIFIED.value, FindingStatus.CLOSED.value)
+# The holder's answers, and what makes an earlier answer stale (the finding went elsewhere, or
+# came back after "fixed").
+_ANSWER_OR_RESET = sorted(k.value for k in (*ANSWER_KINDS, EventKind.REROUTED, EventKind.REOPENED))
+_LATEST_ANSWER = (
+    "(SELECT e.json FROM events e WHERE e.finding_id = f.id AND e.kind IN ("
+    + ", ".join(f"'{k}'" for k in _ANSWER_OR_RESET)
+    + ") ORDER BY e.seq DESC LIMIT 1)"
+)
 
 
 def pull(db: Database, device: Device, since: int, limit: int = 500) -> PullResponse:
@@ -40,6 +62,81 @@ def pull(db: Database, device: Device, since: int, limit: int = 500) -> PullResp
     ]
     cursor = rows[-1][0] if rows else since
     return PullResponse(cursor=cursor, changes=changes, more=more)
+
+
+def open_findings(
+    db: Database,
+    *,
+    followup_id: str | None = None,
+    area: str | None = None,
+    near: tuple[float, float, float] | None = None,
+    limit: int = 500,
+    answers: bool = False,
+) -> OpenFindingsResponse:
+    """Findings for a follow-up walk or the "same thing?" prompt, oldest first.
+
+    `followup_id`: that follow-up's findings, all of them with their current status (one
+    verified since stays listed, so the walker sees, and can correct, what was answered), each
+    with `area` = the follow-up's name — or, with `area` given too (an older app typed the
+    follow-up's name), only its open ones, under the name as typed. `area` alone: the open
+    findings of a walk area. `near` (lat, lon, radius_m): the open findings around a point.
+    With `answers`, each carries the holder's latest answer, unless the finding was rerouted or
+    reopened after it.
+    """
+    answer_sql = _LATEST_ANSWER if answers else "NULL"
+    label = "coalesce(w.area, '')"
+    joins = " LEFT JOIN walks w ON w.id = f.walk_id"
+    where: list[str] = []
+    params: list[object] = []
+    if followup_id is not None:
+        label = "fu.name"
+        joins = (
+            " JOIN followup_items i ON i.finding_id = f.id"
+            " JOIN followups fu ON fu.id = i.followup_id"
+        )
+        where.append("i.followup_id = ?")
+        params.append(followup_id)
+        if area is not None:
+            label = "?"
+            params.insert(0, area.strip())
+    if followup_id is None or area is not None:
+        where.append("f.status NOT IN (?, ?)")
+        params += list(_DONE)
+    if followup_id is None:
+        if area is not None:
+            where.append("lower(w.area) = lower(?)")
+            params.append(area.strip())
+        elif near is not None:
+            lat, lon, radius_m = near
+            dlat = radius_m / 111_320
+            dlon = radius_m / (111_320 * max(0.01, math.cos(math.radians(lat))))
+            where.append("f.latitude BETWEEN ? AND ? AND f.longitude BETWEEN ? AND ?")
+            params += [lat - dlat, lat + dlat, lon - dlon, lon + dlon]
+        else:
+            raise ValueError("give a follow-up, an area or a point")
+    sql = (
+        f"SELECT f.json, f.status, {label} AS area, {answer_sql} AS answer FROM findings f{joins}"
+        f" WHERE {' AND '.join(where)} ORDER BY f.captured_at, f.id LIMIT ?"
+    )
+    params.append(limit + 1)
+    rows = db.conn().execute(sql, params).fetchall()
+    items = [
+        OpenFinding(
+            finding=Finding.model_validate_json(j),
+            status=FindingStatus(s),
+            area=a,
+            answer=_answer(answer),
+        )
+        for j, s, a, answer in rows[:limit]
+    ]
+    return OpenFindingsResponse(findings=items, more=len(rows) > limit)
+
+
+def _answer(event_json: str | None) -> FindingEvent | None:
+    if not event_json:
+        return None
+    event = FindingEvent.model_validate_json(event_json)
+    return event if event.kind in ANSWER_KINDS else None
 
 
 _FINDING_COLUMNS = (

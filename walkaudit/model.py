@@ -11,6 +11,8 @@ The protocol (see sync_server/PROTOCOL.md for the HTTP details):
   HEAD /v1/photos/{sha256}  -> Upload-Offset header            (resume point)
   PUT  /v1/photos/{sha256}  Content-Range chunk -> PhotoReceipt
   GET  /v1/sync/pull?since=CURSOR -> PullResponse              (status changes of my findings)
+  GET  /v1/followups            -> FollowupsResponse           (open follow-ups to choose from)
+  GET  /v1/findings/open?followup=ID|area=NAME -> OpenFindingsResponse
 """
 
 from __future__ import annotations
@@ -304,16 +306,42 @@ class PullResponse(_Wire):
 # ---- follow-up --------------------------------------------------------------------------------
 
 
+# What the finding's holder (owner, police/EST or the coordinator for them) answers. The latest
+# such event is "the answer" a follow-up card shows; a later rerouted or reopened makes it stale.
+ANSWER_KINDS: frozenset[EventKind] = frozenset(
+    {EventKind.ACKNOWLEDGED, EventKind.PLANNED, EventKind.FIXED, EventKind.NOT_OURS}
+)
+
+
 class OpenFinding(_Wire):
     """A finding not yet verified or closed, for a follow-up walk or a nearby-duplicate prompt."""
 
     finding: Finding
     status: FindingStatus
     area: str = ""  # the area of the walk it was found on
+    # The holder's latest answer (ANSWER_KINDS). Sent only to a client that asks for it
+    # (?answers=true): an older app refuses fields it does not know.
+    answer: FindingEvent | None = None
 
 
 class OpenFindingsResponse(_Wire):
     findings: list[OpenFinding]
+    more: bool = False
+
+
+class FollowupSummary(_Wire):
+    """A follow-up walk a coordinator planned, as the field app lists it to choose from."""
+
+    id: Id
+    name: str
+    area: str = ""
+    created_at: Timestamp
+    findings: Annotated[int, Field(ge=0)]  # how many findings it holds
+    open: Annotated[int, Field(ge=0)]  # how many of them nobody has verified or closed yet
+
+
+class FollowupsResponse(_Wire):
+    followups: list[FollowupSummary]
     more: bool = False
 
 

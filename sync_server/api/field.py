@@ -1,4 +1,5 @@
-"""What a field device reads besides its own sync: open findings of an area, and their photos.
+"""What a field device reads besides its own sync: the follow-ups planned on this server, open
+findings (of a follow-up, an area or around a point), and their photos.
 
 Follow-up walks check what was reported earlier (by any device), and the "same thing?" prompt
 offers nearby findings from the server. Photos served here are the metadata-free upload copies.
@@ -6,71 +7,99 @@ offers nearby findings from the server. Photos served here are the metadata-free
 
 from __future__ import annotations
 
-import math
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import FileResponse
 
-from sync_server import followups
+from sync_server import followups, queries
 from sync_server.api.deps import DeviceDep, ServicesDep, error_responses
 from sync_server.api.photos import Sha256Path
-from walkaudit.model import Finding, FindingStatus, OpenFinding, OpenFindingsResponse
+from sync_server.db import parse_iso
+from walkaudit.model import FollowupsResponse, FollowupSummary, OpenFindingsResponse
 
 router = APIRouter(prefix="/v1", tags=["field"])
 
-# Open for a follow-up: everything not yet verified on a walk or closed by the coordinator.
-_DONE = (FindingStatus.VERIFIED.value, FindingStatus.CLOSED.value)
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+@router.get("/followups", response_model=FollowupsResponse,
+            responses=error_responses(401, 422))  # fmt: skip
+def open_followups(
+    device: DeviceDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=followups.MAX_LISTED)] = 100,
+) -> Response:
+    """The open follow-ups the coordinators planned, newest first, for the walker to choose from."""
+    found, more = followups.open_followups(services.db, limit)
+    body = FollowupsResponse(
+        followups=[
+            FollowupSummary(
+                id=f.id,
+                name=f.name,
+                area=f.area,
+                created_at=_aware(f.created_at),
+                findings=f.items,
+                open=f.items - f.done,
+            )
+            for f in found
+        ],
+        more=more,
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+def _aware(stamp: str) -> datetime:
+    # Rows written by hand (a migration, a test) may lack the zone the app always writes: UTC.
+    value = parse_iso(stamp)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @router.get("/findings/open", response_model=OpenFindingsResponse,
-            responses=error_responses(401, 422))  # fmt: skip
+            responses=error_responses(401, 404, 422))  # fmt: skip
 def open_findings(
     device: DeviceDep,
     services: ServicesDep,
+    followup: Annotated[
+        str | None, Query(pattern=_UUID, description="A planned follow-up's id (GET /v1/followups)")
+    ] = None,
     area: Annotated[str | None, Query(max_length=200, description="The walks' area")] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_m: Annotated[float, Query(gt=0, le=50_000)] = 500,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+    answers: Annotated[
+        bool, Query(description="Add each finding's latest answer from its holder")
+    ] = False,
 ) -> Response:
-    """Open findings of a planned follow-up or a walk area (by name), or within radius_m."""
-    sql = (
-        "SELECT f.json, f.status, coalesce(w.area, '') AS area FROM findings f"
-        " LEFT JOIN walks w ON w.id = f.walk_id WHERE f.status NOT IN (?, ?)"
-    )
-    params: list[object] = list(_DONE)
-    planned = followups.open_by_name(services.db, area) if area else None
-    if area and planned:
-        # A follow-up the coordinator planned: its findings, under the name the walker typed.
-        sql = sql.replace("coalesce(w.area, '') AS area", "? AS area")
-        params.insert(0, area.strip())
-        sql += " AND f.id IN (SELECT finding_id FROM followup_items WHERE followup_id = ?)"
-        params.append(planned)
+    """A follow-up's findings (by id, or by the name a walker typed), a walk area's open
+    findings, or the open findings within radius_m of a point."""
+    db = services.db
+    if followup:
+        try:
+            chosen = followups.open_by_id(db, followup.lower())
+        except followups.NoSuchFollowup as exc:
+            raise HTTPException(404, f"{exc}; fetch the list of follow-ups again") from None
+        body = queries.open_findings(db, followup_id=chosen.id, limit=limit, answers=answers)
     elif area:
-        sql += " AND lower(w.area) = lower(?)"
-        params.append(area.strip())
+        planned = followups.open_by_name(db, area)
+        # A follow-up the coordinator planned: its open findings, under the name the walker typed.
+        body = queries.open_findings(
+            db, followup_id=planned, area=area, limit=limit, answers=answers
+        )
     elif lat is not None and lon is not None:
-        dlat = radius_m / 111_320
-        dlon = radius_m / (111_320 * max(0.01, math.cos(math.radians(lat))))
-        sql += " AND f.latitude BETWEEN ? AND ? AND f.longitude BETWEEN ? AND ?"
-        params += [lat - dlat, lat + dlat, lon - dlon, lon + dlon]
+        body = queries.open_findings(db, near=(lat, lon, radius_m), limit=limit, answers=answers)
     else:
-        raise HTTPException(422, "give an area, or lat and lon (with radius_m)")
-    sql += " ORDER BY f.captured_at LIMIT ?"
-    params.append(limit + 1)
-    rows = services.db.conn().execute(sql, params).fetchall()
-    items = [
-        OpenFinding(finding=Finding.model_validate_json(j), status=FindingStatus(s), area=a)
-        for j, s, a in rows[:limit]
-    ]
-    body = OpenFindingsResponse(findings=items, more=len(rows) > limit)
-    return Response(body.model_dump_json(), media_type="application/json")
+        raise HTTPException(422, "give a follow-up, an area, or lat and lon (with radius_m)")
+    # Without ?answers the field is left out, not null: an older app refuses unknown fields.
+    leave_out = None if answers else {"findings": {"__all__": {"answer"}}}
+    return Response(body.model_dump_json(exclude=leave_out), media_type="application/json")
 
 
 @router.get("/photos/{sha256}", responses=error_responses(401, 404))
 def get_photo(sha256: Sha256Path, device: DeviceDep, services: ServicesDep) -> FileResponse:
-    """A stored photo (metadata-free JPEG), for follow-up walks."""
+    """A stored photo (metadata-free JPEG), for follow-up walks and the owner's answers."""
     if not services.blobs.exists(sha256):
         raise HTTPException(404, f"photo {sha256} is not on this server")
     return FileResponse(services.blobs.path(sha256), media_type="image/jpeg")

@@ -49,6 +49,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("HEAD", "/v1/photos/{sha256}"): "device",
     ("PUT", "/v1/photos/{sha256}"): "device",
     ("GET", "/v1/findings/open"): "device",
+    ("GET", "/v1/followups"): "device",
     ("GET", "/v1/photos/{sha256}"): "device",
     ("GET", "/"): "public",  # a redirect to the workspace
     ("GET", "/c/"): "viewer",
