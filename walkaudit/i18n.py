@@ -198,6 +198,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # ---- issue9-sync (pending, stalled server) ----
     # ---- issue9-new-finding (camera, photos, drafts, duplicate prompt) ----
     # ---- issue9-walk (end, reopen, local time, contrast, dark map) ----
+    "walk.end_ask.title": ("Avsluta vandringen?", "End the walk?"),
+    "walk.end_ask.holds": (
+        "Fynd: {findings} · Foton: {photos} · {minutes} min · {km:.1f} km",
+        "Findings: {findings} · Photos: {photos} · {minutes} min · {km:.1f} km",
+    ),
+    "walk.end_ask.waiting": (
+        "{n} väntar på synk – skickas så fort servern nås.",
+        "{n} waiting to sync – sent as soon as the server can be reached.",
+    ),
+    "walk.end_ask.synced": ("Allt är synkat.", "Everything is synced."),
+    "walk.end_ask.undo": (
+        "Du kan återuppta vandringen i 15 minuter efteråt.",
+        "You can take the walk up again for 15 minutes afterwards.",
+    ),
+    "walk.end_confirm": ("Avsluta vandringen", "End the walk"),
+    "walk.end_cancel": ("Fortsätt gå", "Keep walking"),
+    "end.reopen": ("Återuppta vandringen", "Resume the walk"),
+    "end.reopen_until": (
+        "Avslutad av misstag? Du kan återuppta den till kl. {time}.",
+        "Ended by mistake? You can resume it until {time}.",
+    ),
+    "end.reopen_closed": (
+        "Vandringen kan inte längre återupptas (mer än 15 minuter sedan, eller en ny har börjat).",
+        "The walk can no longer be resumed (more than 15 minutes ago, or a new one has started).",
+    ),
     # ---- issue9-answers (owner answers, holders, follow-ups) ----
     "common.back": ("Tillbaka", "Back"),
     "common.cancel": ("Avbryt", "Cancel"),

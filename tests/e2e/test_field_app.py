@@ -133,7 +133,7 @@ def test_recorded_while_the_server_is_down_nothing_is_lost(
     assert finding["category"] == "KLO" and finding["photos"][0]["stored"]
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("theme", ["light", "dark", "contrast"])
 def test_every_screen_at_phone_size(
     tmp_path: Path, tiles: TileServer, browser: object, theme: str
 ) -> None:
@@ -192,6 +192,9 @@ def test_every_screen_at_phone_size(
         ui.click("back")
         ui.click("back")
         ui.click("walk-end")
+        ui.wait("walk-end-confirm")
+        ui.screenshot("7-walk-end-ask")
+        ui.click("walk-end-confirm")
         ui.wait("end-home")
         ui.screenshot("7-walk-end")
         ui.click("end-home")

@@ -164,3 +164,85 @@ def test_concurrent_devices_push_without_losing_anything(server: Server) -> None
     assert errors == []
     assert server.rows("SELECT count(*) FROM findings") == [(8 * 5 * 40,)]
     assert server.rows("SELECT count(*) FROM events") == [(8 * 5 * 40,)]
+
+
+def test_a_walk_ended_by_mistake_is_reopened_and_ended_again_by_its_own_device(
+    server: Server, device: Any
+) -> None:
+    """The app's *Återuppta vandringen*: ended → ongoing → ended again, from the same phone."""
+    from sync_server.walk_protocol import list_walks
+
+    walk = {"id": new_id(), "name": "Vandring", "started_at": "2026-11-25T18:00:00+01:00"}
+    ended = walk | {"ended_at": "2026-11-25T19:30:00+01:00"}
+    assert results(server.push(device, walks=[ended])) == [("walk", "created")]
+    [listed] = list_walks(server.db).walks
+    assert not listed.in_progress
+
+    reopened = walk | {"ended_at": None}
+    assert results(server.push(device, walks=[reopened])) == [("walk", "updated")]
+    assert results(server.push(device, walks=[reopened])) == [("walk", "unchanged")]
+    assert server.rows("SELECT ended_at FROM walks") == [(None,)]
+    [listed] = list_walks(server.db).walks
+    assert listed.in_progress  # /c/walks shows it as ongoing again
+
+    # Another phone cannot take someone else's walk up (or end it): as for any other change.
+    other = server.enrol("phone B")
+    again = walk | {"ended_at": "2026-11-25T19:42:00+01:00"}
+    receipt = server.push(other, walks=[again])
+    assert results(receipt) == [("walk", "conflict")]
+    assert "another device" in receipt["records"][0]["detail"]
+    assert server.rows("SELECT ended_at FROM walks") == [(None,)]
+
+    assert results(server.push(device, walks=[again])) == [("walk", "updated")]
+    assert server.rows("SELECT ended_at FROM walks") == [("2026-11-25T18:42:00.000000Z",)]
+    assert results(server.push(other, walks=[reopened])) == [("walk", "conflict")]
+    [listed] = list_walks(server.db).walks
+    assert not listed.in_progress and server.rows("SELECT count(*) FROM walks") == [(1,)]
+
+
+def test_findings_added_after_a_reopen_are_reported_once_the_walk_ends_again(
+    server: Server, device: Any
+) -> None:
+    """Reports wait for a walk's end: a reopened walk holds its new findings back until then."""
+    from datetime import timedelta
+
+    from sync_server import reports
+    from sync_server.config import Settings
+
+    from .mail_support import add_owner, assign, box
+
+    settings: Settings = server.services.settings
+    lon, lat = 15.2066, 59.2743
+    bo = add_owner(server.db, "Örebrobostäder AB", "bo@example.se", area=box(lon, lat))
+    kommun = add_owner(server.db, "Örebro kommun", "gata@example.se", area=box(lon + 0.004, lat))
+    start = utcnow() - timedelta(hours=2)
+    walk = {"id": new_id(), "name": "Vandring", "started_at": start.isoformat()}
+    ended = walk | {"ended_at": (start + timedelta(hours=1)).isoformat()}
+
+    def add(owner: str, longitude: float) -> str:
+        finding = finding_json(walk_id=walk["id"], longitude=longitude)
+        assert results(server.push(device, findings=[finding])) == [("finding", "created")]
+        assign(server.db, finding["id"], owner)
+        return str(finding["id"])
+
+    def due(now: Any = None) -> dict[str, tuple[str, ...]]:
+        groups = reports.due_groups(server.db, settings, now or utcnow())
+        return {g.owner_id: g.finding_ids for g in groups}
+
+    server.push(device, walks=[ended])
+    first = add(bo, lon)
+    assert due() == {bo: (first,)}
+    done, errors = reports.enqueue_reports(server.db, server.services.blobs, settings,
+                                           now=utcnow())  # fmt: skip
+    assert errors == [] and len(done) == 1 and due() == {}
+
+    server.push(device, walks=[walk | {"ended_at": None}])  # reopened on the phone
+    late_bo, late_kommun = add(bo, lon + 0.0003), add(kommun, lon + 0.004)
+    assert due() == {}  # the walk is ongoing again: nothing leaves mid-walk
+
+    server.push(device, walks=[walk | {"ended_at": utcnow().isoformat()}])
+    # An owner this walk has not written to yet gets theirs on the next pass; an owner who
+    # already had this walk's report gets the late one with the daily batch of stragglers.
+    assert due() == {kommun: (late_kommun,)}
+    tomorrow = utcnow() + timedelta(hours=settings.report_batch_hours, minutes=1)
+    assert due(tomorrow) == {bo: (late_bo,), kommun: (late_kommun,)}

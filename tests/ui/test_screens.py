@@ -248,6 +248,8 @@ def test_end_of_walk_summary_counts_categories(tmp_path: Path) -> None:
                 walk_id=walk.id, t=f"2026-11-25T18:0{i}:00+01:00", latitude=lat,
                 longitude=15.2))  # fmt: skip
         await h.click("walk-end")
+        await h.until(lambda: h.has("walk-end-confirm"))  # *Avsluta* asks first
+        await h.click("walk-end-confirm")
         assert h.app.current == "walk_end"
         summary = h.text_of("walk-summary")
         assert summary.startswith("3 fynd · 0.2 km")

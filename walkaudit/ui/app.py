@@ -125,9 +125,10 @@ class App:
 
     def snack(self, text: str, error: bool = False) -> None:
         """A short message at the bottom of the screen."""
+        bg, fg = widgets.snack_colours(self.state.settings.theme, error)  # contrast-checked
         bar = ft.SnackBar(
-            ft.Text(text),
-            bgcolor=ft.Colors.RED_700 if error else None,
+            ft.Text(text, color=fg),
+            bgcolor=bg,
             duration=ft.Duration(seconds=6),
         )
         self.page.show_dialog(bar)

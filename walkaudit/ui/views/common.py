@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from walkaudit.ui.widgets import MIN_TARGET, tagged
+from walkaudit.ui.widgets import MIN_TARGET, palette, tagged
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 def sync_bar(app: App) -> ft.Container:
     """'3 waiting to sync' + Sync now + a progress bar while syncing; refreshed by app.refresh()."""
     t = app.t
+    colours = palette(app.state.settings.theme)
     badge = ft.Text(size=15, weight=ft.FontWeight.W_600)
     detail = ft.Text(size=13)
     bar = ft.ProgressBar(visible=False, bar_height=6)
@@ -22,15 +23,22 @@ def sync_bar(app: App) -> ft.Container:
     async def sync_now(e: Any) -> None:
         await app.syncer.run()
 
+    # The tonal button's colours are the theme's (secondary container); in high contrast, yellow
+    # on white, a black border shows where it is.
+    side = ft.BorderSide(2, colours.control_side) if colours.control_side else None
     sync_button = ft.FilledTonalButton(
-        t("sync.now"), icon=ft.Icons.SYNC, on_click=sync_now, height=MIN_TARGET
+        t("sync.now"),
+        icon=ft.Icons.SYNC,
+        on_click=sync_now,
+        height=MIN_TARGET,
+        style=ft.ButtonStyle(side=side) if side else None,
     )
     button = tagged("sync-now", sync_button, t("sync.now"))
 
     def update() -> None:
         n = app.state.pending_items()
         badge.value = t("pending.some", n=n) if n else t("pending.none")
-        badge.color = ft.Colors.ORANGE_800 if n else ft.Colors.GREEN_700
+        badge.color = colours.pending if n else colours.synced
         info = app.syncer.describe()
         bar.visible = info["running"]
         bar.value = info["share"]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from walkaudit.ui.widgets import big_button, tagged
+from walkaudit.ui.widgets import big_button, palette, tagged
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -47,7 +47,7 @@ def build(app: App) -> ft.View:
 
     def show(text: str, error: bool) -> None:
         message.value, message.visible = text, True
-        message.color = ft.Colors.RED_700 if error else None
+        message.color = palette(app.state.settings.theme).error_text if error else None
         app.page.update()
 
     def skip(e: Any) -> None:

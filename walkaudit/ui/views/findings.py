@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from walkaudit import localtime
 from walkaudit.ui.views import common
 from walkaudit.ui.views.walk import sync_status
 from walkaudit.ui.widgets import (
@@ -39,7 +40,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
             ft.ListTile(
                 leading=category_badge(f.category),
                 title=ft.Text(state.t.category(f.category)),
-                subtitle=ft.Text(f.note or f.captured_at.astimezone().strftime("%H:%M")),
+                subtitle=ft.Text(f.note or localtime.hm(f.captured_at)),
                 trailing=status_chip(t("state.processing"), "waiting"),
             )
         )
@@ -47,7 +48,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
 
     def row_tile(r: dict[str, Any]) -> ft.Control:
         status = sync_status(r)
-        captured = r["captured_at"][:16].replace("T", " ")
+        captured = localtime.day_hm(r["captured_at"])  # Swedish time, as the web and mail show
         return tagged(
             f"finding-{r['id']}",
             ft.ListTile(

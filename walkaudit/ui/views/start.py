@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from walkaudit import localtime
 from walkaudit.ui.views import common, enrol
 from walkaudit.ui.widgets import big_button, section_title, tagged
 
@@ -34,7 +35,7 @@ def build(app: App) -> ft.View:
     walks = ft.Column(spacing=4)
     for w in state.store.walks()[:30]:
         findings = len(state.store.findings(w.id))
-        when = w.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        when = localtime.day_hm(w.started_at)  # not the process's zone: UTC in web mode
         subtitle = f"{when} · {findings} {t('walk.findings').lower()}"
         if w.area:
             subtitle = f"{w.area} · {subtitle}"

@@ -1,4 +1,8 @@
-"""The walk: the map with findings, route and position; one big "new finding" button."""
+"""The walk: the map with findings, route and position; one big "new finding" button.
+
+*Avsluta* asks first, showing what the walk holds and what still waits for sync; the end
+screen can take the walk up again for a while (walk_end.py).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from walkaudit.store import NoActiveWalkError
 from walkaudit.ui import mapview
-from walkaudit.ui.views import common
-from walkaudit.ui.widgets import BIG_TARGET, big_button, tagged
+from walkaudit.ui.views import common, walk_end
+from walkaudit.ui.widgets import BIG_TARGET, MIN_TARGET, big_button, tagged
 
 log = logging.getLogger("walkaudit.ui")
 NEARBY_FETCH_M = 1500  # a walk's area, roughly
@@ -73,12 +78,79 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     if walk.ended_at is None and app.location.tracking_walk != walk.id:
         app.page.run_task(_resume_route, app, walk.id)
 
+    asking = {"open": False, "ending": False}
+
+    async def ask_end(e: Any) -> None:
+        # A second tap on *Avsluta* while the question is up (or being put) changes nothing.
+        if asking["open"] or asking["ending"]:
+            return
+        asking["open"] = True
+        try:
+            s = await app.work(walk_end.summary, app, walk.id)
+        except Exception:
+            asking["open"] = False
+            raise
+        holds = t(
+            "walk.end_ask.holds",
+            findings=s["findings"],
+            photos=s["photos"],
+            minutes=s["minutes"],
+            km=s["km"],
+        )
+        waiting = (
+            t("walk.end_ask.waiting", n=s["waiting"]) if s["waiting"] else t("walk.end_ask.synced")
+        )
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(t("walk.end_ask.title")),
+            content=ft.Column(
+                [
+                    ft.Text(holds, size=16, weight=ft.FontWeight.W_600, key="walk-end-holds"),
+                    ft.Text(waiting, key="walk-end-waiting"),
+                    ft.Text(t("walk.end_ask.undo")),
+                ],
+                tight=True,
+                spacing=8,
+            ),
+            actions=[
+                tagged(
+                    "walk-end-cancel",
+                    ft.OutlinedButton(
+                        t("walk.end_cancel"), on_click=keep_walking, height=MIN_TARGET
+                    ),
+                    t("walk.end_cancel"),
+                ),
+                tagged(
+                    "walk-end-confirm",
+                    ft.FilledButton(t("walk.end_confirm"), on_click=end_walk, height=MIN_TARGET),
+                    t("walk.end_confirm"),
+                ),
+            ],
+            on_dismiss=closed,
+        )
+        app.page.show_dialog(dialog)
+
+    def closed(e: Any) -> None:
+        # Gone some other way (the phone's back button): *Avsluta* must ask again next time.
+        asking["open"] = False
+
+    def keep_walking(e: Any) -> None:
+        asking["open"] = False
+        app.page.pop_dialog()
+
     async def end_walk(e: Any) -> None:
-        ended = await app.work(state.store.end_walk)
+        if asking["ending"]:
+            return
+        asking["ending"] = True
+        app.page.pop_dialog()
+        try:
+            ended = await app.work(state.store.end_walk)
+        except NoActiveWalkError:  # ended meanwhile (the CLI on the same data): show its end
+            ended = await app.work(state.store.walk, walk.id)
         app.forget_views()
         app.location.stop_route()
         app.go("walk_end", walk_id=ended.id)
-        app.syncer.wake()
+        walk_end.sync_soon(app)
 
     new = big_button(
         "new-finding",
@@ -101,7 +173,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         actions.append(
             tagged(
                 "walk-end",
-                ft.TextButton(t("walk.end"), icon=ft.Icons.FLAG, on_click=end_walk, height=48),
+                ft.TextButton(t("walk.end"), icon=ft.Icons.FLAG, on_click=ask_end, height=48),
             )
         )
     return ft.View(
