@@ -42,11 +42,7 @@ INVERT = ft.ColorFilter(color="#FFFFFF", blend_mode=ft.BlendMode.DIFFERENCE)
 
 def painted(colour: str, dark: bool) -> str:
     """The colour to draw so that `colour` shows on the (inverted) dark map; alpha is kept."""
-    if not dark:
-        return colour
-    digits = colour.lstrip("#")
-    alpha, rgb = digits[:-6], digits[-6:]
-    return "#" + alpha + f"{0xFFFFFF - int(rgb, 16):06X}"
+    return widgets.inverted(colour) if dark else colour
 
 
 def page_is_dark() -> bool:

@@ -128,7 +128,9 @@ DARK = Palette(
     error_snack=("#B3261E", "#FFFFFF"),
     map_ground="#1B1D22",
     dark_map=True,
-    attribution=("#1E1F23", "#E3E2E6"),
+    # A light box: flet_map writes "flutter_map | ©" in the theme's text colour, which the
+    # inverting filter turns dark.
+    attribution=("#E3E2E6", "#1A1C1E"),
 )
 # Sunlight, low vision: black on white and on yellow, nothing in between.
 CONTRAST = Palette(
@@ -209,6 +211,13 @@ def mix(colour: str, other: str, share: float) -> str:
     return "#" + "".join(f"{p:02X}" for p in parts)
 
 
+def inverted(colour: str) -> str:
+    """'#RRGGBB' (or '#AARRGGBB') with its colour inverted and its alpha kept."""
+    digits = colour.lstrip("#")
+    alpha, rgb = digits[:-6], digits[-6:]
+    return "#" + alpha + f"{0xFFFFFF - int(rgb, 16):06X}"
+
+
 def ring_colour(status: str, dark_map: bool) -> str:
     """A pin's status ring: the chip colour, lightened where the map is dark."""
     colour = STATUS_COLOURS.get(status, UNKNOWN_STATUS_COLOUR)
@@ -249,6 +258,12 @@ def contrast_pairs(theme: str) -> list[Pair]:
         Pair("message bar", p.snack[1], p.snack[0], text),
         Pair("error bar", p.error_snack[1], p.error_snack[0], text),
         Pair("map attribution", p.attribution[1], p.attribution[0], text),
+    ]
+    if p.dark_map:  # the attribution's prefix: the theme's text colour through the filter
+        pairs.append(
+            Pair("map attribution prefix", inverted(s["on_surface"]), p.attribution[0], text)
+        )
+    pairs += [
         Pair("field and button borders", s["outline"], s["surface"], AA_GRAPHIC),
         Pair("filled button against the screen", s["primary"], s["surface"], AA_GRAPHIC),
     ]

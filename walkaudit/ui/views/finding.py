@@ -70,7 +70,8 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
                         ft.FilledButton(
                             t("finding.delete"),
                             height=MIN_TARGET,
-                            bgcolor=ft.Colors.RED_700,
+                            bgcolor=ft.Colors.ERROR,  # contrast-checked roles
+                            color=ft.Colors.ON_ERROR,
                             on_click=really,
                         ),
                     ),

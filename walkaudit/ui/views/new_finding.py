@@ -22,6 +22,7 @@ from walkaudit.ui.widgets import (
     MIN_TARGET,
     big_button,
     category_badge,
+    palette,
     section_title,
     tagged,
 )
@@ -160,7 +161,8 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
 
     # ---- position ------------------------------------------------------------------------
     where = ft.Text(t("finding.position_missing"), size=13)
-    warning = ft.Text(visible=False, color=ft.Colors.ORANGE_900, weight=ft.FontWeight.W_600)
+    warning_colour = palette(app.state.settings.theme).warning  # contrast-checked (issue 9)
+    warning = ft.Text(visible=False, color=warning_colour, weight=ft.FontWeight.W_600)
     pin_map = ft.Container(visible=False, height=260)
 
     def set_position(
