@@ -73,7 +73,7 @@ class FakeClient(Connection):
             else:
                 r = self.results[key]
                 try:
-                    res, err = (r(body["args"]) if callable(r) else r), None
+                    res, err = (r(body.get("args")) if callable(r) else r), None
                 except Exception as exc:  # a refused permission, a missing camera
                     res, err = None, str(exc)
             self.loop.call_soon(self.session.handle_invoke_method_results,

@@ -2,7 +2,10 @@
 
 Views are functions `build(app, **params) -> ft.View` in walkaudit/ui/views; `app.go(name)`
 replaces the page's view. Blocking work (SQLite, Pillow, httpx) runs in worker threads through
-`app.work(...)` so the page never freezes.
+`app.work(...)` so the page never freezes. A view with unsaved work sets `app.leave_guard`, which
+the system back (`on_view_pop`) asks instead of leaving; the camera follows the app's lifecycle
+(released in the background, started again in front); a finding left half written when the app
+was killed is offered back at the next start.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, TypeVar
 
 import flet as ft
 
+from walkaudit.drafts import DraftBox
 from walkaudit.ui import widgets
 from walkaudit.ui.state import AppState
 
@@ -36,6 +40,9 @@ class App:
         self.location = Location(self)
         self.photos = PhotoSource(self)
         self.syncer = Syncer(self)
+        self.drafts = DraftBox(state.data_dir)
+        # Set by a view with work that a back gesture would lose; reset by every go().
+        self.leave_guard: Callable[[], Any] | None = None
         self.current: str = ""
         self.params: dict[str, Any] = {}
         self._on_refresh: list[Callable[[], None]] = []
@@ -51,8 +58,10 @@ class App:
         page.title = self.t("app.title")
         widgets.apply_theme(page, self.state.settings.theme)
         page.on_view_pop = self._view_pop
+        page.on_app_lifecycle_state_change = self._lifecycle
         self.go("start")
         page.run_task(self._finish_leftovers)
+        page.run_task(self._offer_draft)
         page.run_task(self.syncer.loop)
 
     async def _finish_leftovers(self) -> None:
@@ -60,10 +69,37 @@ class App:
             await self.work(self.state.inbox.process_all, self.state.settings.max_edge)
             self.refresh()
 
+    async def _offer_draft(self) -> None:
+        """A finding half written when the app was killed: offer it back (or throw it away)."""
+        kept = await self.work(self.drafts.load, self.draft_saved)
+        if kept is None:
+            return
+        from walkaudit.ui.views.new_finding import offer_draft
+
+        await offer_draft(self, kept, resume=self._resume_draft)
+
+    def _resume_draft(self) -> None:
+        walk = self.state.store.active_walk()
+        walk_id = walk.id if walk is not None else None
+        if walk_id:
+            self.go("walk", walk_id=walk_id)  # the new-finding screen lies on the walk, as ever
+        self.go("new_finding", walk_id=walk_id, resume=True)
+
+    def draft_saved(self, finding_id: str) -> bool:
+        """Whether a draft's finding was saved already (killed between saving and clearing)."""
+        if self.state.store.has_finding(finding_id):
+            return True
+        return any(c.finding.id == finding_id for c in self.state.inbox.items())
+
+    async def _lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
+        await self.photos.lifecycle(e.state)
+
     def go(self, name: str, **params: Any) -> None:
         """Show a view by name (start, walk, new_finding, findings, finding, walk_end, …)."""
         from walkaudit.ui import views
 
+        self.leave_guard = None
+        self.photos.leave()  # the camera's control goes with the screen that showed it
         previous = self.current
         self.current, self.params = name, params
         settings = self.state.settings
@@ -101,6 +137,9 @@ class App:
         self._kept.clear()
 
     def _view_pop(self, e: Any) -> None:
+        if self.leave_guard is not None:  # the screen decides (it asks when work would be lost)
+            self.leave_guard()
+            return
         if self.current == "new_finding" and self.params.get("walk_id"):
             self.go("walk", walk_id=self.params["walk_id"])
         else:

@@ -6,10 +6,11 @@ inspect the same object the screens use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from walkaudit import i18n, model
+from walkaudit import i18n
+from walkaudit.drafts import Draft as Draft  # re-exported: the new-finding screen's state
 from walkaudit.inbox import Inbox
 from walkaudit.remote import RemoteFindings
 from walkaudit.store import PendingCounts, Store
@@ -47,21 +48,6 @@ class Settings:
                 "ui.tile_url": self.tile_url,
             }
         )
-
-
-@dataclass
-class Draft:
-    """A finding being recorded: what the new-finding screen has gathered so far."""
-
-    category: str | None = None
-    severity: model.Severity = model.Severity.MEDIUM
-    note: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    accuracy: float | None = None
-    source: model.PositionSource = model.PositionSource.GPS
-    raw_photos: list[bytes] = field(default_factory=list)
-    add_to: str | None = None  # "same thing": the finding this photo belongs to
 
 
 class AppState:

@@ -1,22 +1,31 @@
 """New finding: photo → category → save (three taps); position, severity and note come for free.
 
-The position is fixed automatically while the walker frames the photo; above 25 m of uncertainty
-they are warned and can move the pin on the map. Same-category findings within 25 m (this
-device's, and the server's open ones) are offered as "the same thing". Saving writes the capture
-durably and returns to the walk at once; the photo pipeline finishes in the background.
+The live camera preview stays on screen for the next shot; each photo taken (up to MAX_PHOTOS)
+goes into a strip of thumbnails, each with a button to remove it. The position is fixed
+automatically while the walker frames the photo; above 25 m of uncertainty they are warned and can
+move the pin on the map. Same-category findings within 25 m (this device's, and the server's open
+ones) are offered as "the same thing" right under the photos, where the eye is.
+
+Nothing typed or photographed is lost by a slip: the finding is kept as a draft on disk as it
+changes (walkaudit.drafts), offered back after a kill, and *←* with unsaved work asks first.
+Saving writes the capture durably and returns to the walk at once; the photo pipeline finishes in
+the background.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import textwrap
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
 from walkaudit import categories, geo, model
+from walkaudit.drafts import Draft
 from walkaudit.ui import mapview
-from walkaudit.ui.state import Draft
-from walkaudit.ui.views import common
+from walkaudit.ui.photo import PREVIEW_HEIGHT, thumbnail
 from walkaudit.ui.widgets import (
     BIG_TARGET,
     MIN_TARGET,
@@ -30,47 +39,99 @@ from walkaudit.ui.widgets import (
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
 
+log = logging.getLogger("walkaudit.ui.new_finding")
 IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"\x00\x00\x00")  # JPEG PNG WebP HEIC
+# Six photos fill the thumbnail strip at phone width, and leave room under the wire's ten for
+# photos added later through "the same thing".
+MAX_PHOTOS = 6
+WIRE_MAX_PHOTOS = 10  # model.Finding.photos
+NOTE_AUTOSAVE_S = 0.8  # the note is kept this long after the last keystroke (and on leaving it)
+NEARBY_SHOWN = 5
+NEARBY_NOTE_CHARS = 160  # longer notes are cut at a word, with an ellipsis
 
 
-def build(app: App, walk_id: str | None = None) -> ft.View:
+def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View:
     state, t = app.state, app.t
-    draft = Draft()
+    draft = Draft(walk_id=walk_id)
+    keeper = Autosave(app, draft)
+    thumbs: list[bytes | None] = []  # parallel to draft.raw_photos
+    flags = {"saving": False, "taking": False, "asked": False, "restored_position": False}
 
-    # ---- photo ---------------------------------------------------------------------------
-    preview = ft.Container(
-        height=240, alignment=ft.Alignment.CENTER, bgcolor="#1F000000", border_radius=12
-    )
+    def go_back() -> None:
+        app.go("walk", walk_id=walk_id) if walk_id else app.go("start")
+
+    # ---- photos --------------------------------------------------------------------------
+    slot = ft.Container(height=PREVIEW_HEIGHT, bgcolor="#1F000000", border_radius=12)
+    strip = ft.Row(spacing=6, scroll=ft.ScrollMode.AUTO, visible=False)
     photo_note = ft.Text(t("finding.photo_missing"), size=13)
 
-    def show_photo(data: bytes) -> None:
-        preview.content = ft.Image(
-            src=data, fit=ft.BoxFit.CONTAIN, height=240, semantics_label=t("finding.photo_ready")
-        )
-        photo_note.value = t("finding.photo_ready")
+    def room() -> int:
+        """How many more photos this finding can take."""
+        limit = MAX_PHOTOS
+        if draft.add_to and state.store.has_finding(draft.add_to):
+            had = len(state.store.finding(draft.add_to).photos)
+            limit = min(limit, WIRE_MAX_PHOTOS - had)
+        return max(0, limit - len(draft.raw_photos))
 
-    async def take(e: Any) -> None:
+    def show_photos() -> None:
+        n = len(draft.raw_photos)
+        strip.controls = [_thumb(app, i, thumbs[i], remove_photo) for i in range(n)]
+        strip.visible = n > 0
+        if n == 0:
+            photo_note.value = t("finding.photo_missing")
+        elif room() == 0:
+            photo_note.value = t("finding.photo_limit", n=n)
+        else:
+            photo_note.value = (
+                t("finding.photo_count_one") if n == 1 else t("finding.photo_count", n=n)
+            )
+
+    async def add_photos(items: list[bytes]) -> None:
+        for data in items:
+            thumbs.append(await app.work(thumbnail, data))
+            draft.raw_photos.append(data)
+        show_photos()
+        app.page.update()
+        app.page.run_task(keeper.now)
+
+    def remove_photo(index: int) -> None:
+        if index >= len(draft.raw_photos):  # a second tap on a thumbnail already gone
+            return
+        del draft.raw_photos[index]
+        del thumbs[index]
+        show_photos()
+        app.page.update()
+        app.page.run_task(keeper.now)
+
+    async def take(e: Any = None) -> None:
+        if flags["taking"]:  # a second tap while the first photo is being taken
+            return
+        if room() == 0:
+            app.snack(t("finding.photo_limit", n=len(draft.raw_photos)), error=True)
+            return
+        flags["taking"] = True
         try:
             data = await app.photos.take()
         except Exception:
             app.snack(t("finding.camera_unavailable"), error=True)
-            use_picker()
             return
-        draft.raw_photos = [data]
-        show_photo(data)
-        app.page.update()
+        finally:
+            flags["taking"] = False
+        await add_photos([data])
 
     async def pick(e: Any) -> None:
-        picked = await app.photos.pick()
-        if picked is None:
+        space = room()
+        if space == 0:
+            app.snack(t("finding.photo_limit", n=len(draft.raw_photos)), error=True)
             return
-        data, name = picked
-        if not data.startswith(IMAGE_SIGNATURES):
-            app.snack(t("finding.photo_error", reason=f"{name}: not a photo"), error=True)
-            return
-        draft.raw_photos = [data]
-        show_photo(data)
-        app.page.update()
+        good = []
+        for data, name in await app.photos.pick_many(space):
+            if data.startswith(IMAGE_SIGNATURES):
+                good.append(data)
+            else:
+                app.snack(t("finding.photo_error", reason=f"{name}: not a photo"), error=True)
+        if good:
+            await add_photos(good)
 
     take_button = big_button("take-photo", t("finding.take_photo"), ft.Icons.PHOTO_CAMERA, take)
     pick_button = tagged(
@@ -80,23 +141,30 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         ),
     )
 
-    def use_picker() -> None:
-        take_button.visible = False
-        preview.content = ft.Text(t("finding.camera_unavailable"), text_align=ft.TextAlign.CENTER)
-        app.page.update()
+    def camera_changed() -> None:
+        # No dead camera button: while the camera cannot start, the preview says so and offers
+        # "Försök igen"; the picker stays.
+        take_button.visible = not app.photos.failed
 
     # ---- category and severity -----------------------------------------------------------
     cat_buttons: dict[str, ft.Container] = {}
 
+    def mark_category() -> None:
+        for c, box in cat_buttons.items():
+            chosen = c == draft.category
+            box.border = ft.Border.all(
+                4 if chosen else 1, ft.Colors.PRIMARY if chosen else ft.Colors.OUTLINE
+            )
+            box.bgcolor = ft.Colors.PRIMARY_CONTAINER if chosen else None
+
     def choose(code: str) -> None:
         draft.category = code
-        for c, box in cat_buttons.items():
-            box.border = ft.Border.all(
-                4 if c == code else 1, ft.Colors.PRIMARY if c == code else ft.Colors.OUTLINE
-            )
-            box.bgcolor = ft.Colors.PRIMARY_CONTAINER if c == code else None
+        if draft.add_to and not _same_category(draft.add_to, code):
+            draft.add_to = None
+        mark_category()
         refresh_nearby()
         app.page.update()
+        app.page.run_task(keeper.now)
 
     grid = ft.ResponsiveRow(spacing=6, run_spacing=6)
     for cat in categories.CATEGORIES:
@@ -132,14 +200,18 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
 
     sev_buttons: dict[str, Any] = {}
 
-    def severity(level: model.Severity) -> None:
-        draft.severity = level
+    def mark_severity() -> None:
         for value, b in sev_buttons.items():
             b.style = ft.ButtonStyle(
-                bgcolor=ft.Colors.PRIMARY if value == level else None,
-                color=ft.Colors.ON_PRIMARY if value == level else None,
+                bgcolor=ft.Colors.PRIMARY if value == draft.severity else None,
+                color=ft.Colors.ON_PRIMARY if value == draft.severity else None,
             )
+
+    def severity(level: model.Severity) -> None:
+        draft.severity = level
+        mark_severity()
         app.page.update()
+        app.page.run_task(keeper.now)
 
     sev_row = ft.Row(spacing=6, wrap=True)
     for level in model.Severity:
@@ -150,6 +222,16 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         )
         sev_buttons[level] = b
         sev_row.controls.append(tagged(f"severity-{level.value}", b, t(f"severity.{level.value}")))
+    mark_severity()
+
+    def note_changed(e: Any) -> None:
+        draft.note = note.value or ""
+        keeper.soon()  # kept a moment after the last keystroke: a kill keeps what was typed
+
+    def note_left(e: Any) -> None:
+        draft.note = note.value or ""
+        app.page.run_task(keeper.now)
+
     note = ft.TextField(
         label=t("finding.note"),
         multiline=True,
@@ -157,6 +239,8 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         max_lines=4,
         max_length=4000,
         capitalization=ft.TextCapitalization.SENTENCES,
+        on_change=note_changed,
+        on_blur=note_left,
     )
 
     # ---- position ------------------------------------------------------------------------
@@ -186,6 +270,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         set_position(lat, lon, None, model.PositionSource.PIN)
         show_pin_map()
         app.page.update()
+        app.page.run_task(keeper.now)
 
     def show_pin_map(e: Any = None) -> None:
         lat, lon = draft.latitude, draft.longitude
@@ -206,60 +291,85 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     )
 
     # ---- nearby: "the same thing?" -------------------------------------------------------
+    # Right under the photos, above the category tiles: it appears when the category is tapped,
+    # and must be in sight then (not below fifteen tiles).
     nearby_box = ft.Column(visible=False, spacing=4)
+
+    def _same_category(fid: str, code: str) -> bool:
+        return any(n[1] == fid for n in _nearby(code))
+
+    def _nearby(code: str) -> list[tuple[float, str, str]]:
+        if draft.latitude is None or draft.longitude is None:
+            return []
+        lat, lon = draft.latitude, draft.longitude
+        own = [r for r in state.store.findings() if r["category"] == code]
+        near = [
+            (d, r["id"], r["note"] or "")
+            for d, r in geo.nearby(own, lat, lon, lambda r: (r["latitude"], r["longitude"]))
+        ]
+        seen = {n[1] for n in near}
+        near += [
+            (d, o.finding.id, o.finding.note)
+            for d, o in state.remote.near(lat, lon, code)
+            if o.finding.id not in seen
+        ]
+        return sorted(near)[:NEARBY_SHOWN]
 
     def refresh_nearby() -> None:
         nearby_box.controls.clear()
         nearby_box.visible = False
-        if draft.category is None or draft.latitude is None or draft.longitude is None:
+        if draft.category is None:
             return
-        lat, lon = draft.latitude, draft.longitude
-        own = [r for r in state.store.findings() if r["category"] == draft.category]
-        near = [
-            (d, r["id"], r["note"])
-            for d, r in geo.nearby(own, lat, lon, lambda r: (r["latitude"], r["longitude"]))
-        ]
-        near += [
-            (d, o.finding.id, o.finding.note)
-            for d, o in state.remote.near(lat, lon, draft.category)
-            if o.finding.id not in {n[1] for n in near}
-        ]
+        near = _nearby(draft.category)
         if not near:
             return
         nearby_box.visible = True
         nearby_box.controls.append(ft.Text(t("finding.nearby"), weight=ft.FontWeight.BOLD))
-        for d, fid, text in sorted(near)[:5]:
+        for d, fid, text in near:
             chosen = draft.add_to == fid
+            label = _shorten(text) or state.t.category(draft.category)
             nearby_box.controls.append(
-                ft.Row(
-                    [
-                        ft.Text(
-                            f"{round(d)} m · {text[:40] or state.t.category(draft.category)}",
-                            expand=True,
-                        ),
-                        tagged(
-                            f"same-thing-{fid}",
-                            ft.FilledTonalButton(
-                                t("finding.same_thing"),
-                                height=MIN_TARGET,
-                                icon=ft.Icons.CHECK if chosen else ft.Icons.ADD_PHOTO_ALTERNATE,
-                                on_click=lambda e, f=fid: same_thing(f),
+                ft.Container(
+                    ft.Column(
+                        [
+                            ft.Text(f"{round(d)} m · {label}"),  # wraps: the whole note is read
+                            tagged(
+                                f"same-thing-{fid}",
+                                ft.FilledTonalButton(
+                                    t("finding.same_thing"),
+                                    height=MIN_TARGET,
+                                    icon=ft.Icons.CHECK if chosen else ft.Icons.ADD_PHOTO_ALTERNATE,
+                                    on_click=lambda e, f=fid: same_thing(f),
+                                ),
                             ),
-                        ),
-                    ]
+                        ],
+                        spacing=4,
+                        tight=True,
+                    ),
+                    padding=ft.Padding.only(bottom=6),
                 )
             )
 
     def same_thing(fid: str) -> None:
-        draft.add_to = None if draft.add_to == fid else fid
+        if draft.add_to == fid:
+            draft.add_to = None
+        else:
+            if state.store.has_finding(fid):
+                had = len(state.store.finding(fid).photos)
+                fits = WIRE_MAX_PHOTOS - had
+                if len(draft.raw_photos) > fits:
+                    app.snack(t("finding.same_thing_full", n=max(0, fits)), error=True)
+                    return
+            draft.add_to = fid
         refresh_nearby()
+        show_photos()
         app.page.update()
+        app.page.run_task(keeper.now)
 
     # ---- save ----------------------------------------------------------------------------
-    saving = {"busy": False}
 
     async def save(e: Any) -> None:
-        if saving["busy"]:  # a second tap: the first one is saving
+        if flags["saving"]:  # a second tap: the first one is saving
             return
         if draft.category is None:
             app.snack(t("finding.choose_category"), error=True)
@@ -268,10 +378,20 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
             app.snack(t("finding.position_missing"), error=True)
             show_pin_map()
             return
-        saving["busy"] = True
+        if not draft.raw_photos:
+            ask_without_photo()
+            return
+        await really_save()
+
+    async def really_save() -> None:
+        if flags["saving"]:
+            return
+        flags["saving"] = True
         draft.note = (note.value or "").strip()
+        assert draft.category is not None and draft.latitude is not None
+        assert draft.longitude is not None
         finding = model.Finding(
-            id=model.new_id(),
+            id=draft.id,
             walk_id=walk_id,
             category=draft.category,
             severity=draft.severity,
@@ -284,21 +404,170 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
             duplicate_of=draft.add_to,
         )
         await app.work(state.inbox.put, finding, list(draft.raw_photos))
-        app.go("walk", walk_id=walk_id) if walk_id else app.go("start")
+        keeper.stop()
+        go_back()
         app.snack(t("finding.added_to") if draft.add_to else t("finding.saved"))
+        # The draft goes after the screen is back (a kill in between is recognised at the next
+        # start: the draft's id is then a capture or a finding, and it is not offered again).
+        app.page.run_task(keeper.clear)
         app.page.run_task(_finish_in_background, app)
+
+    def ask_without_photo() -> None:
+        if flags["asked"]:  # the question is already on screen
+            return
+        flags["asked"] = True
+
+        async def anyway(e: Any) -> None:
+            app.page.pop_dialog()
+            flags["asked"] = False
+            await really_save()
+
+        async def take_one(e: Any) -> None:
+            app.page.pop_dialog()
+            flags["asked"] = False
+            if app.photos.ready:
+                await take()
+
+        app.page.show_dialog(
+            ft.AlertDialog(
+                modal=True,
+                title=ft.Text(t("finding.no_photo_title")),
+                content=ft.Text(t("finding.no_photo_body"), size=16),
+                actions=[
+                    tagged(
+                        "save-without-photo",
+                        ft.TextButton(
+                            t("finding.no_photo_save"), height=MIN_TARGET, on_click=anyway
+                        ),
+                    ),
+                    tagged(
+                        "save-take-photo",
+                        ft.FilledButton(
+                            t("finding.take_photo"),
+                            icon=ft.Icons.PHOTO_CAMERA,
+                            height=MIN_TARGET,
+                            on_click=take_one,
+                        ),
+                    ),
+                ],
+            )
+        )
+
+    # ---- leaving -------------------------------------------------------------------------
+
+    def leave(e: Any = None) -> None:
+        """*←* or the system back: straight back with nothing entered, otherwise ask first."""
+        if flags["saving"]:
+            return
+        draft.note = note.value or ""
+        if not draft.has_work():
+            keeper.stop()
+            if not keeper.hold:  # a kept draft still waits for the walker's answer
+                app.page.run_task(keeper.clear)
+            go_back()
+            return
+
+        async def discard(e: Any) -> None:
+            app.page.pop_dialog()
+            keeper.stop()
+            go_back()
+            await keeper.clear()
+
+        app.page.show_dialog(
+            ft.AlertDialog(
+                modal=True,
+                title=ft.Text(t("finding.discard_title")),
+                content=ft.Text(t("finding.discard_body"), size=16),
+                actions=[
+                    tagged(
+                        "discard-confirm",
+                        ft.TextButton(
+                            t("finding.discard"),
+                            height=MIN_TARGET,
+                            style=ft.ButtonStyle(color=ft.Colors.ERROR),
+                            on_click=discard,
+                        ),
+                    ),
+                    tagged(
+                        "discard-cancel",
+                        ft.FilledButton(
+                            t("finding.keep_writing"),
+                            height=MIN_TARGET,
+                            on_click=lambda ev: app.page.pop_dialog(),
+                        ),
+                    ),
+                ],
+            )
+        )
+
+    async def confirm_pop(e: Any) -> None:
+        # The system back gesture: Flutter waits for an answer; the screen answers "no" and
+        # leaves (or asks) by itself, so both back paths behave the same.
+        try:
+            await view.confirm_pop(False)
+        except Exception:  # no answer needed where the client does not wait for one
+            log.debug("confirm_pop not delivered", exc_info=True)
+        leave()
+
+    # ---- drafts --------------------------------------------------------------------------
+
+    async def restore(kept: Draft) -> None:
+        """Put a kept draft back on the screen: photos, category, severity, note, position."""
+        draft.id = kept.id
+        images = [await app.work(thumbnail, data) for data in kept.raw_photos]
+        draft.raw_photos[:0] = kept.raw_photos  # anything taken meanwhile stays, after them
+        thumbs[:0] = images
+        draft.category = kept.category or draft.category
+        draft.severity = kept.severity
+        draft.add_to = kept.add_to
+        if kept.note.strip():
+            note.value = kept.note if not draft.note.strip() else f"{kept.note}\n{draft.note}"
+            draft.note = note.value
+        if kept.latitude is not None and kept.longitude is not None:
+            # Where the walker stood when they photographed it, not where the app restarted.
+            flags["restored_position"] = True
+            set_position(kept.latitude, kept.longitude, kept.accuracy, kept.source)
+        mark_category()
+        mark_severity()
+        refresh_nearby()
+        show_photos()
+        app.page.update()
+        keeper.hold = False
+        await keeper.now()
+
+    async def offer_kept() -> None:
+        kept = await app.work(app.drafts.load, app.draft_saved)
+        if kept is None:
+            keeper.hold = False
+            return
+        if resume:
+            await restore(kept)
+            return
+
+        async def discard() -> None:
+            keeper.hold = False
+            await keeper.now()  # this screen's draft (empty: the kept one goes)
+
+        await offer_draft(app, kept, resume=lambda: restore(kept), discard=discard)
+
+    # ---- the screen ----------------------------------------------------------------------
 
     view_controls: list[Any] = [
         ft.Column(
-            [preview, ft.Row([take_button]), ft.Row([pick_button, photo_note], wrap=True)],
+            [
+                slot,
+                ft.Row([take_button]),
+                strip,
+                ft.Row([pick_button, photo_note], wrap=True),
+            ],
             spacing=6,
         ),
+        nearby_box,
         section_title(t("finding.category")),
         grid,
         ft.Row([where, move_pin], wrap=True),
         warning,
         pin_map,
-        nearby_box,
         section_title(t("finding.severity")),
         sev_row,
         tagged("finding-note", note, t("finding.note")),
@@ -307,16 +576,24 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     view = ft.View(
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/finding/new",
-        appbar=common.app_bar(
-            app, t("finding.title"), back_to="walk" if walk_id else "start", walk_id=walk_id
+        appbar=ft.AppBar(
+            title=ft.Text(t("finding.title")),
+            leading=tagged(
+                "back",
+                ft.IconButton(ft.Icons.ARROW_BACK, tooltip=t("common.back"), on_click=leave),
+            ),
+            automatically_imply_leading=False,
         ),
         scroll=ft.ScrollMode.AUTO,
         padding=12,
         controls=view_controls,
         # Save stays in reach without scrolling: photo, category, save — three taps.
         bottom_appbar=ft.BottomAppBar(ft.Row([save_button]), height=BIG_TARGET + 32),
+        # The system back asks this screen first (on_confirm_pop), like the arrow.
+        can_pop=False,
+        on_confirm_pop=confirm_pop,
     )
-    severity(model.Severity.MEDIUM)
+    app.leave_guard = leave
 
     async def locate() -> None:
         fix = await app.location.fix()
@@ -324,19 +601,164 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
             if draft.latitude is None:
                 show_pin_map()
             return
-        if draft.source is not model.PositionSource.PIN:
+        if draft.source is not model.PositionSource.PIN and not flags["restored_position"]:
             set_position(fix[0], fix[1], fix[2], model.PositionSource.GPS)
             app.page.update()
 
-    async def camera() -> None:
-        preview.content = app.photos.preview()
-        app.page.update()
-        if not await app.photos.start_camera():
-            use_picker()
-
+    app.photos.attach(slot, camera_changed)
+    camera_changed()
+    if resume or app.drafts.exists():
+        keeper.hold = True  # nothing overwrites the kept draft before the walker has chosen
+        app.page.run_task(offer_kept)
     app.page.run_task(locate)
-    app.page.run_task(camera)
     return view
+
+
+class Autosave:
+    """Writes the draft as it changes: at once for photos and choices, the note after a pause.
+
+    Each write carries a ticket from the draft box taken with its snapshot, so writes land in the
+    order the screen made them, and none lands after the draft was cleared.
+    """
+
+    def __init__(self, app: App, draft: Draft) -> None:
+        self.app, self.draft = app, draft
+        self.hold = False  # a kept draft waits for the walker's answer: do not overwrite it
+        self._stopped = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def now(self) -> None:
+        """Write (or, with nothing entered, clear) the draft as it is now."""
+        self._cancel()
+        if self.hold or self._stopped:
+            return
+        box = self.app.drafts
+        seq, snap = box.ticket(), self.draft.snapshot()
+        try:
+            if snap.has_work():
+                await self.app.work(box.save, snap, seq)
+            else:
+                await self.app.work(box.clear, seq)
+        except OSError:  # a full disk: the screen still holds everything, saving still works
+            log.exception("the draft could not be kept")
+
+    def soon(self) -> None:
+        """Write after NOTE_AUTOSAVE_S without another change (typing)."""
+        self._cancel()
+        if self._stopped:
+            return
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(NOTE_AUTOSAVE_S, lambda: self.app.page.run_task(self.now))
+
+    def stop(self) -> None:
+        """No more writes from this screen (it saved, or the walker threw the finding away)."""
+        self._stopped = True
+        self._cancel()
+
+    async def clear(self) -> None:
+        """Forget the draft: its ticket is newer than any write this screen started."""
+        box = self.app.drafts
+        await self.app.work(box.clear, box.ticket())
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+async def offer_draft(
+    app: App,
+    kept: Draft,
+    resume: Callable[[], Any],
+    discard: Callable[[], Any] | None = None,
+) -> None:
+    """Ask whether to go on with a kept draft ("Fortsätt på utkastet") or throw it away."""
+    t = app.t
+    n = len(kept.raw_photos)
+    parts = [
+        app.state.t.category(kept.category) if kept.category else t("draft.no_category"),
+        (t("finding.photo_count_one") if n == 1 else t("finding.photo_count", n=n))
+        if n
+        else t("finding.photo_missing"),
+    ]
+    if kept.note.strip():
+        parts.append(f"”{_shorten(kept.note)}”")
+    summary = " · ".join(parts)
+    previews = [await app.work(thumbnail, data, 96) for data in kept.raw_photos[:3]]
+
+    async def go_on(e: Any) -> None:
+        app.page.pop_dialog()
+        result = resume()
+        if asyncio.iscoroutine(result):
+            await result
+
+    async def throw_away(e: Any) -> None:
+        app.page.pop_dialog()
+        await app.work(app.drafts.clear, app.drafts.ticket())
+        result = discard() if discard is not None else None
+        if asyncio.iscoroutine(result):
+            await result
+
+    app.page.show_dialog(
+        ft.AlertDialog(
+            modal=True,
+            title=ft.Text(t("draft.title")),
+            content=ft.Column(
+                [
+                    ft.Text(t("draft.body", summary=summary), size=16),
+                    ft.Row(
+                        [
+                            ft.Image(src=p, width=64, height=64, fit=ft.BoxFit.COVER)
+                            for p in previews
+                            if p
+                        ],
+                        spacing=6,
+                    ),
+                ],
+                tight=True,
+                spacing=10,
+            ),
+            actions=[
+                tagged(
+                    "draft-discard",
+                    ft.TextButton(t("finding.discard"), height=MIN_TARGET, on_click=throw_away),
+                ),
+                tagged(
+                    "draft-resume",
+                    ft.FilledButton(t("draft.resume"), height=MIN_TARGET, on_click=go_on),
+                ),
+            ],
+        )
+    )
+
+
+def _thumb(app: App, index: int, image: bytes | None, remove: Callable[[int], None]) -> ft.Control:
+    """One photo in the strip: its thumbnail and a button that takes it out of the finding."""
+    picture: ft.Control = (
+        ft.Image(src=image, width=64, height=64, fit=ft.BoxFit.COVER, border_radius=8)
+        if image
+        else ft.Container(ft.Icon(ft.Icons.IMAGE), width=64, height=64, bgcolor="#1F000000")
+    )
+    label = app.t("finding.photo_remove", n=index + 1)
+    button = ft.IconButton(
+        ft.Icons.CLOSE,
+        icon_size=18,
+        icon_color=ft.Colors.WHITE,
+        bgcolor="#B3000000",
+        tooltip=label,
+        on_click=lambda e: remove(index),
+    )
+    return ft.Stack(
+        [picture, ft.Container(tagged(f"photo-remove-{index}", button, label), right=-8, top=-8)],
+        width=72,
+        height=72,
+    )
+
+
+def _shorten(text: str) -> str:
+    """A note for one line of the "same thing" list: whole, or cut at a word with an ellipsis."""
+    text = " ".join(text.split())
+    return textwrap.shorten(text, NEARBY_NOTE_CHARS, placeholder=" …") if text else ""
 
 
 async def _finish_in_background(app: App) -> None:
