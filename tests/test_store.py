@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,58 @@ def test_minus_zero_coordinates_keep_their_hash_through_the_store(store: Store) 
     store.save_finding(f)
     back = store.finding(f.id, revision=f.revision)
     assert back.content_hash() == f.content_hash()
+
+
+# ---- one truth about what waits (issue 9) -------------------------------------------------------
+
+
+def _receipt_for(batch: model.PushRequest) -> model.PushReceipt:
+    """What the server answers when it keeps the whole batch."""
+    records = [model.RecordReceipt(kind="walk", id=w.id, result="created") for w in batch.walks]
+    records += [
+        model.RecordReceipt(kind="finding", id=f.id, revision=f.revision, result="created")
+        for f in batch.findings
+    ]
+    return model.PushReceipt(
+        records=records, photos=[], track_points=len(batch.track), server_time=model.utcnow()
+    )
+
+
+def test_a_walk_counts_until_its_start_end_and_route_are_all_confirmed(store: Store) -> None:
+    walk = store.start_walk("Kvällsvandring Vivalla")
+    counts = store.pending_counts()
+    assert (counts.walks, counts.total) == (1, 1)  # the walk's start waits
+    store.apply_receipt(batch := store.outbox_batch(), _receipt_for(batch))
+    assert store.pending_counts().total == 0
+
+    t0 = model.utcnow()
+    for i in range(200):  # a route of 200 points is one walk to the walker, not 200 items
+        store.add_track_point(model.TrackPoint(
+            walk_id=walk.id, t=t0 + timedelta(seconds=i), latitude=59.27 + i / 1e5,
+            longitude=15.2))  # fmt: skip
+    counts = store.pending_counts()
+    assert (counts.walks, counts.track_points, counts.total) == (1, 200, 1)
+    store.apply_receipt(batch := store.outbox_batch(), _receipt_for(batch))
+    assert store.pending_counts().total == 0
+
+    store.end_walk()  # the end is news for the server: the walk waits again
+    counts = store.pending_counts()
+    assert (counts.walks, counts.track_points, counts.total) == (1, 0, 1)
+    assert [w["id"] for w in store.pending_walks()] == [walk.id]
+    store.apply_receipt(batch := store.outbox_batch(), _receipt_for(batch))
+    assert store.pending_counts().total == 0 and store.pending_walks() == []
+
+
+def test_badge_total_is_walk_findings_photos_and_inbox_captures(store: Store) -> None:
+    from walkaudit.inbox import Inbox
+
+    walk = store.start_walk("Runda")
+    store.save_finding(make_finding(walk_id=walk.id), [make_photo(1), make_photo(2)])
+    Inbox(store).put(make_finding(walk_id=walk.id), [make_photo(3).jpeg, make_photo(4).jpeg])
+    counts = store.pending_counts()
+    assert (counts.walks, counts.findings, counts.photos) == (1, 1, 2)
+    assert (counts.captures, counts.capture_photos) == (1, 2)
+    assert counts.total == 1 + 1 + 2 + 1 + 2
+    Inbox(store).process_all()  # the capture becomes a finding with two photos: same total
+    after = store.pending_counts()
+    assert (after.captures, after.findings, after.photos, after.total) == (0, 2, 4, 7)

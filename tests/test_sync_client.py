@@ -134,3 +134,63 @@ def test_pull_brings_status_changes_and_is_idempotent(store: Store, server) -> N
     assert store.findings()[0]["server_status"] == "received"
     assert [e.kind for e in store.history(saved.id)] == [model.EventKind.RECEIVED]
     assert client.pull() == 0  # the cursor moved: nothing is pulled twice
+
+
+def test_a_walk_its_end_and_its_route_are_synced_and_counted_once(store: Store, server) -> None:
+    """The walk counts as one item in the progress, whatever the length of its route."""
+    from datetime import timedelta
+
+    http = enrolled(store, server)
+    walk = store.start_walk("Kvällsvandring Vivalla", area="Vivalla")
+    t0 = model.utcnow()
+    for i in range(300):
+        store.add_track_point(model.TrackPoint(
+            walk_id=walk.id, t=t0 + timedelta(seconds=5 * i), latitude=59.27 + i / 1e5,
+            longitude=15.2))  # fmt: skip
+    store.save_finding(make_finding(walk_id=walk.id), [make_photo(1)])
+    store.end_walk()
+    seen: list[Progress] = []
+    client = SyncClient(
+        store,
+        http,
+        on_progress=lambda p: seen.append(
+            Progress(p.phase, p.done_items, p.total_items, p.done_bytes, p.total_bytes)
+        ),
+    )
+    assert client.sync().complete
+    assert store.pending_counts().total == 0
+    assert {p.total_items for p in seen} == {3}  # the walk (with its route), finding, photo
+    done = [p.done_items for p in seen]
+    assert done == sorted(done) and done[-1] == 3
+    _, settings = server
+    db = Database(settings.database_path)
+    on_server = db.query_one("SELECT ended_at FROM walks WHERE id = ?", (walk.id,))
+    assert on_server is not None and on_server["ended_at"] is not None
+    points = db.query_one("SELECT count(*) AS n FROM track_points WHERE walk_id = ?", (walk.id,))
+    assert points == {"n": 300}
+
+
+def test_a_stopped_sync_sends_nothing_more_and_loses_nothing(store: Store, server) -> None:
+    from walkaudit.sync import SyncStopped
+
+    http = enrolled(store, server)
+    for i in range(2):
+        store.save_finding(make_finding(), [make_photo(i, size=(1200, 900), noise=True)])
+    stop = {"now": False}
+    pieces = 0
+
+    def activity() -> None:
+        nonlocal pieces
+        pieces += 1
+        if pieces == 8:  # in the middle of the first photo
+            stop["now"] = True
+
+    client = SyncClient(store, http, on_activity=activity, should_stop=lambda: stop["now"])
+    with pytest.raises(SyncStopped):
+        client.sync()
+    counts = store.pending_counts()
+    # The request in flight finished (the first photo); no new one started (the second).
+    assert counts.photos == 1 and counts.findings == 1
+    stop["now"] = False
+    assert client.sync().complete  # the next sync finishes the job
+    assert store.pending_counts().total == 0

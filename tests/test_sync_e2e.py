@@ -408,7 +408,8 @@ def test_a_dead_upload_holding_a_photo_makes_the_client_wait_not_spin(tmp_path: 
         waits: list[float] = []
         sent: list[int] = []
         with httpx.Client(timeout=30, event_hooks={"request": [
-            lambda req: sent.append(len(req.content)) if req.method == "PUT" else None
+            lambda req: sent.append(int(req.headers["Content-Length"]))
+            if req.method == "PUT" else None
         ]}) as http:  # fmt: skip
             client = SyncClient(local, http, sleep=waits.append)
             client.push()

@@ -320,6 +320,7 @@ def cmd_sync(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_status(store: Store, args: argparse.Namespace) -> int:
+    """What waits (the app's badge counts the same: PendingCounts), then each finding."""
     counts = store.pending_counts()
     rows = store.findings()
     active = store.active_walk()
@@ -340,6 +341,19 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
         }
         for r in rows
     ]
+    walks = [
+        {
+            "id": w["id"],
+            "name": w["name"],
+            "started_at": w["started_at"],
+            "ended_at": w["ended_at"],
+            # what of the walk waits: its record (start, end or reopening) and/or its route
+            "record": {"pending": "waiting", "conflict": "conflict"}.get(w["state"], "synced"),
+            "conflict": w["conflict_detail"],
+            "route_points_waiting": w["route_points_waiting"],
+        }
+        for w in store.pending_walks()
+    ]
     info = {
         "server": store.get_meta("server_url"),
         "device_id": store.get_meta("device_id"),
@@ -347,6 +361,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
         "last_contact_at": store.get_meta("last_contact_at"),
         "active_walk": active.model_dump(mode="json") if active else None,
         "pending": counts.__dict__ | {"total": counts.total},
+        "walks_waiting": walks,
         "findings": findings,
     }
     if args.json:
@@ -357,6 +372,13 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     if active:
         print(f"active walk: {active.name} (since {active.started_at:%Y-%m-%d %H:%M} UTC)")
     print(f"waiting:     {waiting(counts) if counts.total else 'nothing — all on the server'}")
+    for w in walks:
+        what = []
+        if w["record"] != "synced":
+            what.append(("its end" if w["ended_at"] else "its start") + f" ({w['record']})")
+        if w["route_points_waiting"]:
+            what.append(f"{w['route_points_waiting']} route points")
+        print(f"walk {w['id']}  {w['name']}  waits: {' and '.join(what)}")
     for f in findings:
         status = f["server_status"] or "-"
         print(
@@ -375,18 +397,33 @@ def _sync_state(row: dict[str, object]) -> str:
 
 
 def waiting(c: PendingCounts) -> str:
-    """'12 findings and 30 photos (41.2 MB) wait for the next sync'."""
-    parts = [
-        f"{c.findings} finding{'s' * (c.findings != 1)}",
-        f"{c.photos} photo{'s' * (c.photos != 1)} ({c.photo_bytes / 1e6:.1f} MB)",
-    ]
+    """'1 walk (with 212 route points), 12 findings and 30 photos (41.2 MB) wait for the next sync'.
+
+    Names only what waits, in the units of PendingCounts (a walk with its route counts once).
+    """
+
+    def n(k: int, word: str) -> str:
+        return f"{k} {word}{'s' * (k != 1)}"
+
+    parts = []
     if c.walks:
-        parts.append(f"{c.walks} walk{'s' * (c.walks != 1)}")
+        route = f" (with {c.track_points} route points)" if c.track_points else ""
+        parts.append(n(c.walks, "walk") + route)
+    if c.findings:
+        parts.append(n(c.findings, "finding"))
+    if c.photos:
+        parts.append(n(c.photos, "photo") + f" ({c.photo_bytes / 1e6:.1f} MB)")
     if c.events:
-        parts.append(f"{c.events} follow-up answer{'s' * (c.events != 1)}")
-    if c.track_points:
-        parts.append(f"{c.track_points} route points")
-    text = ", ".join(parts[:-1]) + " and " + parts[-1] + " wait for the next sync"
+        parts.append(n(c.events, "follow-up answer"))
+    if c.captures:
+        parts.append(
+            n(c.captures, "finding") + " still being processed in the app"
+            f" ({n(c.capture_photos, 'photo')})"
+        )
+    if not parts:
+        return "nothing waits for the next sync"
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    text = listed + (" waits" if c.total == 1 else " wait") + " for the next sync"
     if c.conflicts:
         text += f" ({c.conflicts} in conflict with the server: see `walkaudit status`)"
     return text

@@ -196,6 +196,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the gallery.",
     ),
     # ---- issue9-sync (pending, stalled server) ----
+    "sync.stalled": (
+        "Servern svarar inte – inget är förlorat, {n} väntar. Appen försöker igen av sig själv.",
+        "The server does not answer – nothing lost, {n} wait. The app will try again by itself.",
+    ),
+    "sync.progress_items": ("{done}/{total} st", "{done}/{total} items"),
+    "sync.done_more": (
+        "Skickat. {n} nya sparades under tiden och går med nästa synk.",
+        "Sent. {n} new were saved meanwhile and go with the next sync.",
+    ),
     # ---- issue9-new-finding (camera, photos, drafts, duplicate prompt) ----
     "finding.camera_starting": ("Kameran startar…", "Starting the camera…"),
     "finding.camera_failed": (

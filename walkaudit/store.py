@@ -87,18 +87,44 @@ class PhotoLike(Protocol):
 
 @dataclass(frozen=True)
 class PendingCounts:
-    walks: int
-    findings: int
-    events: int
-    photos: int
+    """What still waits for the server: the one definition of "pending".
+
+    The badge, the sync loop, the end-of-walk screen and `walkaudit status` all read this, so they
+    never disagree. `total` is the number the walker sees ("3 väntar på synk"); it counts what a
+    walker thinks of as a thing to send:
+
+    - a walk counts once while anything of it waits: its start, its end (or reopening), or any of
+      its route points — a walker thinks "my walk", not "212 GPS points";
+    - a finding counts until it is whole on the server (its record and every photo);
+    - each photo counts on its own: photos are what takes time, and they go one by one;
+    - each follow-up answer counts;
+    - a finding still in the inbox (saved, photos not yet processed) counts, and so do its photos.
+
+    So one walk with one finding and one photo shows "3". `track_points`, `photo_bytes` and
+    `conflicts` are detail for the status line and the progress bar, not added to `total`.
+    """
+
+    walks: int  # walks with their start, end or route points not yet confirmed
+    findings: int  # findings not yet whole on the server (record or a photo missing)
+    events: int  # follow-up answers not confirmed
+    photos: int  # photos of findings and answers the server has not verified
     photo_bytes: int
-    track_points: int
-    conflicts: int
+    track_points: int  # route points not confirmed (they count through their walk)
+    conflicts: int  # records the server refused as conflicting (kept here, still waiting)
+    captures: int = 0  # findings saved in the app whose photos are still being processed
+    capture_photos: int = 0  # the raw photos of those captures
 
     @property
     def total(self) -> int:
-        """Items that still wait for the server (conflicts included: they are not confirmed)."""
-        return self.walks + self.findings + self.events + self.photos + self.track_points
+        """The number on the badge; 0 means nothing at all waits ("Allt är synkat")."""
+        return (
+            self.walks
+            + self.findings
+            + self.events
+            + self.photos
+            + self.captures
+            + self.capture_photos
+        )
 
 
 class Store:
@@ -460,7 +486,7 @@ class Store:
     # ---- the outbox ----------------------------------------------------------------------
 
     def pending_counts(self) -> PendingCounts:
-        """What still waits for the server."""
+        """What still waits for the server (see PendingCounts for what each number means)."""
         with self._lock:
             q = self._one
             photos = q(
@@ -475,8 +501,19 @@ class Store:
                 "  WHERE fp.finding_id = f.id AND fp.revision = f.revision"
                 "  AND p.uploaded_at IS NULL)"
             )
+            # A walk waits while its record (start, end, reopening) or any route point does;
+            # a walk in conflict is not confirmed either, so it still counts.
+            walks = q(
+                "SELECT count(*) AS n FROM (SELECT id FROM walks WHERE state != 'confirmed'"
+                " UNION SELECT DISTINCT walk_id FROM track_points WHERE state = 'pending')"
+            )
+            captures = q(
+                "SELECT count(*) AS n, coalesce(sum(CASE WHEN raw = '' THEN 0 ELSE"
+                " length(raw) - length(replace(raw, char(10), '')) + 1 END), 0) AS p"
+                " FROM captures"
+            ) or {"n": 0, "p": 0}
             return PendingCounts(
-                walks=_n(q("SELECT count(*) AS n FROM walks WHERE state = 'pending'")),
+                walks=_n(walks),
                 findings=_n(findings),
                 events=_n(q("SELECT count(*) AS n FROM events WHERE state != 'confirmed'")),
                 photos=photos["n"],
@@ -485,7 +522,24 @@ class Store:
                     q("SELECT count(*) AS n FROM track_points WHERE state = 'pending'")
                 ),
                 conflicts=_n(q("SELECT count(*) AS n FROM findings WHERE state = 'conflict'"))
-                + _n(q("SELECT count(*) AS n FROM events WHERE state = 'conflict'")),
+                + _n(q("SELECT count(*) AS n FROM events WHERE state = 'conflict'"))
+                + _n(q("SELECT count(*) AS n FROM walks WHERE state = 'conflict'")),
+                captures=captures["n"],
+                capture_photos=captures["p"],
+            )
+
+    def pending_walks(self) -> list[dict[str, Any]]:
+        """Walks that still wait (the `walks` of pending_counts): what of each, oldest first."""
+        with self._lock:
+            return list(
+                self.db.query(
+                    "SELECT w.id, w.name, w.started_at, w.ended_at, w.state, w.conflict_detail,"
+                    " (SELECT count(*) FROM track_points t WHERE t.walk_id = w.id"
+                    "   AND t.state = 'pending') AS route_points_waiting"
+                    " FROM walks w WHERE w.state != 'confirmed' OR EXISTS (SELECT 1 FROM"
+                    "  track_points t WHERE t.walk_id = w.id AND t.state = 'pending')"
+                    " ORDER BY w.started_at"
+                )
             )
 
     def outbox_batch(self, max_findings: int = 100, max_track: int = 2000) -> model.PushRequest:

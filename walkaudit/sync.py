@@ -12,7 +12,11 @@ Errors: SyncError
           ├── EnrolError              the server refused the enrolment code
           ├── AuthError               401: the token is unknown or the device was revoked
           ├── ServerUnreachableError  no answer after the retries (network down, server down)
-          └── ServerRejectedError     the server refused a request (4xx) and said why
+          ├── ServerRejectedError     the server refused a request (4xx) and said why
+          └── SyncStopped             the caller asked the sync to stop (the app's watchdog)
+
+Every request is bounded by the httpx client's timeouts; a photo is sent in small pieces so a
+slow link still shows activity (`on_activity`) and no single write waits for a whole chunk.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from walkaudit import model
 from walkaudit.store import PendingCounts, Store
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: after a cut at most this much is sent again
+PIECE_SIZE = 64 * 1024  # a chunk goes out in pieces: each write is short, each one is activity
 BATCH_FINDINGS = 100
 
 
@@ -53,6 +58,10 @@ class ServerUnreachableError(SyncError):
 
 class ServerRejectedError(SyncError):
     """The server refused a request and said why (its `detail`)."""
+
+
+class SyncStopped(SyncError):
+    """The caller asked this sync to stop (`should_stop`); what was confirmed stays confirmed."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,8 @@ class SyncClient:
         sleep: Callable[[float], None] = time.sleep,
         on_progress: ProgressCallback | None = None,
         rng: random.Random | None = None,
+        on_activity: Callable[[], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.http = http
@@ -150,6 +161,11 @@ class SyncClient:
         self.sleep = sleep
         self.on_progress = on_progress
         self.rng = rng or random.Random()
+        # Called whenever bytes move either way (a piece written, an answer read): a watchdog
+        # tells "slow" from "stalled" by it.
+        self.on_activity = on_activity
+        # Checked before every request and between retries: a stopped sync sends nothing more.
+        self.should_stop = should_stop
 
     # ---- the whole sync --------------------------------------------------------------------
 
@@ -157,7 +173,10 @@ class SyncClient:
         """Push everything pending, upload photos, pull changes; raise only when it cannot go on."""
         report = SyncReport()
         counts = self.store.pending_counts()
+        # Items in the badge's units (PendingCounts.total): walks with their route, findings,
+        # photos, answers. What is done is what no longer waits, so the two always agree.
         progress = Progress("push", total_items=counts.total, total_bytes=counts.photo_bytes)
+        self._tell(progress)
         self._push_all(report, progress)
         progress.phase = "upload"
         for photo in self.store.photos_to_upload():
@@ -168,8 +187,7 @@ class SyncClient:
                 continue
             report.photos_uploaded += 1
             report.bytes_uploaded += sent
-            progress.done_items += 1
-            self._tell(progress)
+            self._count_done(progress)
         progress.phase = "pull"
         report.changes_pulled = self.pull()
         report.remaining = self.store.pending_counts()
@@ -207,8 +225,14 @@ class SyncClient:
                     report.conflicts.append((rec.id, rec.detail))
                 else:
                     report.records_confirmed += 1
-            progress.done_items += len(batch.walks) + len(batch.findings) + len(batch.events)
-            self._tell(progress)
+            self._count_done(progress)
+
+    def _count_done(self, progress: Progress) -> None:
+        """Items done = what waited at the start and waits no more (never goes backwards)."""
+        remaining = self.store.pending_counts().total
+        done = min(progress.total_items, max(0, progress.total_items - remaining))
+        progress.done_items = max(progress.done_items, done)
+        self._tell(progress)
 
     def pull(self) -> int:
         """Fetch status changes of this device's findings since the stored cursor."""
@@ -273,9 +297,11 @@ class SyncClient:
                 r = self._once(
                     "PUT",
                     url,
-                    content=chunk,
+                    content=self._pieces(chunk),
                     headers={
                         "Content-Type": "application/octet-stream",
+                        # Given explicitly, so the pieces go as one plain body, not chunked.
+                        "Content-Length": str(len(chunk)),
                         "Content-Range": f"bytes {offset}-{end}/{photo.size}",
                     },
                 )
@@ -302,11 +328,19 @@ class SyncClient:
                 delay = next(delays, None)
                 if delay is None:
                     raise ServerUnreachableError(_why(exc)) from exc
-                self.sleep(delay)
+                self._pause(delay)
                 offset = None  # ask the server where its copy stops
         progress.done_bytes += photo.size - counted
         self.store.mark_uploaded(photo.sha256)
         return sent
+
+    def _pieces(self, chunk: bytes) -> Iterator[bytes]:
+        """A chunk in pieces; each piece handed to the socket is activity (slow is not stalled)."""
+        for start in range(0, len(chunk), PIECE_SIZE):
+            if start:
+                self._active()
+            yield chunk[start : start + PIECE_SIZE]
+        self._active()
 
     # ---- HTTP ------------------------------------------------------------------------------
 
@@ -326,8 +360,10 @@ class SyncClient:
 
     def _once(self, method: str, path: str, **kw: object) -> httpx.Response:
         """One request; 401 and 5xx/429 become exceptions, other answers are returned."""
+        self._check_stop()
         headers = kw.pop("headers", None)
         r = self.http.request(method, self._url(path), headers=self._headers(headers), **kw)  # type: ignore[arg-type]
+        self._active()
         if r.status_code == 401:
             raise AuthError(
                 "the server no longer accepts this device (revoked or unknown) — nothing is lost;"
@@ -347,15 +383,30 @@ class SyncClient:
                 delay = next(delays, None)
                 if delay is None:
                     raise ServerUnreachableError(_why(exc)) from exc
-                self.sleep(delay)
+                self._pause(delay)
                 continue
             if r.is_success:
                 return r
             raise ServerRejectedError(f"{method} {path}: {_detail(r)}")
 
     def _tell(self, progress: Progress) -> None:
+        self._active()
         if self.on_progress:
             self.on_progress(progress)
+
+    def _active(self) -> None:
+        if self.on_activity:
+            self.on_activity()
+
+    def _check_stop(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise SyncStopped("the sync was stopped; what did not arrive waits for the next one")
+
+    def _pause(self, delay: float) -> None:
+        """Wait before a retry, unless the sync is stopped meanwhile (then stop at once)."""
+        self._check_stop()
+        self.sleep(delay)
+        self._check_stop()
 
 
 def _detail(r: httpx.Response) -> str:

@@ -74,7 +74,8 @@ def test_walk_photo_category_save_in_three_taps_and_the_badge_counts_it(tmp_path
             4.0,
         )
         assert row["photo_count"] == 1 and row["position_source"] == "gps"
-        assert h.text_of("pending-count") == "2 väntar på synk"  # the finding and its photo
+        # The walk (its start), the finding and its photo: one truth about what waits.
+        assert h.text_of("pending-count") == "3 väntar på synk"
         await h.close()
 
     play(scenario)

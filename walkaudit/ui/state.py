@@ -77,22 +77,13 @@ class AppState:
         return bool(self.store.get_meta("token"))
 
     def pending(self) -> PendingCounts:
-        """What waits for the server (captures still in the inbox count as findings)."""
-        counts = self.store.pending_counts()
-        waiting = len(self.inbox.items())
-        if not waiting:
-            return counts
-        return PendingCounts(
-            counts.walks,
-            counts.findings + waiting,
-            counts.events,
-            counts.photos + waiting,
-            counts.photo_bytes,
-            counts.track_points,
-            counts.conflicts,
-        )
+        """What waits for the server — the store's one definition (inbox captures included)."""
+        return self.store.pending_counts()
 
     def pending_items(self) -> int:
-        """The number shown on the badge: findings, photos and follow-up answers waiting."""
-        p = self.pending()
-        return p.findings + p.photos + p.events
+        """The number on the badge: walks, findings, photos, answers and captures that wait.
+
+        A walk counts once for its start, end and route points together; see PendingCounts.
+        "Allt är synkat" is shown only when this is 0.
+        """
+        return self.pending().total
