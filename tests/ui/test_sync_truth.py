@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -93,6 +94,7 @@ def test_ending_a_walk_sends_walk_route_finding_and_photo_without_a_tap(
                 assert missing == [], f"the badge says all synced while the server lacks {missing}"
                 break
             assert badge.endswith("väntar på synk"), badge
+            assert not [t for t in h.texts() if re.search(r"(^|\D)0/0 ", t)]  # never "0/0 st"
             if missing:
                 seen_waiting.append(h.app.state.pending().walks)
             assert time.monotonic() < deadline, f"after 60 s the server still lacks {missing}"
@@ -165,3 +167,26 @@ def test_a_walk_and_its_route_alone_are_synced_by_the_loop_and_shown_by_status(
     after = json.loads(status(phone, "--json"))
     assert after["pending"]["total"] == 0 and after["walks_waiting"] == []
     assert "nothing — all on the server" in status(phone)
+
+
+def test_the_progress_line_says_syncing_until_it_knows_what_to_count(tmp_path: Path) -> None:
+    from walkaudit.sync import Progress
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        s = h.app.syncer
+        s.running = True
+        texts = []
+        for p in (
+            None,  # the worker has not counted yet
+            Progress("pull"),  # nothing was waiting: only status changes are fetched
+            Progress("push", 0, 1),  # a walk's end, no photo
+            Progress("upload", 1, 3, 400_000, 2_000_000),
+        ):
+            s.progress = p
+            texts.append(s.describe()["text"])
+        assert texts == ["Synkar…", "Synkar…", "0/1 st", "1/3 st · 0.4/2.0 MB"]
+        s.running = False
+        await h.close()
+
+    asyncio.run(scenario())
