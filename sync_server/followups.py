@@ -196,7 +196,7 @@ def open_followups(db: Database, limit: int = 100) -> tuple[list[Followup], bool
             " FROM followups fu LEFT JOIN followup_items i ON i.followup_id = fu.id"
             " LEFT JOIN findings f ON f.id = i.finding_id"
             " WHERE fu.closed_at IS NULL GROUP BY fu.id"
-            " ORDER BY fu.created_at DESC, fu.id LIMIT ?",
+            " ORDER BY fu.created_at DESC, fu.rowid DESC LIMIT ?",
             [limit + 1],
         )
     )

@@ -271,6 +271,29 @@ class SyncClient:
         """A stored photo from the server (metadata-free), e.g. of a finding to follow up."""
         return self._call("GET", f"/v1/photos/{sha256}").content
 
+    def fetch_followups(self) -> list[model.FollowupSummary]:
+        """The open follow-ups planned on the server, newest first (for the walker to choose)."""
+        r = self._call("GET", "/v1/followups", params={"limit": 200})
+        return model.FollowupsResponse.model_validate_json(r.content).followups
+
+    def fetch_followup(
+        self, *, followup_id: str | None = None, area: str | None = None
+    ) -> list[model.OpenFinding]:
+        """A follow-up's findings (by id, or by a typed name or area) with their holders'
+        answers, kept on the device for the walk (walkaudit.remote)."""
+        from walkaudit.remote import RemoteFindings
+
+        params: dict[str, str | int] = {"answers": "true", "limit": 2000}
+        if followup_id:
+            params["followup"] = followup_id
+        elif area:
+            params["area"] = area
+        r = self._call("GET", "/v1/findings/open", params=params)
+        items = model.OpenFindingsResponse.model_validate_json(r.content).findings
+        remote = RemoteFindings(self.store)
+        remote.save_followup(followup_id or f"area:{(area or '').strip().lower()}", items)
+        return items
+
     # ---- photos ----------------------------------------------------------------------------
 
     def _upload(self, photo: model.Photo, progress: Progress) -> int:

@@ -3,6 +3,7 @@ with their holder's latest answer (GET /v1/findings/open?followup=ID&answers=tru
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +19,14 @@ from .conftest import Device, Server, event_json, finding_json, make_jpeg, photo
 def three(server: Server, device: Device) -> list[str]:
     """Three findings of a walk in Vivalla, pushed by the device."""
     walk = {"id": new_id(), "name": "Vår", "area": "Vivalla", "started_at": utcnow().isoformat()}
-    found = [finding_json(walk_id=walk["id"], latitude=59.2743 + i / 10_000) for i in range(3)]
+    found = [
+        finding_json(
+            walk_id=walk["id"],
+            latitude=59.2743 + i / 10_000,
+            captured_at=(utcnow() + timedelta(seconds=i)).isoformat(),
+        )  # fmt: skip
+        for i in range(3)
+    ]
     server.push(device, walks=[walk], findings=found)
     return [f["id"] for f in found]
 

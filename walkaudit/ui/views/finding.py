@@ -1,4 +1,6 @@
-"""One finding: photo, place, where it stands; edit or delete before it has been sent."""
+"""One finding: photo, place, where it stands and what its holder answered (comment, planned
+date, a small copy of the fix photo); edit or delete before it has been sent.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from walkaudit import model
+from walkaudit import answers, localtime, model
+from walkaudit.remote import RemotePhotos
 from walkaudit.store import FrozenError
 from walkaudit.ui import mapview
 from walkaudit.ui.views import common
@@ -79,14 +82,9 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
             )
         )
 
-    history = [
-        ft.Text(
-            f"{e.at.astimezone():%Y-%m-%d %H:%M} · {status_text(app, e.kind.value)}"
-            if e.kind.value in model.FindingStatus._value2member_map_
-            else f"{e.at.astimezone():%Y-%m-%d %H:%M} · {e.kind.value}"
-        )
-        for e in state.store.history(f.id)
-    ]
+    events = state.store.history(f.id)
+    history = [ft.Text(_history_line(app, e, f.category)) for e in events]
+    answered = answer_cards(app, answers.answers_of(state.store, f.id), f.category)
     actions: list[Any] = [
         tagged(
             "finding-save-note",
@@ -119,7 +117,7 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
         controls=[
             ft.Row(
                 [
-                    status_chip(status_text(app, status), status),
+                    status_chip(status_text(app, status, f.category), status),
                     ft.Text(t(f"severity.{f.severity.value}")),
                 ]
             ),
@@ -140,7 +138,83 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
             ),
             tagged("finding-note", note, t("finding.note")),
             ft.Row(actions, wrap=True),
+            *([section_title(t("answers.title")), *answered] if answered else []),
             section_title(t("finding.history")),
             *(history or [ft.Text("–")]),
         ],
     )
+
+
+# Notes worth a line in the history: what a coordinator wrote (a sent event's note is only the
+# recipient's address; an answer's note is shown in its card above).
+_NOTED = frozenset({model.EventKind.COMMENT, model.EventKind.REOPENED, model.EventKind.CLOSED})
+
+
+def _history_line(app: App, event: model.FindingEvent, category: str) -> str:
+    line = f"{localtime.day_hm(event.at)} · {app.t(answers.event_key(event.kind.value, category))}"
+    if event.kind in _NOTED and event.note.strip():
+        line += f" · {event.note.strip()}"
+    return line
+
+
+def who_answered(app: App, event: model.FindingEvent, category: str) -> str:
+    """Who made an event, in words ("Ägaren", "Polisen", a coordinator's name), or ''."""
+    named = answers.actor_key(event.actor, category)
+    return app.t(named[0], **named[1]) if named else ""
+
+
+def answer_cards(app: App, found: list[answers.Answer], category: str) -> list[ft.Control]:
+    """The holder's answers, newest first: who, what, when, the planned date, comment, photo."""
+    t = app.t
+    photos = RemotePhotos(app.state.store)
+    cards: list[ft.Control] = []
+    for a in found:
+        e = a.event
+        what = t(answers.event_key(e.kind.value, category))
+        who = who_answered(app, e, category)
+        head = f"{who} · {what}" if who else what
+        lines: list[ft.Control] = [
+            ft.Text(head, weight=ft.FontWeight.BOLD),
+            ft.Text(localtime.day_hm(e.at), size=13),
+        ]
+        if a.planned is not None:
+            day = answers.long_date(a.planned, t("answers.months"))
+            lines.append(
+                tagged(f"answer-planned-{e.id}", ft.Text(t("answers.planned_for", date=day)))
+            )
+        if a.comment:
+            text = (
+                t("answers.reason", reason=a.comment)
+                if e.kind is model.EventKind.NOT_OURS
+                else a.comment
+            )
+            lines.append(tagged(f"answer-comment-{e.id}", ft.Text(text, selectable=True)))
+        for sha in a.photos:
+            data = photos.read(sha)
+            if data is None:
+                lines.append(ft.Text(t("answers.photo_coming"), size=13, italic=True))
+            else:
+                lines.append(
+                    tagged(
+                        f"answer-photo-{sha}",
+                        ft.Image(
+                            src=data,
+                            height=200,
+                            fit=ft.BoxFit.CONTAIN,
+                            semantics_label=t("answers.fix_photo"),
+                        ),
+                        t("answers.fix_photo"),
+                    )
+                )
+        cards.append(
+            tagged(
+                f"answer-{e.id}",
+                ft.Container(
+                    ft.Column(lines, spacing=4),
+                    padding=10,
+                    border=ft.Border.all(1, ft.Colors.OUTLINE_VARIANT),
+                    border_radius=8,
+                ),
+            )
+        )
+    return cards

@@ -23,11 +23,17 @@ if TYPE_CHECKING:
 PAGE = 100
 
 
-def status_text(app: App, status: str) -> str:
-    """The label of a pin/list status (sync state or the server's status)."""
+def status_text(app: App, status: str, category: str | None = None) -> str:
+    """The label of a pin/list status (sync state or the server's status).
+
+    With the finding's category the words name who holds it: a disorder finding (ORD) is
+    "Skickat till polisen", not "till ägaren" (routing sends ORD to the police/EST).
+    """
     if status in ("waiting", "conflict"):
         return app.t(f"state.{status}")
-    return app.t(f"status.{status}")
+    from walkaudit.answers import status_key
+
+    return app.t(status_key(status, category))
 
 
 def build(app: App, walk_id: str | None = None) -> ft.View:
@@ -55,7 +61,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
                 leading=category_badge(r["category"]),
                 title=ft.Text(state.t.category(r["category"])),
                 subtitle=ft.Text(f"{captured} · {r['note'][:60]}" if r["note"] else captured),
-                trailing=status_chip(status_text(app, status), status),
+                trailing=status_chip(status_text(app, status, r["category"]), status),
                 on_click=lambda e, fid=r["id"]: app.go("finding", finding_id=fid, walk_id=walk_id),
             ),
         )

@@ -1,23 +1,31 @@
-"""Follow-up walk: the area's open findings from the server; the walker marks each one
-"still there" or "fixed" (with a photo), which syncs as an event in the finding's history.
+"""Follow-up walk: choose one of the follow-ups the coordinators planned (or type an area), then
+check each finding on its card — the original photo, what its holder answered — and mark it
+"still there" or "fixed", with a photo if the walker takes one. The answer stays marked on the
+card and can be changed until it is synced (a change then replaces it); once synced, a change is
+a new answer. Everything the cards show is kept on the device, so the walk works without signal.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from walkaudit import model, sync
+from walkaudit import answers, localtime, model, sync
+from walkaudit.remote import MyAnswer, RemotePhotos, card_photos
 from walkaudit.ui import mapview
 from walkaudit.ui.views import common
+from walkaudit.ui.views.finding import who_answered
 from walkaudit.ui.views.findings import status_text
 from walkaudit.ui.widgets import (
     MIN_TARGET,
     big_button,
     category_badge,
+    section_title,
     status_chip,
     tagged,
 )
@@ -25,129 +33,251 @@ from walkaudit.ui.widgets import (
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
 
+log = logging.getLogger("walkaudit.ui")
+_CHOSEN_KEY = "ui.followup"  # what the walker chose last: {"id": …} or {"area": …}
+_STILL, _FIXED = model.EventKind.STILL_THERE, model.EventKind.VERIFIED
 
-def build(app: App, area: str = "") -> ft.View:
+
+def build(app: App, followup_id: str = "", area: str = "", choose: bool = False) -> ft.View:
+    """The chosen follow-up's cards, or (nothing chosen, or `choose`) the list to choose from."""
+    if not (followup_id or area or choose):
+        # Back from the start screen in the middle of a follow-up walk: take it up again.
+        kept = json.loads(app.state.store.get_meta(_CHOSEN_KEY) or "{}")
+        followup_id, area = kept.get("id", ""), kept.get("area", "")
+    if followup_id or area:
+        return _cards(app, followup_id, area)
+    return _chooser(app)
+
+
+# ---- choosing a follow-up ----------------------------------------------------------------------
+
+
+def _chooser(app: App) -> ft.View:
     state, t = app.state, app.t
-    area = area or state.store.get_meta("ui.followup_area") or ""
-    field = ft.TextField(label=t("followup.area"), value=area, expand=True)
+    listing = ft.Column(spacing=4)
     message = ft.Text(visible=False)
+    field = ft.TextField(label=t("followup.area"), expand=True)
+    busy = {"on": False}
 
-    async def load(e: Any) -> None:
-        name = (field.value or "").strip()
-        if not name:
+    def show_list() -> None:
+        items, fetched_at = state.remote.followups()
+        listing.controls = [_followup_tile(app, f, choose_followup) for f in items]
+        if fetched_at is not None and not items:
+            listing.controls = [ft.Text(t("followup.list_empty"))]
+
+    async def refresh_list(e: Any = None) -> None:
+        if not state.enrolled or busy["on"]:
             return
-        state.store.set_meta(**{"ui.followup_area": name})
+        busy["on"] = True
+        message.value, message.visible = t("followup.list_loading"), True
+        app.page.update()
         try:
-            await app.work(_fetch, app, name)
+            await app.work(_fetch_list, app)
+        except sync.SyncError:
+            _, fetched_at = state.remote.followups()
+            message.value = (
+                t("followup.list_offline", when=localtime.day_hm(fetched_at))
+                if fetched_at
+                else t("followup.list_never")
+            )
+        else:
+            message.visible = False
+        finally:
+            busy["on"] = False
+        show_list()
+        app.page.update()
+
+    async def choose_followup(summary: model.FollowupSummary) -> None:
+        if busy["on"]:
+            return  # a second tap while the first one fetches
+        busy["on"] = True
+        message.value, message.visible = t("followup.loading"), True
+        app.page.update()
+        try:
+            await app.work(_fetch_followup, app, summary.id, None)
+        except sync.ServerRejectedError:
+            # Closed (or removed) since the list was fetched: say so, and show the list as it is.
+            busy["on"] = False
+            app.snack(t("followup.gone"), error=True)
+            await refresh_list()
+            return
+        except sync.SyncError:
+            if not state.remote.followup_findings(summary.id):
+                busy["on"] = False
+                message.visible = False
+                app.snack(t("followup.offline"), error=True)
+                app.page.update()
+                return
+            app.snack(t("followup.offline"), error=True)  # the cards as fetched before
+        busy["on"] = False
+        _remember(app, {"id": summary.id})
+        app.go("followup", followup_id=summary.id)
+
+    async def load_area(e: Any) -> None:
+        name = (field.value or "").strip()
+        if not name or busy["on"]:
+            return
+        busy["on"] = True
+        try:
+            await app.work(_fetch_followup, app, None, name)
         except sync.SyncError:
             app.snack(t("followup.offline"), error=True)
+        finally:
+            busy["on"] = False
+        _remember(app, {"area": name})
         app.go("followup", area=name)
 
-    def answer(finding_id: str, kind: model.EventKind) -> Callable[[Any], Awaitable[None]]:
-        # A real coroutine function per button: a lambda returning mark(...) would never run it.
-        async def handler(e: Any) -> None:
-            await mark(finding_id, kind)
-
-        return handler
-
-    items = state.remote.in_area(area) if area else []
-    tiles: list[Any] = []
-    for item in items:
-        f = item.finding
-        tiles.append(
-            ft.Card(
-                ft.Container(
-                    ft.Column(
-                        [
-                            ft.Row(
-                                [
-                                    category_badge(f.category, 28),
-                                    ft.Text(
-                                        state.t.category(f.category),
-                                        weight=ft.FontWeight.BOLD,
-                                        expand=True,
-                                    ),
-                                    status_chip(
-                                        status_text(app, item.status.value), item.status.value
-                                    ),
-                                ]
-                            ),
-                            ft.Text(f.note or "–"),
-                            ft.Row(
-                                [
-                                    tagged(
-                                        f"still-there-{f.id}",
-                                        ft.OutlinedButton(
-                                            t("followup.still_there"),
-                                            icon=ft.Icons.REPORT,
-                                            height=MIN_TARGET,
-                                            on_click=answer(f.id, model.EventKind.STILL_THERE),
-                                        ),
-                                    ),
-                                    tagged(
-                                        f"fixed-{f.id}",
-                                        ft.FilledButton(
-                                            t("followup.fixed"),
-                                            icon=ft.Icons.CHECK,
-                                            height=MIN_TARGET,
-                                            on_click=answer(f.id, model.EventKind.VERIFIED),
-                                        ),
-                                    ),
-                                ],
-                                wrap=True,
-                            ),
-                        ]
-                    ),
-                    padding=12,
-                )
-            )
-        )
-
-    async def mark(finding_id: str, kind: model.EventKind) -> None:
-        raw: list[bytes] = []
-        try:
-            if await app.photos.start_camera():
-                raw = [await app.photos.take()]
-            else:
-                picked = await app.photos.pick()
-                raw = [picked[0]] if picked else []
-        except Exception:
-            raw = []
-        await app.work(_record, app, finding_id, kind, raw)
-        label = (
-            t("followup.still_there")
-            if kind is model.EventKind.STILL_THERE
-            else t("followup.fixed")
-        )
-        app.snack(t("followup.marked", what=label))
-        app.syncer.wake()
-        app.go("followup", area=area)
-
-    pins = [
-        mapview.Pin(
-            i.finding.id,
-            i.finding.latitude,
-            i.finding.longitude,
-            i.finding.category,
-            i.status.value,
-        )
-        for i in items
-    ]
+    show_list()
     body: list[Any] = [
+        ft.Row(
+            [
+                section_title(t("followup.choose")),
+                tagged(
+                    "followup-refresh",
+                    ft.IconButton(
+                        ft.Icons.REFRESH, tooltip=t("followup.refresh"), on_click=refresh_list
+                    ),
+                    t("followup.refresh"),
+                ),
+            ],
+            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+        ),
+        tagged("followup-message", message),
+        tagged("followup-list", listing),
+        ft.Divider(),
+        ft.Text(t("followup.other")),
         ft.Row(
             [
                 tagged("followup-area", field, t("followup.area")),
                 tagged(
                     "followup-load",
-                    ft.FilledButton(t("followup.load"), on_click=load, height=MIN_TARGET),
+                    ft.FilledButton(t("followup.load"), on_click=load_area, height=MIN_TARGET),
                 ),
             ]
+        ),
+        _home_button(app),
+    ]
+    view = ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        route="/followup",
+        appbar=common.app_bar(app, t("followup.title"), back_to="start"),
+        scroll=ft.ScrollMode.AUTO,
+        padding=12,
+        controls=[common.sync_bar(app), *body],
+    )
+    if state.enrolled:
+        app.page.run_task(refresh_list)
+    return view
+
+
+def _followup_tile(
+    app: App,
+    f: model.FollowupSummary,
+    choose: Callable[[model.FollowupSummary], Awaitable[None]],
+) -> ft.Control:
+    t = app.t
+
+    async def tapped(e: Any) -> None:
+        await choose(f)
+
+    counts = t("followup.counts", area=f.area or "–", open=f.open, n=f.findings)
+    return tagged(
+        f"followup-{f.id}",
+        ft.ListTile(
+            leading=ft.Icon(ft.Icons.CHECKLIST),
+            title=ft.Text(f.name, weight=ft.FontWeight.BOLD),
+            subtitle=ft.Text(f"{counts} · {localtime.day_hm(f.created_at)[:10]}"),
+            trailing=ft.Icon(ft.Icons.CHEVRON_RIGHT),
+            on_click=tapped,
+            min_height=56,
+        ),
+        f.name,
+    )
+
+
+# ---- the cards -----------------------------------------------------------------------------------
+
+
+def _cards(app: App, followup_id: str, area: str) -> ft.View:
+    state, t = app.state, app.t
+    if followup_id:
+        items = state.remote.followup_findings(followup_id)
+        summary = state.remote.followup(followup_id)
+        title = summary.name if summary else t("followup.title")
+    else:
+        items = state.remote.followup_findings(_area_key(area)) or state.remote.in_area(area)
+        title = area
+    photos = RemotePhotos(state.store)
+    mine = state.remote.my_answers(i.finding.id for i in items)
+    slots: dict[str, ft.Container] = {}
+    by_id = {i.finding.id: i for i in items}
+
+    def redraw(finding_id: str) -> None:
+        item = by_id[finding_id]
+        slots[finding_id].content = _card_body(app, item, mine.get(finding_id), photos, ask)
+
+    def ask(item: model.OpenFinding, kind: model.EventKind) -> Callable[[Any], Awaitable[None]]:
+        # A real coroutine function per button: a lambda returning a coroutine would never run.
+        async def handler(e: Any) -> None:
+            await _ask_photo(app, item, kind, recorded)
+
+        return handler
+
+    def recorded(finding_id: str) -> None:
+        mine.update(state.remote.my_answers([finding_id]))
+        redraw(finding_id)
+        app.page.update()
+
+    def after_sync() -> None:
+        # "waiting to sync" becomes "sent" on the cards whose answers went.
+        now = state.remote.my_answers(by_id)
+        for fid in [f for f in by_id if now.get(f) != mine.get(f)]:
+            mine[fid] = now[fid]
+            redraw(fid)
+
+    for item in items:
+        slot = ft.Container()
+        slots[item.finding.id] = slot
+        redraw(item.finding.id)
+    app.on_refresh(after_sync)
+
+    async def fetch_photos() -> None:
+        wanted = [s for i in items for s in card_photos(i) if not photos.has(s)]
+        if not wanted or not state.enrolled:
+            return
+        got: list[str] = []
+        with contextlib.suppress(Exception):  # offline: the placeholders stay, nothing lost
+            await app.work(_fetch_photos, app, wanted, got.append)
+        for i in items:
+            if set(card_photos(i)) & set(got):
+                redraw(i.finding.id)
+        app.page.update()
+
+    pins = [
+        mapview.Pin(i.finding.id, i.finding.latitude, i.finding.longitude, i.finding.category,
+                    _pin_status(i, mine.get(i.finding.id)))
+        for i in items
+    ]  # fmt: skip
+    body: list[Any] = [
+        ft.Row(
+            [
+                ft.Text(title, size=18, weight=ft.FontWeight.BOLD, expand=True),
+                tagged(
+                    "followup-change",
+                    ft.TextButton(
+                        t("followup.change"),
+                        icon=ft.Icons.LIST,
+                        height=MIN_TARGET,
+                        on_click=lambda e: app.go("followup", choose=True),
+                    ),
+                ),
+            ],
+            wrap=True,
         )
     ]
-    body.append(message)
-    if area and not items:
+    if not items:
         body.append(ft.Text(t("followup.none")))
-    if items:
+    else:
         body.append(
             ft.Container(
                 mapview.build_map(
@@ -156,22 +286,12 @@ def build(app: App, area: str = "") -> ft.View:
                 height=240,
             )
         )
-        body += tiles
-    body.append(
-        ft.Row(
-            [
-                big_button(
-                    "followup-home",
-                    t("end.home"),
-                    ft.Icons.HOME,
-                    lambda e: app.go("start"),
-                    primary=False,
-                    height=56,
-                )
-            ]
-        )
-    )
-    return ft.View(
+        body += [
+            tagged(f"followup-card-{fid}", ft.Card(slot, margin=ft.Margin.only(bottom=6)))
+            for fid, slot in slots.items()
+        ]
+    body.append(_home_button(app))
+    view = ft.View(
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/followup",
         appbar=common.app_bar(app, t("followup.title"), back_to="start"),
@@ -179,37 +299,262 @@ def build(app: App, area: str = "") -> ft.View:
         padding=12,
         controls=[common.sync_bar(app), *body],
     )
+    app.page.run_task(fetch_photos)
+    return view
 
 
-def _fetch(app: App, area: str) -> None:
+def _card_body(
+    app: App,
+    item: model.OpenFinding,
+    mine: MyAnswer | None,
+    photos: RemotePhotos,
+    ask: Callable[[model.OpenFinding, model.EventKind], Callable[[Any], Awaitable[None]]],
+) -> ft.Control:
+    t, f = app.t, item.finding
+    lines: list[ft.Control] = [
+        ft.Row(
+            [
+                category_badge(f.category, 28),
+                ft.Text(app.state.t.category(f.category), weight=ft.FontWeight.BOLD, expand=True),
+                status_chip(status_text(app, item.status.value, f.category), item.status.value),
+            ]
+        )
+    ]
+    if f.photos:
+        lines.append(
+            _photo(app, photos, f.photos[0].sha256, "original", t("followup.original_photo"))
+        )
+    lines.append(ft.Text(f.note or "–"))
+    if item.answer is not None:
+        lines += _holder_answer(app, item, photos)
+    if mine is not None:
+        what = _answer_word(app, mine.kind)
+        if mine.photos:
+            what += f" ({t('followup.with_photos', n=mine.photos)})"
+        key = "followup.my_answer_sent" if mine.sent else "followup.my_answer_waiting"
+        lines.append(tagged(f"my-answer-{f.id}", ft.Text(t(key, what=what), italic=True)))
+    lines.append(
+        ft.Row(
+            [
+                _answer_button(app, f.id, _STILL, mine, ask(item, _STILL)),
+                _answer_button(app, f.id, _FIXED, mine, ask(item, _FIXED)),
+            ],
+            wrap=True,
+        )
+    )
+    return ft.Container(ft.Column(lines, spacing=6), padding=12)
+
+
+def _holder_answer(app: App, item: model.OpenFinding, photos: RemotePhotos) -> list[ft.Control]:
+    """The holder's latest answer: who, what (with the planned date), the comment, the photo."""
+    assert item.answer is not None
+    t, f = app.t, item.finding
+    a = answers.read_answer(item.answer)
+    what = t(answers.event_key(a.event.kind.value, f.category))
+    if a.planned is not None:
+        day = answers.long_date(a.planned, t("answers.months"))
+        what = t("answers.planned_for", date=day)
+    who = who_answered(app, a.event, f.category) or t(f"answers.by.{answers.holder(f.category)}")
+    text = t("followup.holder_answer", who=who, what=what)
+    if a.comment:
+        reason = a.event.kind is model.EventKind.NOT_OURS
+        text += f"\n{t('answers.reason', reason=a.comment) if reason else a.comment}"
+    out: list[ft.Control] = [tagged(f"holder-answer-{f.id}", ft.Text(text))]
+    for sha in a.photos:
+        out.append(_photo(app, photos, sha, "answer", t("answers.fix_photo")))
+    return out
+
+
+def _photo(app: App, photos: RemotePhotos, sha: str, role: str, label: str) -> ft.Control:
+    data = photos.read(sha)
+    if data is None:
+        return tagged(
+            f"{role}-photo-missing-{sha}",
+            ft.Text(app.t("followup.photo_missing"), size=13, italic=True),
+        )
+    image = ft.Image(src=data, height=160, fit=ft.BoxFit.CONTAIN, semantics_label=label)
+    return tagged(f"{role}-photo-{sha}", image, label)
+
+
+def _answer_word(app: App, kind: model.EventKind) -> str:
+    return app.t("followup.fixed" if kind is _FIXED else "followup.still_there")
+
+
+def _answer_button(
+    app: App,
+    finding_id: str,
+    kind: model.EventKind,
+    mine: MyAnswer | None,
+    on_click: Callable[[Any], Awaitable[None]],
+) -> ft.Control:
+    """Filled with a check when it is the walker's answer, outlined otherwise."""
+    label = _answer_word(app, kind)
+    chosen = mine is not None and mine.kind is kind
+    if chosen:
+        button: ft.Control = ft.FilledButton(
+            label, icon=ft.Icons.CHECK, height=MIN_TARGET, on_click=on_click
+        )
+    else:
+        icon = ft.Icons.TASK_ALT if kind is _FIXED else ft.Icons.REPORT
+        button = ft.OutlinedButton(label, icon=icon, height=MIN_TARGET, on_click=on_click)
+    prefix = "fixed" if kind is _FIXED else "still-there"
+    spoken = f"{label}, {app.t('followup.chosen')}" if chosen else label
+    wrapper = tagged(f"{prefix}-{finding_id}", button, spoken)
+    wrapper.selected = chosen
+    return wrapper
+
+
+def _pin_status(item: model.OpenFinding, mine: MyAnswer | None) -> str:
+    if mine is None:
+        return item.status.value
+    return "verified" if mine.kind is _FIXED else "reopened"
+
+
+# ---- the walker's answer, with or without a photo ------------------------------------------------
+
+
+async def _ask_photo(
+    app: App,
+    item: model.OpenFinding,
+    kind: model.EventKind,
+    recorded: Callable[[str], None],
+) -> None:
+    """Offer a photo (camera, gallery, none), then record the answer."""
+    t = app.t
+    slot = ft.Container()
+    note = ft.Text(visible=False, color=ft.Colors.ERROR)
+    done = {"yes": False}
+
+    def close() -> None:
+        app.page.pop_dialog()
+        app.photos.leave()  # the camera is released with the dialog
+
+    async def finish(raw: list[bytes]) -> None:
+        if done["yes"]:
+            return  # a second tap while the first one is being saved
+        done["yes"] = True
+        close()
+        usable = await app.work(_record, app, item.finding.id, kind, raw)
+        recorded(item.finding.id)
+        if not usable:
+            app.snack(t("followup.photo_unusable"), error=True)
+        else:
+            app.snack(t("followup.marked", what=_answer_word(app, kind)))
+        app.syncer.wake()
+
+    async def take(e: Any) -> None:
+        try:
+            data = await app.photos.take()
+        except Exception:
+            note.value, note.visible = t("followup.camera_unavailable"), True
+            app.page.update()
+            return
+        await finish([data])
+
+    async def pick(e: Any) -> None:
+        try:
+            picked = await app.photos.pick()
+        except Exception:  # no picker on this platform: the other two choices remain
+            log.warning("the file picker failed", exc_info=True)
+            return
+        if picked:
+            await finish([picked[0]])
+
+    async def without(e: Any) -> None:
+        await finish([])
+
+    def cancel(e: Any) -> None:
+        done["yes"] = True
+        close()
+
+    title = t("followup.photo_fixed" if kind is _FIXED else "followup.photo_still")
+    dialog = ft.AlertDialog(
+        modal=True,
+        title=ft.Text(title),
+        content=ft.Column([slot, note], tight=True, width=360),
+        actions=[
+            tagged("answer-take-photo", ft.FilledButton(
+                t("followup.take"), icon=ft.Icons.PHOTO_CAMERA, height=MIN_TARGET, on_click=take)),
+            tagged("answer-pick-photo", ft.OutlinedButton(
+                t("followup.gallery"), icon=ft.Icons.PHOTO_LIBRARY, height=MIN_TARGET,
+                on_click=pick)),
+            tagged("answer-no-photo", ft.OutlinedButton(
+                t("followup.no_photo"), height=MIN_TARGET, on_click=without)),
+            tagged("answer-cancel", ft.TextButton(
+                t("common.cancel"), height=MIN_TARGET, on_click=cancel)),
+        ],
+        actions_alignment=ft.MainAxisAlignment.END,
+        scrollable=True,
+    )  # fmt: skip
+    app.page.show_dialog(dialog)
+    app.photos.attach(slot)
+
+
+# ---- blocking work (worker threads) --------------------------------------------------------------
+
+
+def _remember(app: App, chosen: dict[str, str]) -> None:
+    app.state.store.set_meta(**{_CHOSEN_KEY: json.dumps(chosen)})
+
+
+def _area_key(area: str) -> str:
+    return f"area:{area.strip().lower()}"
+
+
+@contextlib.contextmanager
+def _client(app: App) -> Iterator[sync.SyncClient]:
     import httpx
 
     if not app.state.enrolled:
         raise sync.NotEnrolledError("not enrolled")
-    with httpx.Client(timeout=20) as http:
-        sync.SyncClient(app.state.store, http, retry=sync.RetryPolicy(attempts=2)).fetch_open(
-            area=area
-        )
+    with httpx.Client(timeout=httpx.Timeout(20, connect=5)) as http:
+        yield sync.SyncClient(app.state.store, http, retry=sync.RetryPolicy(attempts=2))
 
 
-def _record(app: App, finding_id: str, kind: model.EventKind, raw: list[bytes]) -> None:
-    """A follow-up answer: an event (with the photo, processed now) queued for sync."""
+def _fetch_list(app: App) -> None:
+    with _client(app) as client:
+        app.state.remote.save_followups(client.fetch_followups())
+
+
+def _fetch_followup(app: App, followup_id: str | None, area: str | None) -> None:
+    """A follow-up's findings, kept for the walk (the cards fetch their photos once shown)."""
+    with _client(app) as client:
+        client.fetch_followup(followup_id=followup_id, area=area)
+
+
+def _fetch_photos(app: App, shas: list[str], on_arrival: Callable[[str], None]) -> None:
+    with _client(app) as client:
+        RemotePhotos(app.state.store).fetch_missing(client, shas, on_arrival)
+
+
+def _record(app: App, finding_id: str, kind: model.EventKind, raw: list[bytes]) -> bool:
+    """A follow-up answer (with its photo, processed now) queued for sync; False if a photo was
+    unusable (the answer is saved all the same)."""
     from walkaudit import media
 
     photos = []
+    usable = True
     for data in raw:
-        # The answer counts even when the photo cannot be used.
-        with contextlib.suppress(media.PhotoError):
+        try:
             photos.append(
                 media.process_photo(data, name="foto", max_edge=app.state.settings.max_edge)
             )
-    event = model.FindingEvent(
-        id=model.new_id(), finding_id=finding_id, kind=kind, at=model.utcnow()
+        except media.PhotoError:
+            usable = False
+    app.state.remote.answer(finding_id, kind, photos)
+    return usable
+
+
+def _home_button(app: App) -> ft.Control:
+    return ft.Row(
+        [
+            big_button(
+                "followup-home",
+                app.t("end.home"),
+                ft.Icons.HOME,
+                lambda e: app.go("start"),
+                primary=False,
+                height=56,
+            )
+        ]
     )
-    app.state.store.add_event(event, photos)
-    status = (
-        model.FindingStatus.VERIFIED
-        if kind is model.EventKind.VERIFIED
-        else (model.FindingStatus.REOPENED)
-    )
-    app.state.remote.mark(finding_id, status)
