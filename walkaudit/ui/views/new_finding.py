@@ -47,6 +47,8 @@ MAX_PHOTOS = 6
 WIRE_MAX_PHOTOS = 10  # model.Finding.photos
 NOTE_AUTOSAVE_S = 0.8  # the note is kept this long after the last keystroke (and on leaving it)
 NEARBY_SHOWN = 5
+THUMB_SIZE = 68
+REMOVE_TARGET = 44  # the remove button: a finger's width, on a corner of the thumbnail
 NEARBY_NOTE_CHARS = 160  # longer notes are cut at a word, with an ellipsis
 
 
@@ -735,9 +737,11 @@ async def offer_draft(
 def _thumb(app: App, index: int, image: bytes | None, remove: Callable[[int], None]) -> ft.Control:
     """One photo in the strip: its thumbnail and a button that takes it out of the finding."""
     picture: ft.Control = (
-        ft.Image(src=image, width=64, height=64, fit=ft.BoxFit.COVER, border_radius=8)
+        ft.Image(
+            src=image, width=THUMB_SIZE, height=THUMB_SIZE, fit=ft.BoxFit.COVER, border_radius=8
+        )  # fmt: skip
         if image
-        else ft.Container(ft.Icon(ft.Icons.IMAGE), width=64, height=64, bgcolor="#1F000000")
+        else ft.Container(ft.Icon(ft.Icons.IMAGE), bgcolor="#1F000000", border_radius=8)
     )
     label = app.t("finding.photo_remove", n=index + 1)
     button = ft.IconButton(
@@ -746,12 +750,19 @@ def _thumb(app: App, index: int, image: bytes | None, remove: Callable[[int], No
         icon_color=ft.Colors.WHITE,
         bgcolor="#B3000000",
         tooltip=label,
+        width=REMOVE_TARGET,
+        height=REMOVE_TARGET,
         on_click=lambda e: remove(index),
     )
+    # The button sits on the thumbnail's corner, inside the stack (a Stack clips what overhangs).
+    edge = THUMB_SIZE + REMOVE_TARGET // 3
     return ft.Stack(
-        [picture, ft.Container(tagged(f"photo-remove-{index}", button, label), right=-8, top=-8)],
-        width=72,
-        height=72,
+        [
+            ft.Container(picture, left=0, bottom=0, width=THUMB_SIZE, height=THUMB_SIZE),
+            ft.Container(tagged(f"photo-remove-{index}", button, label), right=0, top=0),
+        ],
+        width=edge,
+        height=edge,
     )
 
 
