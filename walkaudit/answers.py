@@ -34,21 +34,22 @@ def fetch_answer_photos(store: Store, client: SyncClient) -> int:
     """
     photos = RemotePhotos(store)
     since = int(store.get_meta(_CHECKED_KEY) or 0)
+    [top] = store.query("SELECT coalesce(max(seq), 0) AS seq FROM status_events")
     rows = store.query(
-        "SELECT seq, json FROM status_events WHERE seq > ?"
+        "SELECT json FROM status_events WHERE seq > ? AND seq <= ?"
         " AND json_array_length(json, '$.photos') > 0 ORDER BY seq",
-        [since],
+        [since, top["seq"]],
     )
     wanted = photos.wanted()
-    if not rows and not wanted:
-        return 0
     shas = [
         p.sha256 for r in rows for p in model.FindingEvent.model_validate_json(r["json"]).photos
     ]
-    # Failures land in the wanted list, so the pulled events need not be looked at again.
-    arrived, _ = photos.fetch_missing(client, [*wanted, *shas])
-    if rows:
-        store.set_meta(**{_CHECKED_KEY: str(rows[-1]["seq"])})
+    arrived = 0
+    if shas or wanted:
+        # Failures land in the wanted list, so the pulled events need not be looked at again.
+        arrived, _ = photos.fetch_missing(client, [*wanted, *shas])
+    if top["seq"] > since:
+        store.set_meta(**{_CHECKED_KEY: str(top["seq"])})
     return arrived
 
 

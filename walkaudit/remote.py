@@ -33,6 +33,7 @@ FOLLOWUP_KINDS = (model.EventKind.STILL_THERE, model.EventKind.VERIFIED)
 _FOLLOWUPS_KEY = "remote.followups"  # the last list of planned follow-ups (JSON)
 _CHOSEN_KEY = "remote.followup."  # + id: the ids of that follow-up's findings (JSON)
 _WANTED_KEY = "remote.photos_wanted"  # server photos a card needs and that are not here yet
+MAX_WANTED = 500
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,8 @@ class RemotePhotos:
 
     def _remember_wanted(self, failed: list[str], done: set[str]) -> None:
         before = self.wanted()
-        still = [s for s in dict.fromkeys([*before, *failed]) if s not in done]
+        # Bounded: a photo that never reaches the server must not make every sync longer.
+        still = [s for s in dict.fromkeys([*before, *failed]) if s not in done][-MAX_WANTED:]
         if still != before:
             self.store.set_meta(**{_WANTED_KEY: json.dumps(still) if still else None})
 

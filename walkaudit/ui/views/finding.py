@@ -122,6 +122,8 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
                 ]
             ),
             *photos,
+            # What the holder answered is the news: right under the photo, before the place.
+            *([section_title(t("answers.title")), *answered] if answered else []),
             ft.Text(
                 f"{f.latitude:.5f}, {f.longitude:.5f}"
                 + (f" ±{round(f.accuracy)} m" if f.accuracy is not None else "")
@@ -138,7 +140,6 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
             ),
             tagged("finding-note", note, t("finding.note")),
             ft.Row(actions, wrap=True),
-            *([section_title(t("answers.title")), *answered] if answered else []),
             section_title(t("finding.history")),
             *(history or [ft.Text("–")]),
         ],
@@ -188,7 +189,7 @@ def answer_cards(app: App, found: list[answers.Answer], category: str) -> list[f
                 if e.kind is model.EventKind.NOT_OURS
                 else a.comment
             )
-            lines.append(tagged(f"answer-comment-{e.id}", ft.Text(text, selectable=True)))
+            lines.append(tagged(f"answer-comment-{e.id}", ft.Text(text)))
         for sha in a.photos:
             data = photos.read(sha)
             if data is None:

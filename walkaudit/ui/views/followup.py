@@ -55,8 +55,11 @@ def build(app: App, followup_id: str = "", area: str = "", choose: bool = False)
 def _chooser(app: App) -> ft.View:
     state, t = app.state, app.t
     listing = ft.Column(spacing=4)
-    message = ft.Text(visible=False)
-    field = ft.TextField(label=t("followup.area"), expand=True)
+    message = ft.Text()
+    # Flutter refuses a Semantics wrapper around an invisible control: hide the wrapper.
+    message_box = tagged("followup-message", message)
+    message_box.visible = False
+    field = ft.TextField(label=t("followup.area"))
     busy = {"on": False}
 
     def show_list() -> None:
@@ -69,7 +72,7 @@ def _chooser(app: App) -> ft.View:
         if not state.enrolled or busy["on"]:
             return
         busy["on"] = True
-        message.value, message.visible = t("followup.list_loading"), True
+        message.value, message_box.visible = t("followup.list_loading"), True
         app.page.update()
         try:
             await app.work(_fetch_list, app)
@@ -81,7 +84,7 @@ def _chooser(app: App) -> ft.View:
                 else t("followup.list_never")
             )
         else:
-            message.visible = False
+            message_box.visible = False
         finally:
             busy["on"] = False
         show_list()
@@ -91,7 +94,7 @@ def _chooser(app: App) -> ft.View:
         if busy["on"]:
             return  # a second tap while the first one fetches
         busy["on"] = True
-        message.value, message.visible = t("followup.loading"), True
+        message.value, message_box.visible = t("followup.loading"), True
         app.page.update()
         try:
             await app.work(_fetch_followup, app, summary.id, None)
@@ -104,7 +107,7 @@ def _chooser(app: App) -> ft.View:
         except sync.SyncError:
             if not state.remote.followup_findings(summary.id):
                 busy["on"] = False
-                message.visible = False
+                message_box.visible = False
                 app.snack(t("followup.offline"), error=True)
                 app.page.update()
                 return
@@ -142,17 +145,17 @@ def _chooser(app: App) -> ft.View:
             ],
             alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
         ),
-        tagged("followup-message", message),
+        message_box,
         tagged("followup-list", listing),
         ft.Divider(),
         ft.Text(t("followup.other")),
+        tagged("followup-area", field, t("followup.area")),
         ft.Row(
             [
-                tagged("followup-area", field, t("followup.area")),
                 tagged(
                     "followup-load",
                     ft.FilledButton(t("followup.load"), on_click=load_area, height=MIN_TARGET),
-                ),
+                )
             ]
         ),
         _home_button(app),
@@ -258,10 +261,11 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
                     _pin_status(i, mine.get(i.finding.id)))
         for i in items
     ]  # fmt: skip
+    # (No expanding child in a wrapping row: Flutter cannot lay that out and greys the screen.)
     body: list[Any] = [
+        ft.Text(title, size=18, weight=ft.FontWeight.BOLD),
         ft.Row(
             [
-                ft.Text(title, size=18, weight=ft.FontWeight.BOLD, expand=True),
                 tagged(
                     "followup-change",
                     ft.TextButton(
@@ -270,10 +274,9 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
                         height=MIN_TARGET,
                         on_click=lambda e: app.go("followup", choose=True),
                     ),
-                ),
-            ],
-            wrap=True,
-        )
+                )
+            ]
+        ),
     ]
     if not items:
         body.append(ft.Text(t("followup.none")))
@@ -320,13 +323,22 @@ def _card_body(
             ]
         )
     ]
-    if f.photos:
-        lines.append(
-            _photo(app, photos, f.photos[0].sha256, "original", t("followup.original_photo"))
-        )
+    # The report's photo (to recognise the place) and the holder's photo of the fix, side by
+    # side: two cards fit on a phone's screen.
+    pictures = [
+        _photo(app, photos, p.sha256, "original", t("followup.original_photo"))
+        for p in f.photos[:1]
+    ]
+    if item.answer is not None:
+        pictures += [
+            _photo(app, photos, p.sha256, "answer", t("answers.fix_photo"))
+            for p in item.answer.photos[:1]
+        ]
+    if pictures:
+        lines.append(ft.Row(pictures, vertical_alignment=ft.CrossAxisAlignment.START))
     lines.append(ft.Text(f.note or "–"))
     if item.answer is not None:
-        lines += _holder_answer(app, item, photos)
+        lines.append(_holder_answer(app, item))
     if mine is not None:
         what = _answer_word(app, mine.kind)
         if mine.photos:
@@ -345,8 +357,8 @@ def _card_body(
     return ft.Container(ft.Column(lines, spacing=6), padding=12)
 
 
-def _holder_answer(app: App, item: model.OpenFinding, photos: RemotePhotos) -> list[ft.Control]:
-    """The holder's latest answer: who, what (with the planned date), the comment, the photo."""
+def _holder_answer(app: App, item: model.OpenFinding) -> ft.Control:
+    """The holder's latest answer: who, what (with the planned date), the comment."""
     assert item.answer is not None
     t, f = app.t, item.finding
     a = answers.read_answer(item.answer)
@@ -359,21 +371,21 @@ def _holder_answer(app: App, item: model.OpenFinding, photos: RemotePhotos) -> l
     if a.comment:
         reason = a.event.kind is model.EventKind.NOT_OURS
         text += f"\n{t('answers.reason', reason=a.comment) if reason else a.comment}"
-    out: list[ft.Control] = [tagged(f"holder-answer-{f.id}", ft.Text(text))]
-    for sha in a.photos:
-        out.append(_photo(app, photos, sha, "answer", t("answers.fix_photo")))
-    return out
+    return tagged(f"holder-answer-{f.id}", ft.Text(text))
 
 
 def _photo(app: App, photos: RemotePhotos, sha: str, role: str, label: str) -> ft.Control:
+    """A server photo's small copy (kept on the device), or a note that it comes with signal."""
     data = photos.read(sha)
     if data is None:
-        return tagged(
+        content: ft.Control = tagged(
             f"{role}-photo-missing-{sha}",
             ft.Text(app.t("followup.photo_missing"), size=13, italic=True),
         )
-    image = ft.Image(src=data, height=160, fit=ft.BoxFit.CONTAIN, semantics_label=label)
-    return tagged(f"{role}-photo-{sha}", image, label)
+    else:
+        image = ft.Image(src=data, height=140, fit=ft.BoxFit.CONTAIN, semantics_label=label)
+        content = tagged(f"{role}-photo-{sha}", image, label)
+    return ft.Container(content, expand=1, alignment=ft.Alignment.TOP_LEFT)
 
 
 def _answer_word(app: App, kind: model.EventKind) -> str:
