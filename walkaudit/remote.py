@@ -236,7 +236,12 @@ class RemotePhotos:
         for n, sha in enumerate(missing):
             try:
                 self.fetch(client, sha)
-            except (sync.ServerUnreachableError, sync.AuthError, sync.NotEnrolledError):
+            except (
+                sync.ServerUnreachableError,
+                sync.AuthError,
+                sync.NotEnrolledError,
+                sync.SyncStopped,  # the app's watchdog stopped this sync
+            ):
                 failed += missing[n:]
                 break
             except Exception as exc:  # a 404, a damaged file: this photo only
