@@ -456,3 +456,21 @@ def _top_level(view: ft.View, control: Any, none_if_elsewhere: bool = False) -> 
     if control is None and not none_if_elsewhere:
         raise LookupError("not in this view")
     return control
+
+
+def test_a_photo_taken_the_instant_the_screen_opens_waits_for_the_camera(tmp_path: Path) -> None:
+    """A quick thumb: *Ta foto* before the camera has even begun to start still takes the photo."""
+    explained(tmp_path)
+    camera = Camera()
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, camera.results())
+        await start_walk(h)
+        await h.click("new-finding")
+        await h.click("take-photo")  # no waiting for the camera to be ready
+        await h.until(lambda: len(strip_keys(h)) == 1)
+        assert camera.shots == 1
+        assert not any("inte tillgänglig" in text for text in h.texts())
+        await h.close()
+
+    play(scenario)

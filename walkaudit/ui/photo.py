@@ -111,7 +111,9 @@ class PhotoSource:
         A screen without a preview slot has no camera (flet-camera needs its control on screen):
         False, and the caller uses the picker.
         """
-        if self.state is CameraState.STARTING and self._starting is not None:
+        # Also before the start task has run at all (state still OFF): a tap on *Ta foto* right
+        # as the screen opens waits for the camera instead of being told it is missing.
+        if self._starting is not None and not self._starting.done():
             try:
                 return await asyncio.shield(self._starting)
             except Exception:
