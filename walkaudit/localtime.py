@@ -7,7 +7,7 @@ the Python side (in web mode that is the server, often UTC).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
 ZONE_NAME = "Europe/Stockholm"
@@ -27,7 +27,7 @@ def _eu_offset(utc: datetime) -> timezone:
     """CET/CEST by the EU rule (last Sunday of March/October, 01:00 UTC)."""
 
     def last_sunday(month: int) -> datetime:
-        last = datetime(utc.year, month, 31, 1, tzinfo=timezone.utc)
+        last = datetime(utc.year, month, 31, 1, tzinfo=UTC)
         return last - timedelta(days=(last.weekday() + 1) % 7)
 
     summer = last_sunday(3) <= utc < last_sunday(10)
@@ -37,11 +37,11 @@ def _eu_offset(utc: datetime) -> timezone:
 def local(value: datetime) -> datetime:
     """A UTC (or any aware) timestamp in Swedish local time; a naive one is taken as UTC."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     zone = _zone()
     if zone is not None:
         return value.astimezone(zone)
-    utc = value.astimezone(timezone.utc)
+    utc = value.astimezone(UTC)
     return utc.astimezone(_eu_offset(utc))
 
 
