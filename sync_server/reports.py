@@ -7,8 +7,10 @@ When a finding is due for its owner (`due_groups`):
   * its walk has synced: the walk is ended (walks.ended_at), or the finding has no walk, or it
     arrived more than `report_settle_hours` ago (a phone that died never ends its walk).
 A due group (one owner, one recipient address) goes out when it holds a finding of a walk this
-owner has had no report from yet — i.e. right after a walk — or when the owner's last report is
-older than `report_batch_hours`: stragglers synced late are batched into one mail a day.
+owner has had no report from yet — i.e. right after a walk —, of a walk that ended (again) after
+the owner's last report — a walk reopened on the phone and ended once more is a walk just ended —,
+or when the owner's last report is older than `report_batch_hours`: stragglers synced late are
+batched into one mail a day.
 
 The email is built once and handed to `mailer.enqueue`; the owner's personal link
 (`links.create_link`) heads it. Photos are re-encoded small and metadata-free. If the photos
@@ -133,7 +135,9 @@ def due_groups(db: Database, settings: Settings, now: datetime) -> list[Group]:
             "SELECT MAX(created_at) FROM outbox WHERE kind = 'report' AND owner_id = ?", [owner_id]
         ).fetchone()[0]
         new_walk = any(r[1] is not None and r[1] not in reported_walks for r in rows)
-        if new_walk or last is None or last <= batch_since:
+        # Both are iso() strings (UTC, same width): text order is time order.
+        ended_since = last is not None and any(r[3] is not None and r[3] > last for r in rows)
+        if new_walk or ended_since or last is None or last <= batch_since:
             first = rows[0]
             groups.append(
                 Group(

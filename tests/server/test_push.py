@@ -241,8 +241,14 @@ def test_findings_added_after_a_reopen_are_reported_once_the_walk_ends_again(
     assert due() == {}  # the walk is ongoing again: nothing leaves mid-walk
 
     server.push(device, walks=[walk | {"ended_at": utcnow().isoformat()}])
-    # An owner this walk has not written to yet gets theirs on the next pass; an owner who
-    # already had this walk's report gets the late one with the daily batch of stragglers.
-    assert due() == {kommun: (late_kommun,)}
+    # Ended again: a walk just ended, so both owners get the new findings on the next pass —
+    # also the one who already had this walk's first report.
+    assert due() == {bo: (late_bo,), kommun: (late_kommun,)}
+    done, errors = reports.enqueue_reports(server.db, server.services.blobs, settings,
+                                           now=utcnow())  # fmt: skip
+    assert errors == [] and len(done) == 2 and due() == {}
+    # A straggler of that walk synced later still waits for the daily batch.
+    straggler = add(bo, lon + 0.0006)
+    assert due() == {}
     tomorrow = utcnow() + timedelta(hours=settings.report_batch_hours, minutes=1)
-    assert due(tomorrow) == {bo: (late_bo,), kommun: (late_kommun,)}
+    assert due(tomorrow) == {bo: (straggler,)}
