@@ -59,6 +59,13 @@ def run(
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def field(data: Path, *args: str | Path, timeout: float = 180) -> str:
+    """Run the `walkaudit` field CLI on a data directory; its output, stripped (exit 0 asserted)."""
+    r = run("walkaudit", "--data", data, *args, timeout=timeout)
+    assert r.code == 0, r.err
+    return r.out.strip()
+
+
 class ChildProcess:
     """A command of ours in its own process on a loopback port: started, awaited, stopped."""
 

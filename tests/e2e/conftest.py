@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.support import run
+from tests.e2e.browser import TileServer, launch
+from tests.support import field
+
+__all__ = ["field"]  # the field CLI, for the browser tests (tests.support.field)
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
 PHONE = {"width": 412, "height": 915}
@@ -30,11 +33,21 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def field(data: Path, *args: str | Path) -> str:
-    """Run the `walkaudit` field CLI on a data directory; its output, stripped."""
-    r = run("walkaudit", "--data", data, *args, timeout=180)
-    assert r.code == 0, r.err
-    return r.out.strip()
+@pytest.fixture(scope="module")
+def tiles() -> Iterator[TileServer]:
+    """Map tiles from loopback (a plain grid): the Flet app's map without internet."""
+    t = TileServer()
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def flet_browser() -> Iterator[Any]:
+    """Debian's chromium for the Flet web client: software WebGL and a fake camera."""
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
 
 
 def shot(page: Any, folder: str, name: str, full_page: bool = True) -> Path:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from sync_server import followups, links, routing
 from sync_server.db import Database, iso
@@ -29,17 +27,9 @@ from tests.support import ServerProcess, run
 from walkaudit.model import EventKind, new_id, utcnow
 from walkaudit.store import Store
 
-from .browser import AppProcess, FletPage, TileServer, launch, phone_context
+from .browser import AppProcess, FletPage, TileServer, phone_context
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def cli(data: Path, *args: str | Path) -> str:
@@ -64,7 +54,9 @@ def add(data: Path, category: str, north_m: float, note: str, seed: int) -> str:
                "--note", note, "--photo", photo)  # fmt: skip
 
 
-def test_the_owners_answer_and_a_followup_walk_in_the_browser(tmp_path: Path, browser: Any) -> None:
+def test_the_owners_answer_and_a_followup_walk_in_the_browser(
+    tmp_path: Path, flet_browser: Any
+) -> None:
     tiles = TileServer()
     server = ServerProcess(tmp_path / "server").start()
     reporter = device(tmp_path / "reporter", server, tiles)
@@ -103,7 +95,7 @@ def test_the_owners_answer_and_a_followup_walk_in_the_browser(tmp_path: Path, br
         # The reporter: the owner's answer on the finding's page after a sync.
         app = AppProcess(reporter).start()
         try:
-            ui = FletPage(phone_context(browser).new_page(), "answers").open(app.url)
+            ui = FletPage(phone_context(flet_browser).new_page(), "answers").open(app.url)
             ui.click("sync-now")
             ui.wait_text("Allt är synkat", 60)
             ui.click("walk-continue")
@@ -122,7 +114,7 @@ def test_the_owners_answer_and_a_followup_walk_in_the_browser(tmp_path: Path, br
         phone = device(tmp_path / "phone", server, tiles)
         app = AppProcess(phone).start()
         try:
-            ui = FletPage(phone_context(browser).new_page(), "answers").open(app.url)
+            ui = FletPage(phone_context(flet_browser).new_page(), "answers").open(app.url)
             ui.click("open-followup")
             ui.wait(f"followup-{followup_id}")
             ui.screenshot("followup-list")

@@ -9,33 +9,16 @@ and dark) are saved under tests/_artifacts/screens for a person to look at.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.support import ServerProcess
 from walkaudit.store import Store
 
-from .browser import AppProcess, FletPage, TileServer, launch, phone_context
+from .browser import AppProcess, FletPage, TileServer, phone_context
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-@pytest.fixture(scope="module")
-def tiles() -> Iterator[TileServer]:
-    t = TileServer()
-    yield t
-    t.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def prepared_device(path: Path, tiles: TileServer, **meta: str) -> Path:
@@ -46,12 +29,12 @@ def prepared_device(path: Path, tiles: TileServer, **meta: str) -> Path:
 
 
 def test_enrol_walk_photo_category_save_sync_reaches_the_server(
-    tmp_path: Path, tiles: TileServer, browser: object
+    tmp_path: Path, tiles: TileServer, flet_browser: object
 ) -> None:
     server = ServerProcess(tmp_path / "server").start()
     app = AppProcess(prepared_device(tmp_path / "phone", tiles)).start()
     try:
-        ui = FletPage(phone_context(browser).new_page(), "light").open(app.url)
+        ui = FletPage(phone_context(flet_browser).new_page(), "light").open(app.url)
         ui.wait("enrol-server")
         ui.screenshot("enrol")
         ui.fill("enrol-server", server.url)
@@ -97,7 +80,7 @@ def test_enrol_walk_photo_category_save_sync_reaches_the_server(
 
 
 def test_recorded_while_the_server_is_down_nothing_is_lost(
-    tmp_path: Path, tiles: TileServer, browser: object
+    tmp_path: Path, tiles: TileServer, flet_browser: object
 ) -> None:
     from tests.support import run
 
@@ -107,7 +90,7 @@ def test_recorded_while_the_server_is_down_nothing_is_lost(
     server.stop()
     app = AppProcess(phone).start()
     try:
-        ui = FletPage(phone_context(browser).new_page(), "offline").open(app.url)
+        ui = FletPage(phone_context(flet_browser).new_page(), "offline").open(app.url)
         ui.fill("walk-name", "Ingen täckning")
         ui.click("walk-start")
         ui.click("new-finding")
@@ -135,7 +118,7 @@ def test_recorded_while_the_server_is_down_nothing_is_lost(
 
 @pytest.mark.parametrize("theme", ["light", "dark", "contrast"])
 def test_every_screen_at_phone_size(
-    tmp_path: Path, tiles: TileServer, browser: object, theme: str
+    tmp_path: Path, tiles: TileServer, flet_browser: object, theme: str
 ) -> None:
     """Screenshots of every screen for a person to look at (and a check that each one opens)."""
     from tests.conftest import make_finding, make_photo
@@ -166,7 +149,7 @@ def test_every_screen_at_phone_size(
     fresh = prepared_device(tmp_path / "fresh", tiles, **{"ui.theme": theme})
     app, first = AppProcess(phone).start(), AppProcess(fresh).start()
     try:
-        page = phone_context(browser, dark=theme == "dark").new_page()
+        page = phone_context(flet_browser, dark=theme == "dark").new_page()
         ui = FletPage(page, theme).open(first.url)
         ui.wait("enrol-server")
         ui.screenshot("1-enrol")

@@ -14,19 +14,17 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.server.mail_support import MailServer
 from tests.support import ServerProcess, run
 from walkaudit import i18n
 from walkaudit.store import Store
 
-from .browser import OREBRO, AppProcess, FletPage, TileServer, launch, phone_context
+from .browser import OREBRO, AppProcess, FletPage, TileServer, phone_context
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -41,21 +39,6 @@ WALK = [
     ("GAN", 20, -80, 1),
 ]
 OWNER_AREA = [[15.2040, 59.2730], [15.2095, 59.2730], [15.2095, 59.2756], [15.2040, 59.2756]]
-
-
-@pytest.fixture(scope="module")
-def tiles() -> Iterator[TileServer]:
-    t = TileServer()
-    yield t
-    t.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def at(north_m: float, east_m: float) -> dict[str, float]:
@@ -83,7 +66,7 @@ def server_db(server: ServerProcess) -> sqlite3.Connection:
 
 
 def test_an_evening_walk_arrives_whole_without_a_sync_tap(
-    tmp_path: Path, tiles: TileServer, browser: Any
+    tmp_path: Path, tiles: TileServer, flet_browser: Any
 ) -> None:
     server = ServerProcess(tmp_path / "server").start()
     phone = tmp_path / "phone"
@@ -94,7 +77,7 @@ def test_an_evening_walk_arrives_whole_without_a_sync_tap(
     assert run("walkaudit", "--data", phone, "enrol", server.url, code).code == 0
     app = AppProcess(phone).start()
     try:
-        context = phone_context(browser)
+        context = phone_context(flet_browser)
         ui = FletPage(context.new_page(), "walk").open(app.url)
         ui.fill("walk-name", "Kvällsvandring Vivalla")
         ui.fill("walk-area", "Vivalla")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,21 @@ def _wire(obj: Any) -> Any:
     """Round-trip through msgpack like the real transport (catches unserialisable props)."""
     packed = msgpack.packb(obj, default=configure_encode_object_for_msgpack(BaseControl))
     return msgpack.unpackb(packed, ext_hook=decode_ext_from_msgpack, strict_map_key=False)
+
+
+def play(scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run one async test scenario (each test gets its own event loop, as each app start does)."""
+    asyncio.run(scenario())
+
+
+def explained(data: Path) -> Path:
+    """A device past the first-run steps: told why the app wants its position, enrolment skipped."""
+    from walkaudit.store import Store
+
+    s = Store.open(data)
+    s.set_meta(**{"ui.location_explained": "1", "ui.enrol_skipped": "1"})
+    s.close()
+    return data
 
 
 class FakeClient(Connection):

@@ -23,7 +23,7 @@ from sync_server import links, routing
 from sync_server.db import Database, iso
 from sync_server.history import add_server_event
 from tests.conftest import make_photo
-from tests.support import ServerProcess, run
+from tests.support import ServerProcess, field
 from walkaudit import answers
 from walkaudit.model import EventKind, new_id, utcnow
 from walkaudit.remote import RemotePhotos
@@ -36,27 +36,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 MONTHS = "januari februari mars april maj juni juli augusti september oktober november december"
 
 
-def cli(data: Path, *args: str | Path) -> str:
-    r = run("walkaudit", "--data", data, *args)
-    assert r.code == 0, r.err
-    return r.out.strip()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    served = ServerProcess(tmp_path / "server").start()
-    try:
-        yield served
-    finally:
-        served.stop()
-
-
 @pytest.fixture
 def phone(tmp_path: Path, server: ServerProcess) -> Path:
     """The walker's phone: enrolled, on a walk in Vivalla."""
     data = tmp_path / "phone"
-    cli(data, "enrol", server.url, server.enrol_code())
-    cli(data, "walk", "start", "Kvällsvandring", "--area", "Vivalla")
+    field(data, "enrol", server.url, server.enrol_code())
+    field(data, "walk", "start", "Kvällsvandring", "--area", "Vivalla")
     store = Store.open(data)
     store.set_meta(**{"ui.location_explained": "1"})
     store.close()
@@ -76,7 +61,7 @@ def db(server: ServerProcess) -> Iterator[Database]:
 def add(phone: Path, tmp_path: Path, category: str, note: str, seed: int) -> str:
     photo = tmp_path / f"photo-{seed}.jpg"
     photo.write_bytes(make_photo(seed, size=(1600, 1200)).jpeg)
-    return cli(phone, "add", "--category", category, "--lat", "59.2743", "--lon", "15.2066",
+    return field(phone, "add", "--category", category, "--lat", "59.2743", "--lon", "15.2066",
                "--note", note, "--photo", photo)  # fmt: skip
 
 
@@ -114,7 +99,7 @@ def test_the_owners_comment_planned_date_and_fix_photo_reach_the_finding(
     tmp_path: Path, server: ServerProcess, phone: Path, db: Database
 ) -> None:
     lamp = add(phone, tmp_path, "BEL", "Lampan vid port A är trasig", 1)
-    cli(phone, "sync")
+    field(phone, "sync")
     token = owner_link(db, lamp)
     day = date.today() + timedelta(days=60)
     owner_posts(server, token, lamp, "planned", date=day.isoformat(),
@@ -163,7 +148,7 @@ def test_disorder_is_with_the_police_and_not_ours_shows_its_reason(
 ) -> None:
     disorder = add(phone, tmp_path, "ORD", "Bråk vid busshållplatsen varje kväll", 2)
     graffiti = add(phone, tmp_path, "KLO", "Klotter på elskåpet", 3)
-    cli(phone, "sync")
+    field(phone, "sync")
     # The report pass sends the disorder finding to the police/EST.
     with db.write() as tx:
         add_server_event(tx, disorder, EventKind.SENT, note="polisen@example.se")

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import ServerProcess, run
+from tests.support import ServerProcess, field, run
 from walkaudit.model import new_id
 from walkaudit.store import Store
 
@@ -22,27 +21,12 @@ from .harness import Harness
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-def cli(data: Path, *args: str) -> str:
-    r = run("walkaudit", "--data", data, *args)
-    assert r.code == 0, r.err
-    return r.out.strip()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    served = ServerProcess(tmp_path / "server").start()
-    try:
-        yield served
-    finally:
-        served.stop()
-
-
 @pytest.fixture
 def reporter(tmp_path: Path, server: ServerProcess) -> Path:
     """The walker who reported the findings, on a walk in Vivalla."""
     data = tmp_path / "reporter"
-    cli(data, "enrol", server.url, server.enrol_code())
-    cli(data, "walk", "start", "Vår", "--area", "Vivalla")
+    field(data, "enrol", server.url, server.enrol_code())
+    field(data, "walk", "start", "Vår", "--area", "Vivalla")
     return data
 
 
@@ -50,7 +34,7 @@ def reporter(tmp_path: Path, server: ServerProcess) -> Path:
 def phone(tmp_path: Path, server: ServerProcess) -> Path:
     """Another walker's phone, enrolled, for the follow-up walk."""
     data = tmp_path / "phone"
-    cli(data, "enrol", server.url, server.enrol_code())
+    field(data, "enrol", server.url, server.enrol_code())
     store = Store.open(data)
     store.set_meta(**{"ui.location_explained": "1"})
     store.close()
@@ -58,7 +42,9 @@ def phone(tmp_path: Path, server: ServerProcess) -> Path:
 
 
 def add(reporter: Path, category: str, lat: str, lon: str, note: str) -> str:
-    return cli(reporter, "add", "--category", category, "--lat", lat, "--lon", lon, "--note", note)
+    return field(
+        reporter, "add", "--category", category, "--lat", lat, "--lon", lon, "--note", note
+    )
 
 
 async def follow_up(phone: Path, name: str, tap: str, absent: tuple[str, ...] = ()) -> None:
@@ -85,11 +71,11 @@ def test_followup_marks_fixed_with_a_photo_and_the_reporter_sees_it(
     reporter: Path, phone: Path
 ) -> None:
     finding_id = add(reporter, "BEL", "59.2743", "15.2066", "Lampan är trasig")
-    cli(reporter, "sync")
+    field(reporter, "sync")
     # "fixed" takes a proof photo with the camera before it is marked
     asyncio.run(follow_up(phone, "vivalla", f"fixed-{finding_id}"))
-    cli(reporter, "sync")
-    status = json.loads(cli(reporter, "status", "--json"))
+    field(reporter, "sync")
+    status = json.loads(field(reporter, "status", "--json"))
     assert status["findings"][0]["server_status"] == "verified"
 
 
@@ -101,7 +87,7 @@ def test_a_followup_the_coordinator_planned_reaches_the_app_by_its_name(
     the finding the coordinator had marked fixed is reopened on the server."""
     chosen = add(reporter, "BEL", "59.2743", "15.2066", "Lampan är trasig")
     left_out = add(reporter, "KLO", "59.2750", "15.2080", "Klotter")
-    cli(reporter, "sync")
+    field(reporter, "sync")
     password = "samordnare-lösen-1"
     made = run(
         "walkaudit-server",
@@ -157,7 +143,7 @@ def add_with_photo(reporter: Path, category: str, lat: str, note: str, seed: int
 
     photo = reporter.parent / f"report-{seed}.jpg"
     photo.write_bytes(make_photo(seed, size=(1600, 1200)).jpeg)
-    return cli(reporter, "add", "--category", category, "--lat", lat, "--lon", "15.2066",
+    return field(reporter, "add", "--category", category, "--lat", lat, "--lon", "15.2066",
                "--note", note, "--photo", str(photo))  # fmt: skip
 
 
@@ -210,7 +196,7 @@ def test_the_walker_chooses_a_planned_followup_and_its_cards_show_photo_and_answ
 
     lamp = add_with_photo(reporter, "BEL", "59.2743", "Lampan är trasig", 11)
     bench = add_with_photo(reporter, "TRA", "59.2746", "Bänken är sönder", 12)
-    cli(reporter, "sync")
+    field(reporter, "sync")
     followup_id = plan(server, "Uppföljning december", [lamp, bench])
     owner_planned(server, lamp, "2027-01-15 – Elektrikern kommer")
 
@@ -338,7 +324,7 @@ def test_a_camera_that_does_not_start_leaves_the_gallery_and_no_photo(
     from tests.conftest import make_photo
 
     lamp = add(reporter, "BEL", "59.2743", "15.2066", "Lampan är trasig")
-    cli(reporter, "sync")
+    field(reporter, "sync")
     followup_id = plan(server, "Kvällsrundan", [lamp])
     picked = make_photo(5, size=(1200, 900)).jpeg
 

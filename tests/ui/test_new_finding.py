@@ -6,7 +6,6 @@ draft that survives a kill, a back gesture that asks, and the "same thing?" prom
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +14,11 @@ import pytest
 
 from tests.conftest import make_finding, make_photo
 from walkaudit.drafts import DraftBox
-from walkaudit.store import Store
 from walkaudit.ui.views.new_finding import MAX_PHOTOS
 
-from .harness import Harness
+from .harness import Harness, explained, play
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def play(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
-
-
-def explained(data: Path) -> None:
-    """A device that has already been told why the app wants its position."""
-    s = Store.open(data)
-    s.set_meta(**{"ui.location_explained": "1", "ui.enrol_skipped": "1"})
-    s.close()
 
 
 class Camera:

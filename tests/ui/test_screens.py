@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -11,20 +9,9 @@ import pytest
 from walkaudit import model
 from walkaudit.store import Store
 
-from .harness import Harness
+from .harness import Harness, explained, play
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def play(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
-
-
-def explained(data: Path) -> None:
-    """A device that has already been told why the app wants its position."""
-    s = Store.open(data)
-    s.set_meta(**{"ui.location_explained": "1", "ui.enrol_skipped": "1"})
-    s.close()
 
 
 def test_first_start_asks_to_enrol_and_refuses_empty_or_bad_input(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,6 @@ from .sync_support import ALL_SYNCED, NOTHING_LOST, ServerView, enrolled_phone
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 PHOTOS = 10
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    served = ServerProcess(tmp_path / "server").start()
-    try:
-        yield served
-    finally:
-        if served.proc is not None and served.proc.poll() is None:
-            os.kill(served.proc.pid, signal.SIGCONT)  # a paused process does not stop
-        served.stop()
 
 
 def a_walk_with_large_photos(data: Path, photos: int = PHOTOS) -> None:

@@ -10,7 +10,6 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,15 +25,6 @@ from .harness import OREBRO_FIX, Harness
 from .sync_support import ALL_SYNCED, ServerView, enrolled_phone
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    served = ServerProcess(tmp_path / "server").start()
-    try:
-        yield served
-    finally:
-        served.stop()
 
 
 async def walk_to(h: Harness, latitude: float) -> None:

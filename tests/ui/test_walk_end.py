@@ -7,9 +7,7 @@ server follows (ongoing again, then ended again).
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,22 +18,10 @@ import pytest
 from tests.conftest import make_finding, make_photo
 from tests.support import ServerProcess, run
 from walkaudit import model
-from walkaudit.store import Store
 
-from .harness import Harness
+from .harness import Harness, explained, play
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def play(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
-
-
-def prepared(data: Path) -> Path:
-    s = Store.open(data)
-    s.set_meta(**{"ui.location_explained": "1", "ui.enrol_skipped": "1"})
-    s.close()
-    return data
 
 
 def open_dialogs(h: Harness) -> list[Any]:
@@ -68,7 +54,7 @@ async def walk_with_findings(h: Harness) -> model.Walk:
 def test_avsluta_asks_with_what_the_walk_holds_and_keep_walking_keeps_it_going(
     tmp_path: Path,
 ) -> None:
-    prepared(tmp_path)
+    explained(tmp_path)
 
     async def scenario() -> None:
         h = await Harness.start(tmp_path)
@@ -99,7 +85,7 @@ def test_avsluta_asks_with_what_the_walk_holds_and_keep_walking_keeps_it_going(
 
 
 def test_confirm_ends_the_walk_and_the_end_screen_takes_it_up_again(tmp_path: Path) -> None:
-    prepared(tmp_path)
+    explained(tmp_path)
 
     async def scenario() -> None:
         h = await Harness.start(tmp_path)
@@ -146,7 +132,7 @@ def test_confirm_ends_the_walk_and_the_end_screen_takes_it_up_again(tmp_path: Pa
 def test_no_way_back_after_fifteen_minutes_or_once_a_new_walk_has_started(
     tmp_path: Path,
 ) -> None:
-    prepared(tmp_path)
+    explained(tmp_path)
 
     async def scenario() -> None:
         h = await Harness.start(tmp_path)
@@ -188,7 +174,7 @@ def test_no_way_back_after_fifteen_minutes_or_once_a_new_walk_has_started(
 @pytest.mark.slow
 def test_the_server_follows_the_walk_ended_reopened_and_ended_again(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "server").start()
-    phone = prepared(tmp_path / "phone")
+    phone = explained(tmp_path / "phone")
     assert run("walkaudit", "--data", phone, "enrol", server.url, server.enrol_code()).code == 0
 
     def on_server(walk_id: str) -> list[tuple[Any, ...]]:
