@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from walkaudit import categories, model
+from walkaudit import categories, localtime, model
 from walkaudit.store import PendingCounts, Store, StoreError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
@@ -161,8 +161,8 @@ def cmd_walk(store: Store, args: argparse.Namespace) -> int:
         say(f"walk ended: {walk.name} ({n} findings) — run `walkaudit sync` when you have signal")
     else:
         for w in store.walks():
-            end = w.ended_at.isoformat(timespec="minutes") if w.ended_at else "active"
-            print(f"{w.id}\t{w.started_at.isoformat(timespec='minutes')}\t{end}\t{w.name}")
+            end = localtime.day_hm(w.ended_at) if w.ended_at else "active"
+            print(f"{w.id}\t{localtime.day_hm(w.started_at)}\t{end}\t{w.name}")
     return 0
 
 
@@ -370,7 +370,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     print(f"server:      {info['server'] or 'not enrolled'}")
     print(f"last sync:   {info['last_sync_at'] or 'never complete'}")
     if active:
-        print(f"active walk: {active.name} (since {active.started_at:%Y-%m-%d %H:%M} UTC)")
+        print(f"active walk: {active.name} (since {localtime.day_hm(active.started_at)})")
     print(f"waiting:     {waiting(counts) if counts.total else 'nothing — all on the server'}")
     for w in walks:
         what = []
@@ -382,7 +382,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     for f in findings:
         status = f["server_status"] or "-"
         print(
-            f"{f['id']}  {f['category']}  {f['captured_at'][:16]}  {f['sync']:<9}  "
+            f"{f['id']}  {f['category']}  {localtime.day_hm(f['captured_at'])}  {f['sync']:<9}  "
             f"{status:<12}  {f['photos']} photo(s)"
         )
     return 0
