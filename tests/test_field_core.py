@@ -72,8 +72,11 @@ def test_remote_findings_near_and_in_area(tmp_path: Path) -> None:
     remote.save([model.OpenFinding(finding=f, status="sent", area="Vivalla") for f in (f1, f2)])
     assert [o.finding.id for _, o in remote.near(59.2744, 15.2066, "KLO")] == [f1.id]
     assert {o.finding.id for o in remote.in_area("vivalla")} == {f1.id, f2.id}
-    remote.mark(f1.id, model.FindingStatus.VERIFIED)
-    assert {o.status for o in remote.in_area("Vivalla") if o.finding.id == f1.id} == {"verified"}
+    remote.answer(f1.id, model.EventKind.STILL_THERE)
+    remote.answer(f1.id, model.EventKind.VERIFIED)  # changed before sync: replaces the first
+    mine = remote.my_answers([f1.id, f2.id])
+    assert list(mine) == [f1.id] and mine[f1.id].kind is model.EventKind.VERIFIED
+    assert store.pending_counts().events == 1
 
 
 def test_every_message_has_swedish_and_english_and_fills_its_placeholders() -> None:
