@@ -206,6 +206,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sent. {n} new were saved meanwhile and go with the next sync.",
     ),
     # ---- issue9-new-finding (camera, photos, drafts, duplicate prompt) ----
+    "finding.same_thing_needs_photo": (
+        'Ta ett foto att lägga till det liknande fyndet – eller välj bort "samma sak".',
+        'Take a photo to add to the similar finding – or unselect "same thing".',
+    ),
+    "finding.save_failed": (
+        "Fyndet kunde inte sparas ({reason}) – allt finns kvar på skärmen, försök igen.",
+        "The finding could not be saved ({reason}) – everything is still here, try again.",
+    ),
     "finding.camera_starting": ("Kameran startar…", "Starting the camera…"),
     "finding.camera_failed": (
         "Kameran kunde inte starta. Försök igen, eller välj ett foto från galleriet.",
@@ -280,6 +288,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The walk can no longer be resumed (more than 15 minutes ago, or a new one has started).",
     ),
     # ---- issue9-answers (owner answers, holders, follow-ups) ----
+    "followup.answer_failed": (
+        "Svaret kunde inte sparas på telefonen – försök igen.",
+        "The answer could not be saved on the phone – try again.",
+    ),
     # Disorder (ORD) goes to the police/EST, not to a property owner: the words say so.
     "answers.status.sent.police": ("Skickat till polisen", "Sent to the police"),
     "answers.status.not_ours.police": ("Inte polisens", "Not the police's"),

@@ -4,10 +4,17 @@ The raw photo bytes are written durably (temp, fsync, rename) and a row records 
 photo pipeline then runs in the background and turns the capture into a normal finding in one
 transaction with the capture's removal. A crash at any point leaves either the capture (processed
 again at the next start) or the finished finding — never neither, never both.
+
+The pipeline runs from several places (after a save, before a sync, at start-up): one pass at a
+time per Inbox, and a capture is completed only by the transaction that removes its row, so two
+passes can never save it twice. A capture that cannot be completed is set aside with its reason
+(`captures.error`) and the others go on; it is tried again by the next pass.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +26,11 @@ from walkaudit import model
 from walkaudit.store import PhotoLike, Store, atomic_write, fsync_dir
 
 INBOX_DIR = "inbox"
+log = logging.getLogger("walkaudit.inbox")
+
+
+class _AlreadyCompleted(Exception):
+    """Another pass completed this capture first: roll back, keep what that pass saved."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,7 @@ class Inbox:
         self.store = store
         self.dir = store.photo_dir.parent / INBOX_DIR
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._pass = threading.Lock()  # one photo pipeline pass at a time
 
     def put(self, finding: model.Finding, raw_photos: Sequence[bytes]) -> None:
         """Keep the finding and its unprocessed photos durably (fast: no decoding here)."""
@@ -77,17 +90,27 @@ class Inbox:
         """Save the finding with its processed photos and drop the capture, atomically."""
 
         def drop(db: sqlite_utils.Database) -> None:
-            db.execute("DELETE FROM captures WHERE id = ?", [capture.finding.id])
+            gone = db.execute("DELETE FROM captures WHERE id = ?", [capture.finding.id]).rowcount
+            if gone != 1:
+                raise _AlreadyCompleted(capture.finding.id)
 
         target = capture.finding.duplicate_of
-        if target and self.store.has_finding(target):
-            # "Same thing — add my photo to it" on one of this device's own findings: a new
-            # revision of that finding with the photo added, not a second finding.
-            current = self.store.finding(target)
-            keep = [self.store.stored_photo(p.sha256) for p in current.photos]
-            saved = self.store.revise_finding(target, photos=[*keep, *photos], also=drop)
-        else:
-            saved = self.store.save_finding(capture.finding, photos, also=drop)
+        try:
+            if target and self.store.has_finding(target):
+                # "Same thing — add my photo to it" on one of this device's own findings: a new
+                # revision of that finding with the photo added, not a second finding.
+                current = self.store.finding(target)
+                if not photos:  # nothing to add: a new revision would change nothing
+                    with self.store.transaction() as db:
+                        drop(db)
+                    saved = current
+                else:
+                    keep = [self.store.stored_photo(p.sha256) for p in current.photos]
+                    saved = self.store.revise_finding(target, photos=[*keep, *photos], also=drop)
+            else:
+                saved = self.store.save_finding(capture.finding, photos, also=drop)
+        except _AlreadyCompleted:
+            saved = self.store.finding(target or capture.finding.id)
         for path in capture.raw:
             path.unlink(missing_ok=True)
         return saved
@@ -102,11 +125,39 @@ class Inbox:
                 photos.append(media.process_photo(path, name="foto", max_edge=max_edge))
             except (media.PhotoError, OSError) as exc:
                 problems.append(str(exc))
+        target = capture.finding.duplicate_of
+        if target and self.store.has_finding(target):
+            # The wire holds at most MAX_PHOTOS per finding; a finding with more could never be
+            # sent, and would hold back everything queued behind it.
+            room = max(0, model.MAX_PHOTOS - len(self.store.finding(target).photos))
+            if len(photos) > room:
+                problems.append(
+                    f"{len(photos) - room} photo(s) not added: a finding holds at most"
+                    f" {model.MAX_PHOTOS}"
+                )
+                photos = photos[:room]
         return Processed(self.complete(capture, photos), problems)
 
     def process_all(self, max_edge: int = 2048) -> list[Processed]:
-        """Process every waiting capture (at start-up: what a crash left behind)."""
-        return [self.process(c, max_edge) for c in self.items()]
+        """Process every waiting capture; one that fails is set aside with its reason."""
+        done = []
+        with self._pass:
+            for capture in self.items():
+                try:
+                    done.append(self.process(capture, max_edge))
+                except Exception as exc:  # that capture's problem: the others go on
+                    log.exception("capture %s could not be completed", capture.finding.id)
+                    self._set_aside(capture, f"{type(exc).__name__}: {exc}")
+        return done
+
+    def _set_aside(self, capture: Capture, reason: str) -> None:
+        try:
+            with self.store.transaction() as db:
+                db.execute(
+                    "UPDATE captures SET error = ? WHERE id = ?", [reason[:500], capture.finding.id]
+                )
+        except Exception:  # the disk may be what failed; the capture stays either way
+            log.exception("could not record why capture %s failed", capture.finding.id)
 
     def clean(self) -> None:
         """Remove raw files no capture refers to (a crash between writing and the row)."""

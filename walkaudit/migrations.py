@@ -100,7 +100,13 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # events.pushed_at: an answer that has once gone out may be on the server even if no receipt
+    # came back, so a changed answer must follow it rather than replace it (like findings).
+    db.execute("ALTER TABLE events ADD COLUMN pushed_at TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -33,6 +33,7 @@ from walkaudit import categories
 
 PROTOCOL_VERSION = 1
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+MAX_PHOTOS = 10  # per finding or event: what one owner report can show
 
 
 def new_id() -> str:
@@ -187,7 +188,7 @@ class Finding(_Wire):
     ) = None
     position_source: PositionSource = PositionSource.GPS
     captured_at: Timestamp
-    photos: Annotated[list[Photo], Field(max_length=10)] = []
+    photos: Annotated[list[Photo], Field(max_length=MAX_PHOTOS)] = []
     # A follow-up finding added to an existing one ("same thing, add my photo to it").
     duplicate_of: Id | None = None
 
@@ -204,7 +205,7 @@ class FindingEvent(_Wire):
     kind: EventKind
     at: Timestamp
     note: Annotated[str, Field(max_length=4000)] = ""
-    photos: Annotated[list[Photo], Field(max_length=10)] = []
+    photos: Annotated[list[Photo], Field(max_length=MAX_PHOTOS)] = []
     actor: Annotated[str, Field(max_length=200)] = ""  # filled in by the server
 
 

@@ -140,8 +140,9 @@ class RemoteFindings:
     ) -> model.FindingEvent:
         """Record the walker's answer (still there / fixed) for sync.
 
-        An earlier answer not yet sent is replaced (the server never sees it); one already sent
-        stays in the history, and this one follows it (the latest counts).
+        An earlier answer that never left the phone is replaced (the server never sees it); one
+        that has gone out — confirmed, or on its way in a sync right now — stays in the history
+        with its photos, and this one follows it (the latest counts).
         """
         if kind not in FOLLOWUP_KINDS:
             raise ValueError(f"not a follow-up answer: {kind}")
@@ -155,7 +156,7 @@ class RemoteFindings:
             # them to the server already.)
             db.execute(
                 "DELETE FROM events WHERE finding_id = ? AND state = 'pending'"
-                " AND json_extract(json, '$.kind') IN (?, ?)",
+                " AND pushed_at IS NULL AND json_extract(json, '$.kind') IN (?, ?)",
                 [finding_id, *kinds],
             )
             self.store.add_event(event, photos)

@@ -113,6 +113,9 @@ class PendingCounts:
     conflicts: int  # records the server refused as conflicting (kept here, still waiting)
     captures: int = 0  # findings saved in the app whose photos are still being processed
     capture_photos: int = 0  # the raw photos of those captures
+    # Records, route points, photos and captures a sync can do something about now: what waits
+    # minus what is held back as a conflict (those need a person, not another sync).
+    to_send: int = 0
 
     @property
     def total(self) -> int:
@@ -338,7 +341,8 @@ class Store:
 
     def has_finding(self, finding_id: str) -> bool:
         """True when this device holds a finding with that id."""
-        return self._one("SELECT 1 FROM findings WHERE id = ?", [finding_id]) is not None
+        with self._lock:
+            return self._one("SELECT 1 FROM findings WHERE id = ?", [finding_id]) is not None
 
     def delete_unsent(self, finding_id: str) -> None:
         """Delete a finding that never reached the server (the walker changed their mind)."""
@@ -526,6 +530,16 @@ class Store:
                 + _n(q("SELECT count(*) AS n FROM walks WHERE state = 'conflict'")),
                 captures=captures["n"],
                 capture_photos=captures["p"],
+                to_send=_n(
+                    q(
+                        "SELECT (SELECT count(*) FROM walks WHERE state = 'pending')"
+                        " + (SELECT count(*) FROM track_points WHERE state = 'pending')"
+                        " + (SELECT count(*) FROM findings WHERE state = 'pending')"
+                        " + (SELECT count(*) FROM events WHERE state = 'pending')"
+                        " + (SELECT count(*) FROM captures) AS n"
+                    )
+                )
+                + len(self._photos_to_upload_rows()),
             )
 
     def pending_walks(self) -> list[dict[str, Any]]:
@@ -543,8 +557,12 @@ class Store:
             )
 
     def outbox_batch(self, max_findings: int = 100, max_track: int = 2000) -> model.PushRequest:
-        """The next batch to push: pending walks, findings (oldest first), events, track."""
-        with self._lock:
+        """The next batch to push: pending walks, findings (oldest first), events, track.
+
+        Its events are marked as pushed before they leave (events.pushed_at): from then on the
+        server may hold them, so they are never replaced, only followed.
+        """
+        with self.transaction() as db:
             walks = [
                 _walk_from_row(r)
                 for r in self.db.query(
@@ -572,6 +590,12 @@ class Store:
                     [max_track],
                 )
             ]
+            now = model.utcnow().isoformat()
+            for event in events:
+                db.execute(
+                    "UPDATE events SET pushed_at = coalesce(pushed_at, ?) WHERE id = ?",
+                    [now, event.id],
+                )
         return model.PushRequest(walks=walks, findings=findings, events=events, track=track)
 
     def apply_receipt(self, batch: model.PushRequest, receipt: model.PushReceipt) -> None:
@@ -618,6 +642,9 @@ class Store:
 
     def photos_to_upload(self) -> list[model.Photo]:
         """Photos of records the server accepted whose bytes it has not confirmed yet."""
+        return [_photo_from_row(r) for r in self._photos_to_upload_rows()]
+
+    def _photos_to_upload_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self.db.query(
                 "SELECT * FROM photos p WHERE p.uploaded_at IS NULL AND ("
@@ -628,7 +655,7 @@ class Store:
                 "   WHERE e.state = 'confirmed' AND json_extract(j.value, '$.sha256') = p.sha256))"
                 " ORDER BY created_at"
             )
-            return [_photo_from_row(r) for r in rows]
+            return list(rows)
 
     def mark_uploaded(self, sha256: str) -> None:
         """The server verified this photo's hash: it counts as delivered."""

@@ -461,3 +461,59 @@ def test_a_photo_taken_the_instant_the_screen_opens_waits_for_the_camera(tmp_pat
         await h.close()
 
     play(scenario)
+
+
+def test_a_save_the_disk_refuses_says_so_and_keeps_everything(tmp_path: Path) -> None:
+    """A full phone: the walker is told, stays on the screen with the photo, and can save later."""
+    explained(tmp_path)
+    camera = Camera()
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, camera.results())
+        await start_walk(h)
+        await new_finding(h)
+        await take_photos(h, 1)
+        await h.click("category-TRA")
+        inbox = h.app.state.inbox
+        put = inbox.put
+
+        def disk_full(*args: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        inbox.put = disk_full  # type: ignore[method-assign]  # the one fault injected
+        await h.click("save-finding")
+        assert h.app.current == "new_finding" and strip_keys(h) == ["photo-remove-0"]
+        assert any("kunde inte sparas" in text for text in h.texts())
+        inbox.put = put  # type: ignore[method-assign]  # room again
+        await h.click("save-finding")
+        await h.until(lambda: h.app.state.store.findings())
+        [row] = h.app.state.store.findings()
+        assert row["category"] == "TRA" and row["photo_count"] == 1
+        await h.close()
+
+    play(scenario)
+
+
+def test_same_thing_without_a_photo_asks_for_one(tmp_path: Path) -> None:
+    explained(tmp_path)
+    camera = Camera()
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, camera.results())
+        await start_walk(h)
+        await new_finding(h)
+        await take_photos(h, 1)
+        await h.click("category-KLO")
+        await h.click("save-finding")
+        await h.until(lambda: h.app.state.store.findings())
+        [first] = h.app.state.store.findings()
+        await new_finding(h)
+        await h.click("category-KLO")
+        await h.until(lambda: h.has(f"same-thing-{first['id']}"))
+        await h.click(f"same-thing-{first['id']}")
+        await h.click("save-finding")
+        assert h.app.current == "new_finding" and h.app.state.inbox.items() == []
+        assert any("Ta ett foto att lägga till" in text for text in h.texts())
+        await h.close()
+
+    play(scenario)

@@ -87,9 +87,11 @@ class App:
 
     def draft_saved(self, finding_id: str) -> bool:
         """Whether a draft's finding was saved already (killed between saving and clearing)."""
-        if self.state.store.has_finding(finding_id):
+        # The inbox first: a capture moves into the store in one transaction, so looked at in
+        # this order it is seen in one place or the other, never missed between the two.
+        if any(c.finding.id == finding_id for c in self.state.inbox.items()):
             return True
-        return any(c.finding.id == finding_id for c in self.state.inbox.items())
+        return self.state.store.has_finding(finding_id)
 
     async def _lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
         await self.photos.lifecycle(e.state)

@@ -108,7 +108,9 @@ class Syncer:
             self._wake_requested = False
             while self.running:  # a sync started by a tap: let it end, then look again
                 await asyncio.sleep(WATCH_S)
-            if self.app.state.enrolled and self.app.state.pending_items() > 0:
+            # Only what a sync can move: a conflict waits for a person, not for another sync
+            # every 30 s (the walker sees it in the list and the status line).
+            if self.app.state.enrolled and self.app.state.pending().to_send > 0:
                 await self.run()
             else:
                 self._next_at = time.monotonic() + self._delay()
@@ -247,6 +249,12 @@ class Syncer:
                 text = t("sync.progress_items", done=done, total=p.total_items)
             return {"running": True, "share": share, "text": text}
         text = t(self.last_message[0], **self.last_message[1]) if self.last_message else ""
+        if (
+            self.last_message
+            and self.last_message[0] == "sync.done"
+            and self.app.state.pending_items()
+        ):
+            text = ""  # "everything is on the server" is no longer true: the badge says what waits
         return {"running": False, "share": None, "text": text}
 
 

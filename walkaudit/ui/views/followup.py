@@ -446,7 +446,13 @@ async def _ask_photo(
             return  # a second tap while the first one is being saved
         done["yes"] = True
         close()
-        usable = await app.work(_record, app, item.finding.id, kind, raw)
+        try:
+            usable = await app.work(_record, app, item.finding.id, kind, raw)
+        except Exception:  # e.g. a full disk: say so; the card is unchanged, the walker can retry
+            log.exception("follow-up answer not recorded")
+            done["yes"] = False
+            app.snack(t("followup.answer_failed"), error=True)
+            return
         recorded(item.finding.id)
         if not usable:
             app.snack(t("followup.photo_unusable"), error=True)
@@ -551,7 +557,7 @@ def _record(app: App, finding_id: str, kind: model.EventKind, raw: list[bytes]) 
             photos.append(
                 media.process_photo(data, name="foto", max_edge=app.state.settings.max_edge)
             )
-        except media.PhotoError:
+        except Exception:  # a photo Pillow cannot use: the answer counts without it
             usable = False
     app.state.remote.answer(finding_id, kind, photos)
     return usable

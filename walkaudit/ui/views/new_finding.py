@@ -44,7 +44,8 @@ IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"\x00\x00\x00")  # JP
 # Six photos fill the thumbnail strip at phone width, and leave room under the wire's ten for
 # photos added later through "the same thing".
 MAX_PHOTOS = 6
-WIRE_MAX_PHOTOS = 10  # model.Finding.photos
+TAKING_WAIT_S = 10.0  # at most this long a save waits for a photo still being taken
+WIRE_MAX_PHOTOS = model.MAX_PHOTOS  # what model.Finding.photos allows
 NOTE_AUTOSAVE_S = 0.8  # the note is kept this long after the last keystroke (and on leaving it)
 NEARBY_SHOWN = 5
 THUMB_SIZE = 68
@@ -71,7 +72,7 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         """How many more photos this finding can take."""
         limit = MAX_PHOTOS
         if draft.add_to and state.store.has_finding(draft.add_to):
-            had = len(state.store.finding(draft.add_to).photos)
+            had = _photos_of(app, draft.add_to)
             limit = min(limit, WIRE_MAX_PHOTOS - had)
         return max(0, limit - len(draft.raw_photos))
 
@@ -357,7 +358,7 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
             draft.add_to = None
         else:
             if state.store.has_finding(fid):
-                had = len(state.store.finding(fid).photos)
+                had = _photos_of(app, fid)
                 fits = WIRE_MAX_PHOTOS - had
                 if len(draft.raw_photos) > fits:
                     app.snack(t("finding.same_thing_full", n=max(0, fits)), error=True)
@@ -372,6 +373,14 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
 
     async def save(e: Any) -> None:
         if flags["saving"]:  # a second tap: the first one is saving
+            return
+        # A photo still on its way from the camera belongs to this finding: wait for it.
+        for _ in range(int(TAKING_WAIT_S / 0.05)):
+            if not flags["taking"]:
+                break
+            await asyncio.sleep(0.05)
+        if draft.add_to and not draft.raw_photos:
+            app.snack(t("finding.same_thing_needs_photo"), error=True)
             return
         if draft.category is None:
             app.snack(t("finding.choose_category"), error=True)
@@ -405,13 +414,26 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
             captured_at=model.utcnow(),
             duplicate_of=draft.add_to,
         )
-        await app.work(state.inbox.put, finding, list(draft.raw_photos))
         keeper.stop()
+        box, photos = app.drafts, list(draft.raw_photos)
+
+        def put_then_forget_draft() -> None:
+            # The draft goes in the same worker step as the capture's commit: the window where a
+            # kill leaves both is a file unlink, and the next start then recognises the draft's
+            # id as a capture or a finding (for a plain finding) and does not offer it again.
+            state.inbox.put(finding, photos)
+            box.clear(box.ticket())
+
+        try:
+            await app.work(put_then_forget_draft)
+        except OSError as exc:  # a full disk: nothing is lost, the draft and the screen remain
+            log.exception("the finding could not be saved")
+            flags["saving"] = False
+            keeper.resume()
+            app.snack(t("finding.save_failed", reason=exc.strerror or str(exc)), error=True)
+            return
         go_back()
         app.snack(t("finding.added_to") if draft.add_to else t("finding.saved"))
-        # The draft goes after the screen is back (a kill in between is recognised at the next
-        # start: the draft's id is then a capture or a finding, and it is not offered again).
-        app.page.run_task(keeper.clear)
         app.page.run_task(_finish_in_background, app)
 
     def ask_without_photo() -> None:
@@ -616,6 +638,13 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
     return view
 
 
+def _photos_of(app: App, finding_id: str) -> int:
+    """Photos a finding of this device holds, with "same thing" photos still being processed."""
+    state = app.state
+    waiting = sum(len(c.raw) for c in state.inbox.items() if c.finding.duplicate_of == finding_id)
+    return len(state.store.finding(finding_id).photos) + waiting
+
+
 class Autosave:
     """Writes the draft as it changes: at once for photos and choices, the note after a pause.
 
@@ -656,6 +685,10 @@ class Autosave:
         """No more writes from this screen (it saved, or the walker threw the finding away)."""
         self._stopped = True
         self._cancel()
+
+    def resume(self) -> None:
+        """Writes again (a save that failed: the screen and its draft are still the walker's)."""
+        self._stopped = False
 
     async def clear(self) -> None:
         """Forget the draft: its ticket is newer than any write this screen started."""
