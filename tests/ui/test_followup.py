@@ -14,6 +14,7 @@ import pytest
 
 from tests.support import ServerProcess, field, run
 from walkaudit.model import new_id
+from walkaudit.remote import RemoteFindings
 from walkaudit.store import Store
 
 from .harness import Harness
@@ -356,3 +357,41 @@ def test_a_camera_that_does_not_start_leaves_the_gallery_and_no_photo(
         await h.close()
 
     asyncio.run(scenario())
+
+
+def test_a_follow_up_of_many_findings_shows_its_cards_a_page_at_a_time(tmp_path: Path) -> None:
+    """A coordinator may plan 2,000 findings into one follow-up: the screen stays light."""
+    from tests.conftest import make_finding
+    from walkaudit import model
+    from walkaudit.ui.views.followup import CARDS_PAGE
+
+    from .harness import explained, play
+
+    data = explained(tmp_path / "phone")
+    s = Store.open(data)
+    fid = model.new_id()
+    items = [
+        model.OpenFinding(finding=make_finding(note=f"Fynd {i}"), status="sent", area="Vivalla")
+        for i in range(CARDS_PAGE * 2 + 5)
+    ]
+    RemoteFindings(s).save_followup(fid, items)
+    s.close()
+
+    async def scenario() -> None:
+        h = await Harness.start(data)
+        h.app.go("followup", followup_id=fid)
+
+        def cards() -> int:
+            return sum(
+                str(getattr(c, "key", "")).startswith("followup-card-") for c in h.controls()
+            )
+
+        assert cards() == CARDS_PAGE and h.has("followup-more")
+        more: Any = h.find("followup-more")
+        assert more.content == f"Visa fler ({CARDS_PAGE + 5} till)"
+        await h.click("followup-more")
+        await h.click("followup-more")
+        assert cards() == len(items) and not h.has("followup-more")
+        await h.close()
+
+    play(scenario)

@@ -200,6 +200,8 @@ def _followup_tile(
 
 # ---- the cards -----------------------------------------------------------------------------------
 
+CARDS_PAGE = 30
+
 
 def _cards(app: App, followup_id: str, area: str) -> ft.View:
     state, t = app.state, app.t
@@ -216,6 +218,8 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
     by_id = {i.finding.id: i for i in items}
 
     def redraw(finding_id: str) -> None:
+        if finding_id not in slots:  # a card not built yet (further down than shown)
+            return
         item = by_id[finding_id]
         slots[finding_id].content = _card_body(app, item, mine.get(finding_id), photos, ask)
 
@@ -233,15 +237,36 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
 
     def after_sync() -> None:
         # "waiting to sync" becomes "sent" on the cards whose answers went.
-        now = state.remote.my_answers(by_id)
-        for fid in [f for f in by_id if now.get(f) != mine.get(f)]:
+        now = state.remote.my_answers(slots)
+        for fid in [f for f in slots if now.get(f) != mine.get(f)]:
             mine[fid] = now[fid]
             redraw(fid)
 
-    for item in items:
-        slot = ft.Container()
-        slots[item.finding.id] = slot
-        redraw(item.finding.id)
+    # A follow-up may hold up to 2,000 findings: cards are built a page at a time (each reads
+    # its photos from disk and sends them to the client), like the findings list.
+    cards = ft.Column(spacing=0)
+    more_button = ft.OutlinedButton(height=MIN_TARGET, on_click=lambda e: show_more())
+    more = tagged("followup-more", more_button)
+
+    def show_more(update: bool = True) -> None:
+        if more in cards.controls:
+            cards.controls.remove(more)
+        start = len(slots)
+        for item in items[start : start + CARDS_PAGE]:
+            fid = item.finding.id
+            slots[fid] = ft.Container()
+            redraw(fid)
+            cards.controls.append(
+                tagged(f"followup-card-{fid}", ft.Card(slots[fid], margin=ft.Margin.only(bottom=6)))
+            )
+        left = len(items) - len(slots)
+        if left:
+            more_button.content = t("finding.more", n=left)
+            cards.controls.append(more)
+        if update:
+            app.page.update()
+
+    show_more(update=False)
     app.on_refresh(after_sync)
 
     async def fetch_photos() -> None:
@@ -289,10 +314,7 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
                 height=240,
             )
         )
-        body += [
-            tagged(f"followup-card-{fid}", ft.Card(slot, margin=ft.Margin.only(bottom=6)))
-            for fid, slot in slots.items()
-        ]
+        body.append(cards)
     body.append(_home_button(app))
     view = ft.View(
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
