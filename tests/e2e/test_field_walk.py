@@ -91,6 +91,7 @@ def test_an_evening_walk_arrives_whole_without_a_sync_tap(
             for i in range(1 if photos == "same" else int(photos)):
                 ui.click("take-photo")
                 ui.wait(f"photo-remove-{i}", 20_000)  # its thumbnail is on the strip
+            ui.page.wait_for_timeout(800)  # the strip has moved the tiles: let them settle
             ui.click(f"category-{category}")
             if photos == "same":
                 same = ui.page.locator("[flt-semantics-identifier^=same-thing-]").first
@@ -130,6 +131,12 @@ def test_an_evening_walk_arrives_whole_without_a_sync_tap(
     assert len(mine) == 6, "six findings; the seventh photo joined the graffiti finding"
     on_server = {f["id"]: f for f in server.findings()}
     assert set(on_server) == set(mine)
+    assert sorted(f.category for f in mine.values()) == sorted(
+        c for c, *_, photos in WALK if photos != "same"
+    )
+    assert sorted(f["category"] for f in on_server.values()) == sorted(
+        f.category for f in mine.values()
+    )
     photo_counts = sorted(len(f.photos) for f in mine.values())
     assert photo_counts == [1, 1, 1, 1, 2, 2]
     for fid, finding in mine.items():
@@ -177,3 +184,61 @@ def test_an_evening_walk_arrives_whole_without_a_sync_tap(
     for category in ("BEL", "VEG", "KLO", "SKR", "TRA", "GAN"):
         assert i18n.category_label(category) in text
     server.stop()
+
+
+def test_a_finding_half_written_when_the_app_is_killed_is_offered_back(
+    tmp_path: Path, tiles: TileServer, flet_browser: Any
+) -> None:
+    """The phone dies in the pocket mid-finding (SIGKILL: no shutdown of any kind); reopened,
+    the app offers the draft back with its photo, category and note."""
+    phone = tmp_path / "phone"
+    s = Store.open(phone)
+    s.set_meta(
+        **{"ui.tile_url": tiles.template, "ui.location_explained": "1", "ui.enrol_skipped": "1"}
+    )
+    s.close()
+    app = AppProcess(phone).start()
+    try:
+        context = phone_context(flet_browser)
+        ui = FletPage(context.new_page(), "draft").open(app.url)
+        ui.fill("walk-name", "Kvällsvandring Brickebacken")
+        ui.click("walk-start")
+        ui.click("new-finding")
+        ui.wait("take-photo")
+        ui.page.wait_for_timeout(2500)
+        ui.click("take-photo")
+        ui.wait("photo-remove-0", 20_000)
+        ui.page.wait_for_timeout(800)  # the thumbnail strip has moved the tiles: let them settle
+        ui.click("category-OVB")
+        # Scroll to the note as a thumb would: a tap on a field below the fold lands on whatever
+        # Flutter draws at that spot (seen here: the *Orientering* tile).
+        ui.page.mouse.move(206, 500)
+        ui.page.mouse.wheel(0, 900)
+        ui.page.wait_for_timeout(1000)
+        ui.fill("finding-note", "Buskage skymmer entrén")
+        ui.page.wait_for_timeout(2000)  # the note is kept a moment after the last keystroke
+        ui.screenshot("before-kill")
+        app.kill()
+        app.start()
+        ui = FletPage(context.new_page(), "draft").open(app.url)
+        ui.wait("draft-resume", 60_000)
+        ui.wait_text("Buskage skymmer entrén")
+        ui.wait_text("Överblick och gömställen")
+        ui.screenshot("offered-back")
+        ui.click("draft-resume")
+        ui.wait("photo-remove-0", 30_000)
+        ui.page.wait_for_timeout(1500)
+        ui.screenshot("resumed")  # photo, category and note back (the saved finding proves it)
+        ui.click("save-finding")
+        ui.wait("new-finding")
+        ui.page.wait_for_timeout(3000)  # the photo pipeline finishes in the background
+    finally:
+        app.stop()
+    device = Store.open(phone)
+    try:
+        [row] = device.findings()
+        assert device.query("SELECT count(*) AS n FROM captures")[0]["n"] == 0
+    finally:
+        device.close()
+    assert row["category"] == "OVB" and row["note"] == "Buskage skymmer entrén"
+    assert row["photo_count"] == 1
