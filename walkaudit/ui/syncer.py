@@ -227,8 +227,11 @@ class Syncer:
         self._nudge.set()
         self.app.refresh()
 
-    def describe(self) -> dict[str, Any]:
-        """What the sync bar shows: running?, progress share, the text (never "0/0")."""
+    def describe(self, pending: int | None = None) -> dict[str, Any]:
+        """What the sync bar shows: running?, progress share, the text (never "0/0").
+
+        `pending` is the badge's number when the caller has it already (one count per redraw).
+        """
         t = self.app.t
         p = self.progress
         if self.running:
@@ -249,12 +252,9 @@ class Syncer:
                 text = t("sync.progress_items", done=done, total=p.total_items)
             return {"running": True, "share": share, "text": text}
         text = t(self.last_message[0], **self.last_message[1]) if self.last_message else ""
-        if (
-            self.last_message
-            and self.last_message[0] == "sync.done"
-            and self.app.state.pending_items()
-        ):
-            text = ""  # "everything is on the server" is no longer true: the badge says what waits
+        done = self.last_message is not None and self.last_message[0] == "sync.done"
+        if done and (self.app.state.pending_items() if pending is None else pending) > 0:
+            text = ""  # "all on the server" is no longer true: the badge says what waits
         return {"running": False, "share": None, "text": text}
 
 

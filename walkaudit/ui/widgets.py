@@ -358,5 +358,42 @@ def apply_theme(page: ft.Page, theme: str) -> None:
     page.theme_mode = ft.ThemeMode.DARK if theme == "dark" else ft.ThemeMode.LIGHT
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One answer of a question dialog: its test identifier, label and handler."""
+
+    identifier: str
+    label: str
+    on_click: Any
+    icon: Any = None
+    danger: bool = False  # a choice that throws something away: in the error colours
+
+
+def question(title: str | None, body: str, quiet: Choice, loud: Choice) -> ft.AlertDialog:
+    """A modal question with two answers: a quiet text button and a filled one (the default)."""
+    quiet_button = ft.TextButton(
+        quiet.label,
+        icon=quiet.icon,
+        height=MIN_TARGET,
+        style=ft.ButtonStyle(color=ft.Colors.ERROR) if quiet.danger else None,
+        on_click=quiet.on_click,
+    )
+    loud_button = ft.FilledButton(
+        loud.label,
+        icon=loud.icon,
+        height=MIN_TARGET,
+        on_click=loud.on_click,
+        # The contrast-checked error roles of the theme's palette.
+        bgcolor=ft.Colors.ERROR if loud.danger else None,
+        color=ft.Colors.ON_ERROR if loud.danger else None,
+    )
+    return ft.AlertDialog(
+        modal=True,
+        title=ft.Text(title) if title else None,
+        content=ft.Text(body, size=16),
+        actions=[tagged(quiet.identifier, quiet_button), tagged(loud.identifier, loud_button)],
+    )
+
+
 def section_title(text: str) -> ft.Text:
     return ft.Text(text, size=16, weight=ft.FontWeight.BOLD)

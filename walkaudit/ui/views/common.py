@@ -39,7 +39,7 @@ def sync_bar(app: App) -> ft.Container:
         n = app.state.pending_items()
         badge.value = t("pending.some", n=n) if n else t("pending.none")
         badge.color = colours.pending if n else colours.synced
-        info = app.syncer.describe()
+        info = app.syncer.describe(n)
         bar.visible = info["running"]
         bar.value = info["share"]
         detail.value = info["text"]

@@ -15,7 +15,7 @@ from walkaudit.ui import mapview
 from walkaudit.ui.views import common
 from walkaudit.ui.views.findings import status_text
 from walkaudit.ui.views.walk import sync_status
-from walkaudit.ui.widgets import MIN_TARGET, section_title, status_chip, tagged
+from walkaudit.ui.widgets import MIN_TARGET, Choice, question, section_title, status_chip, tagged
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -56,29 +56,11 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
             app.go("findings", walk_id=walk_id)
 
         app.page.show_dialog(
-            ft.AlertDialog(
-                modal=True,
-                content=ft.Text(t("finding.delete_confirm"), size=16),
-                actions=[
-                    tagged(
-                        "delete-cancel",
-                        ft.TextButton(
-                            t("common.cancel"),
-                            height=MIN_TARGET,
-                            on_click=lambda ev: app.page.pop_dialog(),
-                        ),
-                    ),
-                    tagged(
-                        "delete-confirm",
-                        ft.FilledButton(
-                            t("finding.delete"),
-                            height=MIN_TARGET,
-                            bgcolor=ft.Colors.ERROR,  # contrast-checked roles
-                            color=ft.Colors.ON_ERROR,
-                            on_click=really,
-                        ),
-                    ),
-                ],
+            question(
+                None,
+                t("finding.delete_confirm"),
+                quiet=Choice("delete-cancel", t("common.cancel"), lambda ev: app.page.pop_dialog()),
+                loud=Choice("delete-confirm", t("finding.delete"), really, danger=True),
             )
         )
 

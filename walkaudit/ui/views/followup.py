@@ -160,14 +160,7 @@ def _chooser(app: App) -> ft.View:
         ),
         _home_button(app),
     ]
-    view = ft.View(
-        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        route="/followup",
-        appbar=common.app_bar(app, t("followup.title"), back_to="start"),
-        scroll=ft.ScrollMode.AUTO,
-        padding=12,
-        controls=[common.sync_bar(app), *body],
-    )
+    view = _screen(app, body)
     if state.enrolled:
         app.page.run_task(refresh_list)
     return view
@@ -316,14 +309,7 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
         )
         body.append(cards)
     body.append(_home_button(app))
-    view = ft.View(
-        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        route="/followup",
-        appbar=common.app_bar(app, t("followup.title"), back_to="start"),
-        scroll=ft.ScrollMode.AUTO,
-        padding=12,
-        controls=[common.sync_bar(app), *body],
-    )
+    view = _screen(app, body)
     app.page.run_task(fetch_photos)
     return view
 
@@ -583,6 +569,18 @@ def _record(app: App, finding_id: str, kind: model.EventKind, raw: list[bytes]) 
             usable = False
     app.state.remote.answer(finding_id, kind, photos)
     return usable
+
+
+def _screen(app: App, body: list[Any]) -> ft.View:
+    """The follow-up screen around its body (the list of follow-ups, or one follow-up's cards)."""
+    return ft.View(
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        route="/followup",
+        appbar=common.app_bar(app, app.t("followup.title"), back_to="start"),
+        scroll=ft.ScrollMode.AUTO,
+        padding=12,
+        controls=[common.sync_bar(app), *body],
+    )
 
 
 def _home_button(app: App) -> ft.Control:

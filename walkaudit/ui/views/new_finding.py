@@ -29,9 +29,11 @@ from walkaudit.ui.photo import PREVIEW_HEIGHT, thumbnail
 from walkaudit.ui.widgets import (
     BIG_TARGET,
     MIN_TARGET,
+    Choice,
     big_button,
     category_badge,
     palette,
+    question,
     section_title,
     tagged,
 )
@@ -453,27 +455,13 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
                 await take()
 
         app.page.show_dialog(
-            ft.AlertDialog(
-                modal=True,
-                title=ft.Text(t("finding.no_photo_title")),
-                content=ft.Text(t("finding.no_photo_body"), size=16),
-                actions=[
-                    tagged(
-                        "save-without-photo",
-                        ft.TextButton(
-                            t("finding.no_photo_save"), height=MIN_TARGET, on_click=anyway
-                        ),
-                    ),
-                    tagged(
-                        "save-take-photo",
-                        ft.FilledButton(
-                            t("finding.take_photo"),
-                            icon=ft.Icons.PHOTO_CAMERA,
-                            height=MIN_TARGET,
-                            on_click=take_one,
-                        ),
-                    ),
-                ],
+            question(
+                t("finding.no_photo_title"),
+                t("finding.no_photo_body"),
+                quiet=Choice("save-without-photo", t("finding.no_photo_save"), anyway),
+                loud=Choice(
+                    "save-take-photo", t("finding.take_photo"), take_one, ft.Icons.PHOTO_CAMERA
+                ),
             )
         )
 
@@ -498,29 +486,13 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
             await keeper.clear()
 
         app.page.show_dialog(
-            ft.AlertDialog(
-                modal=True,
-                title=ft.Text(t("finding.discard_title")),
-                content=ft.Text(t("finding.discard_body"), size=16),
-                actions=[
-                    tagged(
-                        "discard-confirm",
-                        ft.TextButton(
-                            t("finding.discard"),
-                            height=MIN_TARGET,
-                            style=ft.ButtonStyle(color=ft.Colors.ERROR),
-                            on_click=discard,
-                        ),
-                    ),
-                    tagged(
-                        "discard-cancel",
-                        ft.FilledButton(
-                            t("finding.keep_writing"),
-                            height=MIN_TARGET,
-                            on_click=lambda ev: app.page.pop_dialog(),
-                        ),
-                    ),
-                ],
+            question(
+                t("finding.discard_title"),
+                t("finding.discard_body"),
+                quiet=Choice("discard-confirm", t("finding.discard"), discard, danger=True),
+                loud=Choice(
+                    "discard-cancel", t("finding.keep_writing"), lambda ev: app.page.pop_dialog()
+                ),
             )
         )
 

@@ -150,7 +150,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         app.forget_views()
         app.location.stop_route()
         app.go("walk_end", walk_id=ended.id)
-        walk_end.sync_soon(app)
+        app.syncer.wake()  # the walk's end goes to the server now, not at the next look
 
     new = big_button(
         "new-finding",

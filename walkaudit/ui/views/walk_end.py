@@ -52,13 +52,6 @@ def summary(app: App, walk_id: str, now: datetime | None = None) -> dict[str, An
     }
 
 
-def sync_soon(app: App) -> None:
-    """Push the walk's end (or its reopening) now, not at the next turn of the sync loop."""
-    app.syncer.wake()
-    if app.state.enrolled:
-        app.page.run_task(app.syncer.run)  # ignored if a sync is already under way
-
-
 def build(app: App, walk_id: str) -> ft.View:
     state, t = app.state, app.t
     s = summary(app, walk_id)
@@ -98,7 +91,7 @@ def build(app: App, walk_id: str) -> ft.View:
             return
         app.forget_views()
         app.go("walk", walk_id=walk_id)  # the walk screen starts the route again
-        sync_soon(app)
+        app.syncer.wake()  # the reopening goes to the server now
 
     reopen_note = ft.Text(t("end.reopen_until", time=localtime.hm(until)) if until else "", size=14)
     reopen_box = ft.Container(
