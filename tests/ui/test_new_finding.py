@@ -426,11 +426,11 @@ def test_the_same_thing_prompt_is_near_the_top_with_its_whole_note(tmp_path: Pat
 
 
 def test_a_very_long_note_in_the_prompt_is_cut_at_a_word() -> None:
-    from walkaudit.ui.views.new_finding import NEARBY_NOTE_CHARS, _shorten
+    from walkaudit.ui.widgets import NOTE_LINE_CHARS, shorten_note
 
     long = "Trasig belysning längs hela gångvägen " * 10
-    cut = _shorten(long)
-    assert len(cut) <= NEARBY_NOTE_CHARS and cut.endswith(" …")
+    cut = shorten_note(long)
+    assert len(cut) <= NOTE_LINE_CHARS and cut.endswith(" …")
     assert long.startswith(cut.removesuffix(" …")) and cut.removesuffix(" …").split()[-1] in (
         long.split()
     )

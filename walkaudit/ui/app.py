@@ -74,7 +74,7 @@ class App:
         kept = await self.work(self.drafts.load, self.draft_saved)
         if kept is None:
             return
-        from walkaudit.ui.views.new_finding import offer_draft
+        from walkaudit.ui.draft_keeper import offer_draft
 
         await offer_draft(self, kept, resume=self._resume_draft)
 

@@ -12,6 +12,7 @@ are hex strings, never ft.Colors names, so what the test computes is what Flutte
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -393,6 +394,15 @@ def question(title: str | None, body: str, quiet: Choice, loud: Choice) -> ft.Al
         content=ft.Text(body, size=16),
         actions=[tagged(quiet.identifier, quiet_button), tagged(loud.identifier, loud_button)],
     )
+
+
+NOTE_LINE_CHARS = 160  # a note quoted on one line is cut here, at a word, with an ellipsis
+
+
+def shorten_note(text: str) -> str:
+    """A note quoted in a list or a question: whole, or cut at a word with an ellipsis."""
+    text = " ".join(text.split())
+    return textwrap.shorten(text, NOTE_LINE_CHARS, placeholder=" …") if text else ""
 
 
 def section_title(text: str) -> ft.Text:
