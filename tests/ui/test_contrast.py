@@ -199,3 +199,33 @@ def test_the_screens_paint_only_colours_that_reach_the_ratio(tmp_path: Path, the
         assert failing == []
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_in_the_dark_theme_the_walk_map_is_dark_too(tmp_path: Path, theme: str) -> None:
+    """A night walk: the map (tiles and its ground while they load) does not glare."""
+    import flet_map as ftm
+
+    from walkaudit.ui import mapview
+
+    s = Store.open(tmp_path)
+    s.set_meta(**{"ui.location_explained": "1", "ui.enrol_skipped": "1", "ui.theme": theme})
+    walk = s.start_walk("Kvällsvandring")
+    s.close()
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        h.app.go("walk", walk_id=walk.id)
+        [the_map] = [c for c in h.controls() if isinstance(c, ftm.Map)]
+        holder = the_map.parent
+        filtered = isinstance(holder, ft.Container) and holder.color_filter == mapview.INVERT
+        assert filtered == (theme == "dark")  # bright OSM tiles are inverted only at night
+        ground = str(the_map.bgcolor)
+        seen = widgets.inverted(ground) if filtered else ground  # what the eye gets
+        if theme == "dark":
+            assert luminance(seen) < 0.05, f"the map's ground {seen} glares"
+        else:
+            assert luminance(seen) > 0.5
+        await h.close()
+
+    asyncio.run(scenario())
