@@ -463,8 +463,39 @@ CREATE INDEX assignments_deadline ON assignments(deadline, finding_id);
 CREATE INDEX events_at ON events(at)
 """
 
+
+def _m4_police_devices(db: sqlite_utils.Database) -> None:
+    """Devices enrolled for the police/EST: only they see other devices' disorder findings."""
+    # The option is chosen when the code is made and passes to the device that uses it.
+    db.execute("ALTER TABLE enrol_codes ADD COLUMN police INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE devices ADD COLUMN police INTEGER NOT NULL DEFAULT 0")
+
+
+def _m5_set_aside(db: sqlite_utils.Database) -> None:
+    """What a background pass set aside, with why (sync_server.set_aside): one bad finding or
+    summary waits on the triage page, and the others go on."""
+    _run_script(db, _SET_ASIDE_SCHEMA)
+
+
+# item: a finding's id (= finding_id), or the weekly summary's week with finding_id NULL.
+_SET_ASIDE_SCHEMA = """
+CREATE TABLE set_aside (
+    step TEXT NOT NULL,
+    item TEXT NOT NULL,
+    finding_id TEXT REFERENCES findings(id),
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    PRIMARY KEY (step, item)
+) WITHOUT ROWID;
+CREATE INDEX set_aside_finding ON set_aside(finding_id) WHERE finding_id IS NOT NULL
+"""
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_owners,
     _m3_workspace,
+    _m4_police_devices,
+    _m5_set_aside,
 ]

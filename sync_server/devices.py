@@ -1,4 +1,9 @@
-"""Devices: one-time enrolment codes, per-device tokens (stored only as sha256), revocation."""
+"""Devices: one-time enrolment codes, per-device tokens (stored only as sha256), revocation.
+
+A code can be made for the police/EST (`police=True`): the device enrolled with it sees other
+devices' disorder findings (categories whose holder is the police, e.g. ORD); no other device
+does (sync_server.queries.visible_findings).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ class Device:
     created_at: str
     last_seen_at: str | None = None
     revoked_at: str | None = None
+    police: bool = False  # enrolled for the police/EST: sees disorder findings
 
     @property
     def actor(self) -> str:
@@ -52,20 +58,31 @@ def _device(row: dict[str, object]) -> Device:
         created_at=str(row["created_at"]),
         last_seen_at=row["last_seen_at"] if isinstance(row["last_seen_at"], str) else None,
         revoked_at=row["revoked_at"] if isinstance(row["revoked_at"], str) else None,
+        police=bool(row.get("police")),
     )
 
 
 def create_enrol_code(
-    db: Database, name: str = "", ttl_hours: float = 24, now: datetime | None = None
+    db: Database,
+    name: str = "",
+    ttl_hours: float = 24,
+    now: datetime | None = None,
+    *,
+    police: bool = False,
 ) -> str:
-    """A new one-time enrolment code like `K7QM-2XPD`; only its hash is stored."""
+    """A new one-time enrolment code like `K7QM-2XPD`; only its hash is stored.
+
+    `police`: the device enrolled with it is the police's/EST's and sees disorder findings.
+    """
     now = now or utcnow()
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     with db.write() as tx:
         tx.execute(
-            "INSERT INTO enrol_codes (code_hash, name, created_at, expires_at) VALUES (?, ?, ?, ?)",
-            (sha256_hex(raw), name.strip(), iso(now), iso(now + timedelta(hours=ttl_hours))),
-        )
+            "INSERT INTO enrol_codes (code_hash, name, created_at, expires_at, police)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (sha256_hex(raw), name.strip(), iso(now), iso(now + timedelta(hours=ttl_hours)),
+             int(police)),
+        )  # fmt: skip
     return f"{raw[:4]}-{raw[4:]}"
 
 
@@ -95,12 +112,14 @@ def enrol(
                 "coordinator for a new one"
             )
         name = (device_name.strip() or row["name"] or "device")[:200]
-        device = Device(id=new_id(), name=name, created_at=iso(now), last_seen_at=iso(now))
+        device = Device(id=new_id(), name=name, created_at=iso(now), last_seen_at=iso(now),
+                        police=bool(row["police"]))  # fmt: skip
         tx.execute(
-            "INSERT INTO devices (id, name, token_hash, created_at, last_seen_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (device.id, device.name, sha256_hex(token), device.created_at, device.last_seen_at),
-        )
+            "INSERT INTO devices (id, name, token_hash, created_at, last_seen_at, police) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (device.id, device.name, sha256_hex(token), device.created_at, device.last_seen_at,
+             int(device.police)),
+        )  # fmt: skip
         tx.execute(
             "UPDATE enrol_codes SET used_at = ?, device_id = ? WHERE code_hash = ?",
             (iso(now), device.id, code_hash),
@@ -157,12 +176,15 @@ def revoke(db: Database, device_id: str, now: datetime | None = None) -> Device:
     return device
 
 
-def register_device(db: Database, device_id: str, name: str, now: datetime | None = None) -> Device:
+def register_device(
+    db: Database, device_id: str, name: str, now: datetime | None = None, *, police: bool = False
+) -> Device:
     """Create a device with a random token nobody learns (for seeding); idempotent by id."""
     now = now or utcnow()
     with db.write() as tx:
         tx.execute(
-            "INSERT OR IGNORE INTO devices (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
-            (device_id, name, sha256_hex(secrets.token_urlsafe(32)), iso(now)),
+            "INSERT OR IGNORE INTO devices (id, name, token_hash, created_at, police)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (device_id, name, sha256_hex(secrets.token_urlsafe(32)), iso(now), int(police)),
         )
     return get_device(db, device_id)

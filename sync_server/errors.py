@@ -7,10 +7,21 @@
      ├── PhotoNotReferenced     a photo no finding or event of this device names → 404
      ├── BatchTooLarge          a push body above max_batch_bytes              → 413
      ├── UnsupportedProtocol    a push in a protocol version this server lacks → 422
-     ├── NotAJpeg               an uploaded photo that is not a readable JPEG  → 415
+     ├── ImplausibleRecord      a pushed time outside 2000 … now + 1 day, or a  → 422
+     │                          photo larger than the server accepts
+     ├── NotForDevices          a pushed event of a kind only coordinators and  → 403
+     │                          owners set (closed, sent, …)
+     ├── NotAJpeg               an uploaded photo that is not a JPEG that       → 415
+     │                          decodes completely (truncated, not an image)
      └── DatabaseTooNew         the data dir was written by a newer server     (start-up)
 
-The blob store has its own errors (`sync_server.blobs.BlobError` and subclasses).
+Modules with errors of their own (subclasses of ServerError unless said):
+  routing.RoutingError ─ BadCaptureTime   a capture time routing cannot use (set aside)
+  backup.BackupError ─ BackupTargetNotEmpty, NotABackup, BackupDamaged, BackupTooNew  (CLI)
+  mailer.MailError ─ BadSmtpUrl, DeliveryError ─ PermanentDeliveryError
+  open311 errors (sync_server.open311.errors), e.g. media.LinkExpired          → 410
+The blob store has its own errors (`sync_server.blobs.BlobError` and subclasses, not
+ServerErrors), among them BlobStorageFull → 507 like any full disk (sync_server.api.errors).
 Every message is a sentence a person can act on.
 """
 
@@ -49,8 +60,17 @@ class UnsupportedProtocol(ServerError):
     """A push announces a protocol version this server does not speak."""
 
 
+class ImplausibleRecord(ServerError):
+    """A pushed record holds a value the server refuses to store (a time far in the past or the
+    future, a photo above the size limit); the whole batch is refused."""
+
+
+class NotForDevices(ServerError):
+    """A device pushed what only a coordinator or a finding's holder may do; nothing is stored."""
+
+
 class NotAJpeg(ServerError):
-    """An uploaded photo is not a JPEG that Pillow can read."""
+    """An uploaded photo is not a JPEG that Pillow can decode to its last byte."""
 
 
 class DatabaseTooNew(ServerError):

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync_server.db import Database, iso
+from sync_server.devices import Device
 from sync_server.errors import ServerError
 from sync_server.finding_filters import OPEN
+from sync_server.queries import visible_findings
 from walkaudit.model import new_id, utcnow
 
 MAX_ITEMS = 2000  # what the field app fetches in one go (/v1/findings/open's limit)
@@ -182,22 +184,24 @@ def close(db: Database, followup_id: str) -> None:
 MAX_LISTED = 200  # open follow-ups a device may ask for in one go
 
 
-def open_followups(db: Database, limit: int = 100) -> tuple[list[Followup], bool]:
+def open_followups(db: Database, viewer: Device, limit: int = 100) -> tuple[list[Followup], bool]:
     """Open follow-ups for the field app to choose from, newest first, and whether more exist.
 
     `done` counts the findings nobody needs to check any more (verified or closed), so a walker
-    sees how many of the follow-up's findings are still open.
+    sees how many of the follow-up's findings are still open. Counts are of the findings
+    `viewer` may read; a follow-up of only disorder findings is not listed to other devices.
     """
+    visible, params = visible_findings(viewer)
     rows = list(
         db.conn().query(
             "SELECT fu.id, fu.name, fu.area, fu.created_by, fu.created_at, fu.closed_at,"
-            " count(i.finding_id) AS items,"
+            " count(f.id) AS items,"
             " coalesce(sum(f.status IN ('verified', 'closed')), 0) AS done"
-            " FROM followups fu LEFT JOIN followup_items i ON i.followup_id = fu.id"
-            " LEFT JOIN findings f ON f.id = i.finding_id"
+            " FROM followups fu JOIN followup_items i ON i.followup_id = fu.id"
+            f" JOIN findings f ON f.id = i.finding_id AND {visible}"
             " WHERE fu.closed_at IS NULL GROUP BY fu.id"
             " ORDER BY fu.created_at DESC, fu.rowid DESC LIMIT ?",
-            [limit + 1],
+            [*params, limit + 1],
         )
     )
     return [Followup(**row) for row in rows[:limit]], len(rows) > limit

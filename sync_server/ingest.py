@@ -3,23 +3,31 @@
 The rules are those of sync_server/PROTOCOL.md ("Push"). The whole batch is one write transaction:
 cheap (one commit per batch) and atomic (a crash before COMMIT leaves nothing half-stored; the
 client, having had no receipt, sends the batch again, which is idempotent).
+
+Before that transaction the batch passes the door (`check_door`): a device may push only a
+walker's event kinds (else NotForDevices, 403), every time it sends must lie between 2000-01-01
+and a day after the server's now, and no photo may be larger than the server accepts (else
+ImplausibleRecord, 422). These checks live here and not in walkaudit.model because the phone
+builds the same models: a phone with a wrong clock must still be able to save its finding, it
+only must not be stored by the server (where a year 9999 would break every later deadline).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
 from sync_server.blobs import BlobStore
 from sync_server.db import Database, iso
 from sync_server.devices import Device
-from sync_server.errors import UnsupportedProtocol
+from sync_server.errors import ImplausibleRecord, NotForDevices, UnsupportedProtocol
 from sync_server.history import SERVER_ACTOR, record_event
 from sync_server.photos import photo_receipts
 from sync_server.tracking import after_walker_event
 from walkaudit.model import (
+    DEVICE_EVENT_KINDS,
     PROTOCOL_VERSION,
     EventKind,
     Finding,
@@ -37,22 +45,40 @@ from walkaudit.model import (
     utcnow,
 )
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no walk of this method happened before it
+CLOCK_SKEW = timedelta(days=1)  # a phone's clock may run ahead; a time beyond it cannot be right
+_MAX_LISTED = 3
 
-def push_json(db: Database, blobs: BlobStore, device: Device, body: bytes) -> PushReceipt:
+
+def push_json(
+    db: Database, blobs: BlobStore, device: Device, body: bytes, max_photo_bytes: int | None = None
+) -> PushReceipt:
     """Parse a push body (pydantic.ValidationError if invalid) and ingest it."""
-    return push(db, blobs, device, PushRequest.model_validate_json(body))
+    batch = PushRequest.model_validate_json(body)
+    return push(db, blobs, device, batch, max_photo_bytes=max_photo_bytes)
 
 
 def push(
-    db: Database, blobs: BlobStore, device: Device, batch: PushRequest, now: datetime | None = None
+    db: Database,
+    blobs: BlobStore,
+    device: Device,
+    batch: PushRequest,
+    now: datetime | None = None,
+    *,
+    max_photo_bytes: int | None = None,
 ) -> PushReceipt:
-    """Store a validated batch in one transaction; the receipt says what happened to each record."""
+    """Store a validated batch in one transaction; the receipt says what happened to each record.
+
+    NotForDevices or ImplausibleRecord (see `check_door`) refuse the whole batch: nothing of it
+    is stored.
+    """
     if batch.protocol != PROTOCOL_VERSION:
         raise UnsupportedProtocol(
             f"this server speaks sync protocol {PROTOCOL_VERSION}, the client sent "
             f"{batch.protocol}; update the app or the server so that they match"
         )
     now = (now or utcnow()).astimezone(UTC)
+    check_door(batch, now, max_photo_bytes)
     stamp = iso(now)
     with db.write() as tx:
         records = [_walk(tx, device, walk, stamp) for walk in batch.walks]
@@ -68,6 +94,63 @@ def push(
         _reference_photos(tx, device, photos, stamp)
         receipts = photo_receipts(tx, blobs, photos, stamp)
     return PushReceipt(records=records, photos=receipts, track_points=held, server_time=now)
+
+
+# ---- the door: what no device may store -------------------------------------------------------
+
+
+def check_door(batch: PushRequest, now: datetime, max_photo_bytes: int | None = None) -> None:
+    """Refuse a batch with an event kind devices may not push (NotForDevices), a time outside
+    EARLIEST … now + CLOCK_SKEW or a photo above `max_photo_bytes` (ImplausibleRecord)."""
+    for event in batch.events:
+        if event.kind not in DEVICE_EVENT_KINDS:
+            allowed = ", ".join(sorted(k.value for k in DEVICE_EVENT_KINDS))
+            raise NotForDevices(
+                f"event {event.id} on finding {event.finding_id} is of kind "
+                f"'{event.kind.value}', which only a coordinator or the finding's owner can set; "
+                f"a device may send only {allowed} — nothing of this batch was stored"
+            )
+    latest = now + CLOCK_SKEW
+    problems = [*_implausible_times(batch, latest), *_oversized_photos(batch, max_photo_bytes)]
+    if problems:
+        text = "; ".join(problems[:_MAX_LISTED])
+        if len(problems) > _MAX_LISTED:
+            text += f" (and {len(problems) - _MAX_LISTED} more problems)"
+        raise ImplausibleRecord(f"{text}; nothing of this batch was stored")
+
+
+def _implausible_times(batch: PushRequest, latest: datetime) -> Iterator[str]:
+    def check(record: str, field: str, value: datetime | None) -> Iterator[str]:
+        if value is not None and not EARLIEST <= value <= latest:
+            shown = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            yield (
+                f"{record} {field}: {shown} is not a plausible time (must be between "
+                f"{EARLIEST:%Y-%m-%d} and {latest:%Y-%m-%d}; check the device's date and time)"
+            )
+
+    for walk in batch.walks:
+        yield from check(f"walk {walk.id}", "started_at", walk.started_at)
+        yield from check(f"walk {walk.id}", "ended_at", walk.ended_at)
+    for finding in batch.findings:
+        yield from check(f"finding {finding.id}", "captured_at", finding.captured_at)
+    for event in batch.events:
+        yield from check(f"event {event.id}", "at", event.at)
+    for point in batch.track:
+        yield from check(f"track point of walk {point.walk_id}", "t", point.t)
+
+
+def _oversized_photos(batch: PushRequest, limit: int | None) -> Iterator[str]:
+    if limit is None:
+        return
+    records = [("finding", f.id, f.photos) for f in batch.findings]
+    records += [("event", e.id, e.photos) for e in batch.events]
+    for kind, record_id, photos in records:
+        for i, photo in enumerate(photos):
+            if photo.size > limit:
+                yield (
+                    f"{kind} {record_id} photos[{i}].size: {photo.size:,} bytes is more than the "
+                    f"{limit:,} bytes this server accepts per photo (shrink the photo)"
+                )
 
 
 def _receipt(

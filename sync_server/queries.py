@@ -1,5 +1,10 @@
 """Read side: status changes for pull, open findings for follow-up walks, and the listing behind
-`walkaudit-server findings`."""
+`walkaudit-server findings`.
+
+What a device reads of *other* devices' findings leaves out the disorder findings (ORD: the
+categories whose holder is the police) unless the device was enrolled for the police/EST
+(`visible_findings`). Pull needs no such filter: it only ever shows the device's own findings.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from sync_server.db import Database
 from sync_server.devices import Device
+from walkaudit.categories import CATEGORIES
 from walkaudit.model import (
     ANSWER_KINDS,
     EventKind,
@@ -21,6 +27,8 @@ from walkaudit.model import (
 )
 
 MAX_PULL_LIMIT = 1000
+# Findings only the police/EST handle (disorder): their notes and photos may point at people.
+POLICE_ONLY: tuple[str, ...] = tuple(sorted(c.code for c in CATEGORIES if c.owner_kind == "police"))
 # Open for a follow-up: everything not yet verified on a walk or closed by the coordinator.
 _DONE = (FindingStatus.VERIFIED.value, FindingStatus.CLOSED.value)
 # The holder's answers, and what makes an earlier answer stale (the finding went elsewhere, or
@@ -31,6 +39,43 @@ _LATEST_ANSWER = (
     + ", ".join(f"'{k}'" for k in _ANSWER_OR_RESET)
     + ") ORDER BY e.seq DESC LIMIT 1)"
 )
+
+
+def visible_findings(viewer: Device, alias: str = "f") -> tuple[str, list[object]]:
+    """A WHERE clause (and its parameters) for the findings `viewer` may read: all for a
+    police/EST device; for any other, all but other devices' police-only findings."""
+    if viewer.police:
+        return "1", []
+    marks = ", ".join("?" * len(POLICE_ONLY))
+    return (
+        f"({alias}.category NOT IN ({marks}) OR {alias}.device_id = ?)",
+        [*POLICE_ONLY, viewer.id],
+    )
+
+
+def photo_visible(db: Database, viewer: Device, sha256: str) -> bool:
+    """False when the photo belongs to another device's police-only finding (or an event on one)
+    and `viewer` is neither the police/EST nor a device that named the photo itself."""
+    if viewer.police:
+        return True
+    conn = db.conn()
+    own = conn.execute(
+        "SELECT 1 FROM photo_refs WHERE sha256 = ? AND device_id = ?", [sha256, viewer.id]
+    ).fetchone()
+    if own is not None:
+        return True
+    marks = ", ".join("?" * len(POLICE_ONLY))
+    hidden = conn.execute(
+        "SELECT 1 FROM finding_photos fp JOIN findings f ON f.id = fp.finding_id"
+        f" WHERE fp.sha256 = ? AND f.category IN ({marks}) AND f.device_id != ?"
+        " UNION ALL"
+        " SELECT 1 FROM findings f JOIN events e ON e.finding_id = f.id,"
+        " json_each(e.json, '$.photos') p"
+        f" WHERE f.category IN ({marks}) AND f.device_id != ?"
+        " AND json_extract(p.value, '$.sha256') = ? LIMIT 1",
+        [sha256, *POLICE_ONLY, viewer.id, *POLICE_ONLY, viewer.id, sha256],
+    ).fetchone()
+    return hidden is None
 
 
 def pull(db: Database, device: Device, since: int, limit: int = 500) -> PullResponse:
@@ -67,6 +112,7 @@ def pull(db: Database, device: Device, since: int, limit: int = 500) -> PullResp
 def open_findings(
     db: Database,
     *,
+    viewer: Device,
     followup_id: str | None = None,
     area: str | None = None,
     near: tuple[float, float, float] | None = None,
@@ -81,13 +127,14 @@ def open_findings(
     follow-up's name), only its open ones, under the name as typed. `area` alone: the open
     findings of a walk area. `near` (lat, lon, radius_m): the open findings around a point.
     With `answers`, each carries the holder's latest answer, unless the finding was rerouted or
-    reopened after it.
+    reopened after it. Only findings `viewer` may read (`visible_findings`) are listed.
     """
     answer_sql = _LATEST_ANSWER if answers else "NULL"
     label = "coalesce(w.area, '')"
     joins = " LEFT JOIN walks w ON w.id = f.walk_id"
-    where: list[str] = []
-    params: list[object] = []
+    visible, visible_params = visible_findings(viewer)
+    where: list[str] = [visible]
+    params: list[object] = list(visible_params)
     if followup_id is not None:
         label = "fu.name"
         joins = (

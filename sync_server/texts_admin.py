@@ -24,6 +24,17 @@ ADMIN_MESSAGES: dict[str, tuple[str, str]] = {
         "Namnet visas i enhetslistan, t.ex. ”Anna Berg, kommunpolis”.",
         "The name is shown in the list of devices, e.g. “Anna Berg, community police”.",
     ),
+    "admin.devices.police": (
+        "Polis/EST – ser ordningsstörningar",
+        "Police/EST – sees disorder findings",
+    ),
+    "admin.devices.police_hint": (
+        "Bara för polisen eller EST: enheten får se andras fynd i kategorin Ordningsstörning "
+        "(ORD), med anteckningar och foton. Andra enheter ser dem aldrig.",
+        "Only for the police or EST: the device sees other walkers' disorder findings (ORD), "
+        "with their notes and photos. Other devices never see them.",
+    ),
+    "admin.devices.police_badge": ("Polis/EST", "Police/EST"),
     "admin.devices.create": ("Skapa kod", "Create code"),
     "admin.devices.name_missing": (
         "Skriv vem koden är till, t.ex. ”Anna Berg, kommunpolis”.",
@@ -79,6 +90,10 @@ ADMIN_MESSAGES: dict[str, tuple[str, str]] = {
         "lämnar sidan.",
         "The code is shown only now. Let the person scan the QR code or copy the code before "
         "you leave this page.",
+    ),
+    "admin.code.police": (
+        "Koden ansluter en enhet för polis/EST: den ser ordningsstörningar (ORD).",
+        "This code enrols a police/EST device: it sees disorder findings (ORD).",
     ),
     "admin.code.code": ("Engångskod", "One-time code"),
     "admin.code.server": ("Serveradress", "Server address"),

@@ -34,6 +34,12 @@ from walkaudit import categories
 PROTOCOL_VERSION = 1
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 MAX_PHOTOS = 10  # per finding or event: what one owner report can show
+# Bounds on every integer a device sends, far above any real value and below SQLite's 64-bit
+# range: a number beyond them is a 422 naming the field, never an overflow deep in the server.
+MAX_PHOTO_BYTES = 2**31  # a hard cap; the server refuses more than its own max_photo_bytes too
+MAX_PHOTO_EDGE = 20_000  # pixels, width or height
+MAX_REVISION = 2**31 - 1
+MAX_PROTOCOL = 10_000
 
 
 def new_id() -> str:
@@ -65,7 +71,10 @@ def _aware_utc(value: datetime) -> datetime:
     # A timestamp without a zone is ambiguous between phone, server and owner; refuse it.
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a time zone (e.g. 2026-11-25T18:03:00+01:00)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+        raise ValueError(f"{value.isoformat()} is outside the range of dates") from None
 
 
 def _check_category(value: str) -> str:
@@ -168,15 +177,15 @@ class Photo(_Wire):
     """A photo as uploaded: always a metadata-free JPEG, addressed by its sha256."""
 
     sha256: Sha256
-    size: Annotated[int, Field(gt=0)]
-    width: Annotated[int, Field(gt=0)]
-    height: Annotated[int, Field(gt=0)]
+    size: Annotated[int, Field(gt=0, le=MAX_PHOTO_BYTES)]
+    width: Annotated[int, Field(gt=0, le=MAX_PHOTO_EDGE)]
+    height: Annotated[int, Field(gt=0, le=MAX_PHOTO_EDGE)]
     content_type: Literal["image/jpeg"] = "image/jpeg"
 
 
 class Finding(_Wire):
     id: Id
-    revision: Annotated[int, Field(ge=1)] = 1
+    revision: Annotated[int, Field(ge=1, le=MAX_REVISION)] = 1
     walk_id: Id | None = None
     category: CategoryCode
     severity: Severity = Severity.MEDIUM
@@ -241,7 +250,7 @@ class EnrolResponse(_Wire):
 class PushRequest(_Wire):
     """One batch from a device. Every list is idempotent by id; order within a list is free."""
 
-    protocol: int = PROTOCOL_VERSION
+    protocol: Annotated[int, Field(ge=1, le=MAX_PROTOCOL)] = PROTOCOL_VERSION
     walks: Annotated[list[Walk], Field(max_length=100)] = []
     findings: Annotated[list[Finding], Field(max_length=500)] = []
     events: Annotated[list[FindingEvent], Field(max_length=500)] = []
@@ -350,6 +359,14 @@ class ErrorBody(BaseModel):
     """Every error answer from the server: a sentence a person can act on."""
 
     detail: str
+
+
+# What a walker's device may push: a follow-up walk's answers and a comment. Every other kind is
+# the finding's holder's or the coordinator's word (made on the server) and is refused from a
+# device (403), so that a device token cannot close, reroute or answer for anyone.
+DEVICE_EVENT_KINDS: frozenset[EventKind] = frozenset(
+    {EventKind.STILL_THERE, EventKind.VERIFIED, EventKind.COMMENT}
+)
 
 
 # What an event does to a finding's status (None: the status stays as it was).

@@ -1,7 +1,9 @@
 """Devices in the coordinator web: enrolment codes with a QR code, the device list, revoking.
 
     GET  /c/devices                    the list, the codes not used yet, the form for a new code
-    POST /c/devices/codes              a new code for a named walker, shown once (not a redirect)
+    POST /c/devices/codes              a new code for a named walker, shown once (not a redirect);
+                                       `police=1` makes it a police/EST device's code (it sees
+                                       disorder findings, which no other device does)
     POST /c/devices/{id}/revoke        revoke (a second time is a no-op with a notice)
     GET  /enrol#CODE                   public: the server address and the code, large, for a phone
 
@@ -54,7 +56,7 @@ def _pending_codes(services: ServicesDep) -> list[dict[str, object]]:
     """Codes neither used nor expired, newest first (their names and times; never the code)."""
     return list(
         services.db.conn().query(
-            "SELECT name, created_at, expires_at FROM enrol_codes"
+            "SELECT name, created_at, expires_at, police FROM enrol_codes"
             " WHERE used_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT ?",
             [iso(utcnow()), MAX_PENDING_LISTED],
         )
@@ -62,14 +64,14 @@ def _pending_codes(services: ServicesDep) -> list[dict[str, object]]:
 
 
 def _page(request: Request, services: ServicesDep, signed: SignedIn, *, status: int = 200,
-          error: str | None = None, form_error: str | None = None, name: str = ""
-          ) -> Response:  # fmt: skip
+          error: str | None = None, form_error: str | None = None, name: str = "",
+          police: bool = False) -> Response:  # fmt: skip
     asked = request.query_params.get("notice", "")
     listed = sorted(devices.list_devices(services.db), key=lambda d: d.created_at, reverse=True)
     return render(
         request, signed, "coord/devices.html", status=status,
         devices=listed, pending=_pending_codes(services), name=name, error=error,
-        form_error=form_error,
+        form_error=form_error, police=police,
         notice=signed.t(asked) if asked in texts_admin.NOTICES else None,
         max_name=MAX_NAME,
     )  # fmt: skip
@@ -87,19 +89,22 @@ def create_code(request: Request, services: ServicesDep, signed: CoordinatorDep,
     """A new one-time code for a named walker, shown once with its QR code."""
     t = signed.t
     name = form_text(form, "name")
+    police = bool(form_text(form, "police"))  # a checkbox: sent only when ticked
     if not name:
-        return _page(request, services, signed, status=422,
+        return _page(request, services, signed, status=422, police=police,
                      form_error=t("admin.devices.name_missing"))  # fmt: skip
     if len(name) > MAX_NAME:
-        return _page(request, services, signed, status=422, name=name,
+        return _page(request, services, signed, status=422, name=name, police=police,
                      form_error=t("admin.devices.name_too_long", n=MAX_NAME))  # fmt: skip
     settings = services.settings
     now = utcnow()
-    code = devices.create_enrol_code(services.db, name, settings.enrol_code_ttl_hours, now=now)
+    code = devices.create_enrol_code(
+        services.db, name, settings.enrol_code_ttl_hours, now=now, police=police
+    )
     url = enrol_url(settings.url, code)
     return render(
         request, signed, "coord/enrol_code.html",
-        code=code, name=name, server_url=settings.url, enrol_url=url,
+        code=code, name=name, server_url=settings.url, enrol_url=url, police=police,
         expires_at=now + timedelta(hours=settings.enrol_code_ttl_hours),
         qr_svg=Markup(qr.svg(url, t("admin.code.qr_label"))),
     )  # fmt: skip

@@ -3,6 +3,8 @@ findings (of a follow-up, an area or around a point), and their photos.
 
 Follow-up walks check what was reported earlier (by any device), and the "same thing?" prompt
 offers nearby findings from the server. Photos served here are the metadata-free upload copies.
+Another device's disorder findings (ORD), their counts and their photos reach only a device
+enrolled for the police/EST (sync_server.queries.visible_findings).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def open_followups(
     limit: Annotated[int, Query(ge=1, le=followups.MAX_LISTED)] = 100,
 ) -> Response:
     """The open follow-ups the coordinators planned, newest first, for the walker to choose from."""
-    found, more = followups.open_followups(services.db, limit)
+    found, more = followups.open_followups(services.db, device, limit)
     body = FollowupsResponse(
         followups=[
             FollowupSummary(
@@ -81,15 +83,19 @@ def open_findings(
             chosen = followups.open_by_id(db, followup.lower())
         except followups.NoSuchFollowup as exc:
             raise HTTPException(404, f"{exc}; fetch the list of follow-ups again") from None
-        body = queries.open_findings(db, followup_id=chosen.id, limit=limit, answers=answers)
+        body = queries.open_findings(
+            db, viewer=device, followup_id=chosen.id, limit=limit, answers=answers
+        )
     elif area:
         planned = followups.open_by_name(db, area)
         # A follow-up the coordinator planned: its open findings, under the name the walker typed.
         body = queries.open_findings(
-            db, followup_id=planned, area=area, limit=limit, answers=answers
+            db, viewer=device, followup_id=planned, area=area, limit=limit, answers=answers
         )
     elif lat is not None and lon is not None:
-        body = queries.open_findings(db, near=(lat, lon, radius_m), limit=limit, answers=answers)
+        body = queries.open_findings(
+            db, viewer=device, near=(lat, lon, radius_m), limit=limit, answers=answers
+        )
     else:
         raise HTTPException(422, "give a follow-up, an area, or lat and lon (with radius_m)")
     # Without ?answers the field is left out, not null: an older app refuses unknown fields.
@@ -100,6 +106,10 @@ def open_findings(
 @router.get("/photos/{sha256}", responses=error_responses(401, 404))
 def get_photo(sha256: Sha256Path, device: DeviceDep, services: ServicesDep) -> FileResponse:
     """A stored photo (metadata-free JPEG), for follow-up walks and the owner's answers."""
-    if not services.blobs.exists(sha256):
+    db = services.db
+    # Stored means decoded completely (a `photos` row), not just a blob on disk; a disorder
+    # finding's photo is "not on this server" for a device that may not see the finding.
+    stored = db.query_one("SELECT 1 FROM photos WHERE sha256 = ?", (sha256,)) is not None
+    if not (stored and services.blobs.exists(sha256) and queries.photo_visible(db, device, sha256)):
         raise HTTPException(404, f"photo {sha256} is not on this server")
     return FileResponse(services.blobs.path(sha256), media_type="image/jpeg")

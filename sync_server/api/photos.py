@@ -15,8 +15,16 @@ from starlette.requests import ClientDisconnect
 
 from sync_server.api.deps import DeviceDep, Services, ServicesDep, error_responses
 from sync_server.blobs import BlobBusy, BlobHashMismatch, BlobOffsetMismatch, BlobWriter
+from sync_server.devices import Device
 from sync_server.errors import NotAJpeg
-from sync_server.photos import JPEG_SIGNATURE, UploadState, record_stored, upload_state
+from sync_server.photos import (
+    JPEG_SIGNATURE,
+    UploadState,
+    photo_label,
+    record_stored,
+    refusal,
+    upload_state,
+)
 from walkaudit.model import SHA256_PATTERN, PhotoReceipt
 
 router = APIRouter(prefix="/v1/photos", tags=["photos"])
@@ -88,7 +96,11 @@ async def put_photo(
             headers=_headers(state),
         )
     expected = end - start + 1
-    offset, received = await _stream_to_store(request, services, state, start, expected)
+    try:
+        offset, received = await _stream_to_store(request, services, state, start, expected)
+    except NotAJpeg as exc:  # the first bytes are no JPEG: nothing was written
+        label = await run_in_threadpool(photo_label, services.db, device.id, sha256)
+        raise _refused(refusal(label, exc.message)) from None
     if received is None:  # the client went away: nobody reads this answer
         return Response(status_code=400)
     if received < expected:
@@ -100,8 +112,16 @@ async def put_photo(
         )
     if offset < total:
         return _receipt(202, UploadState(sha256, state.size, False, offset))
-    await run_in_threadpool(_finalize, services, sha256)
+    try:
+        await run_in_threadpool(_finalize, services, device, sha256)
+    except NotAJpeg as exc:  # complete and hashed, but it does not decode: discarded
+        raise _refused(exc.message) from None
     return _receipt(201, UploadState(sha256, state.size, True, total))
+
+
+def _refused(message: str) -> HTTPException:
+    # 415 with the resume point: nothing of the photo is kept, so it starts again at 0.
+    return HTTPException(415, message, headers={"Upload-Offset": "0", "Photo-State": "needed"})
 
 
 def _check_range(request: Request, state: UploadState, limit: int) -> tuple[int, int, int]:
@@ -220,15 +240,13 @@ async def _checked_chunks(
             if len(head) < len(JPEG_SIGNATURE) and received < expected:
                 continue
             if head[: len(JPEG_SIGNATURE)] != JPEG_SIGNATURE[: len(head)]:
-                raise NotAJpeg(
-                    "the photo does not start like a JPEG (FF D8 FF); send the JPEG file itself"
-                )
+                raise NotAJpeg("it does not start like a JPEG (FF D8 FF)")
             checking, chunk, head = False, head, b""
         if chunk:
             yield chunk
 
 
-def _finalize(services: Services, sha256: str) -> None:
+def _finalize(services: Services, device: Device, sha256: str) -> None:
     try:
         services.blobs.finalize(sha256)
     except BlobHashMismatch as exc:
@@ -238,4 +256,5 @@ def _finalize(services: Services, sha256: str) -> None:
             "discarded — upload the photo again from offset 0",
             headers={"Upload-Offset": "0"},
         ) from None
-    record_stored(services.db, services.blobs, sha256)
+    # Stored only once it decodes to its end; else 415 naming the photo and its finding.
+    record_stored(services.db, services.blobs, sha256, photo_label(services.db, device.id, sha256))

@@ -16,7 +16,8 @@ from walkaudit.model import PullResponse, PushReceipt
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
 log = logging.getLogger("walkaudit.server")
-
+# Event seqs are SQLite integers: a cursor beyond the 64-bit range is a 422, not an overflow.
+MAX_CURSOR = 2**63 - 1
 _PUSH_BODY = {
     "requestBody": {
         "required": True,
@@ -28,7 +29,7 @@ _PUSH_BODY = {
 @router.post(
     "/push",
     response_model=PushReceipt,
-    responses=error_responses(400, 401, 413, 422),
+    responses=error_responses(400, 401, 403, 413, 422),
     openapi_extra=_PUSH_BODY,
 )
 async def push(request: Request, device: DeviceDep, services: ServicesDep) -> Response:
@@ -39,7 +40,14 @@ async def push(request: Request, device: DeviceDep, services: ServicesDep) -> Re
         log.info("push from device %s: the client went away mid-body", device.id)
         return Response(status_code=400)
     # Parsing and the database transaction run in a worker thread, off the event loop.
-    receipt = await run_in_threadpool(ingest.push_json, services.db, services.blobs, device, body)
+    receipt = await run_in_threadpool(
+        ingest.push_json,
+        services.db,
+        services.blobs,
+        device,
+        body,
+        services.settings.max_photo_bytes,
+    )
     return Response(receipt.model_dump_json(), media_type="application/json")
 
 
@@ -66,7 +74,9 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 def pull(
     device: DeviceDep,
     services: ServicesDep,
-    since: Annotated[int, Query(ge=0, description="The cursor from the last pull (0: all).")] = 0,
+    since: Annotated[
+        int, Query(ge=0, le=MAX_CURSOR, description="The cursor from the last pull (0: all).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PULL_LIMIT)] = 500,
 ) -> Response:
     """Status changes of this device's findings after `since`, oldest first; repeat while `more`."""

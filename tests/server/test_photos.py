@@ -149,18 +149,20 @@ def test_body_length_must_match_content_range(server: Server, referenced: Any) -
 
 
 def test_oversized_photo_is_413_before_reading(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path, max_photo_bytes=1000))
-    from sync_server import devices
-
-    db = app.state.services.db
-    _, token = devices.enrol(db, devices.create_enrol_code(db))
-    big = make_jpeg(200, 200, seed=3)
+    # The photo was named while the limit was higher; then the operator lowered it.
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as client:
-        auth = {"Authorization": f"Bearer {token}"}
+    from sync_server import devices
+
+    big = make_jpeg(200, 200, seed=3)
+    before = create_app(Settings(data_dir=tmp_path))
+    db = before.state.services.db
+    _, token = devices.enrol(db, devices.create_enrol_code(db))
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(before) as client:
         batch = {"findings": [finding_json(photos=[photo_json(big, 200, 200)])]}
         assert client.post("/v1/sync/push", json=batch, headers=auth).status_code == 200
+    app = create_app(Settings(data_dir=tmp_path, max_photo_bytes=1000))
     headers = {"authorization": f"Bearer {token}",
                "content-range": f"bytes 0-{len(big) - 1}/{len(big)}"}  # fmt: skip
     response = asgi_request(app, "PUT", f"/v1/photos/{sha(big)}", headers, [big])

@@ -61,11 +61,11 @@ def test_only_my_findings_and_status_after_each_event(server: Server) -> None:
     server.push(mine, findings=[finding])
     server.push(other, findings=[finding_json()])
     # another device's follow-up on my finding shows up in my pull, and a comment keeps the status
-    server.push(other, events=[event_json(finding["id"], "fixed")])
+    server.push(other, events=[event_json(finding["id"], "verified")])
     server.push(other, events=[event_json(finding["id"], "comment", note="still looks ok")])
     changes = pull(server, mine)["changes"]
     assert [(c["event"]["kind"], c["status"]) for c in changes] == [
-        ("received", "received"), ("fixed", "fixed"), ("comment", "fixed")
+        ("received", "received"), ("verified", "verified"), ("comment", "verified")
     ]  # fmt: skip
     assert all(c["finding_id"] == finding["id"] for c in changes)
     assert len(pull(server, other)["changes"]) == 1  # its own finding's received event only

@@ -100,13 +100,13 @@ def test_events_need_their_finding_and_are_idempotent(server: Server, device: An
     assert "not on the server yet" in receipt["records"][0]["detail"]
 
     finding = finding_json()
-    fixed = event_json(finding["id"], "fixed", note="lagad")
+    fixed = event_json(finding["id"], "verified", note="lagad")
     receipt = server.push(device, findings=[finding], events=[fixed])  # same batch: order is free
     assert results(receipt) == [("finding", "created"), ("event", "created")]
     assert results(server.push(device, events=[fixed])) == [("event", "unchanged")]
     receipt = server.push(device, events=[fixed | {"note": "something else"}])
     assert results(receipt) == [("event", "conflict")]
-    assert server.rows("SELECT status FROM findings") == [("fixed",)]
+    assert server.rows("SELECT status FROM findings") == [("verified",)]
     (actor,) = server.rows("SELECT actor FROM events WHERE id = ?", fixed["id"])[0]
     assert actor == f"device:{device.id}"
 
