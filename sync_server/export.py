@@ -78,7 +78,12 @@ def rows(db: Database, filters: Filters, today: date | None = None) -> Iterator[
 
 
 def _local(value: str | None) -> str:
-    return parse_iso(value).astimezone(SWEDEN).isoformat(timespec="seconds") if value else ""
+    if not value:
+        return ""
+    try:
+        return parse_iso(value).astimezone(SWEDEN).isoformat(timespec="seconds")
+    except (ValueError, OverflowError):  # an odd stored time: one cell as stored, not no export
+        return value
 
 
 def record(row: tuple[Any, ...], base_url: str, t: i18n.Translator) -> dict[str, Any]:

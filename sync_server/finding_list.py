@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sync_server import set_aside
 from sync_server.db import Database
 from sync_server.finding_filters import FROM_FINDINGS, Filters, where
 from sync_server.tracking import default_priority
@@ -145,12 +146,15 @@ def detail(db: Database, finding_id: str) -> dict[str, Any] | None:
         )
     )
     finding["nearby"] = nearby(db, finding)
+    finding["set_aside"] = set_aside.for_finding(db, finding_id)
     return finding
 
 
 def nearby(db: Database, finding: dict[str, Any], radius_m: float = _NEARBY_M) -> list[dict]:
     """Other findings of the same category within radius_m: likely duplicates to merge."""
     lat, lon = finding["latitude"], finding["longitude"]
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+        return []  # odd stored data: the page shows the finding without neighbours
     dlat = radius_m / 111_320
     dlon = radius_m / (111_320 * max(0.01, math.cos(math.radians(lat))))
     rows = db.conn().query(
@@ -180,13 +184,18 @@ def photo_is_known(db: Database, sha256: str) -> bool:
 
 
 def attention(db: Database) -> dict[str, int]:
-    """What needs the coordinator: findings on the triage list and flagged ones (both small,
-    each a partial index)."""
+    """What needs the coordinator: findings on the triage list (with what a pass set aside)
+    and flagged ones (all small, each a partial index)."""
     conn = db.conn()
     return {
         "triage": conn.execute(
             "SELECT count(*) FROM assignments a JOIN findings f ON f.id = a.finding_id"
             " WHERE a.owner_id IS NULL AND f.status NOT IN ('verified', 'closed')"
+            " AND f.id NOT IN (SELECT finding_id FROM set_aside WHERE finding_id IS NOT NULL)"
+        ).fetchone()[0]
+        + conn.execute(  # what a background pass set aside waits there too
+            "SELECT count(*) FROM set_aside s LEFT JOIN findings f ON f.id = s.finding_id"
+            " WHERE s.finding_id IS NULL OR f.status NOT IN ('verified', 'closed')"
         ).fetchone()[0],
         "flagged": conn.execute(
             "SELECT count(*) FROM finding_tracking WHERE flagged_at IS NOT NULL"

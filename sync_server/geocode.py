@@ -8,12 +8,18 @@ again. Requests are spaced at least `min_interval_s` apart (Nominatim's usage po
 after a failure the server is left alone for `cooldown_s` so that one pass with a hundred
 findings does not wait out a hundred timeouts.
 
+One finding's position never costs the others their addresses: a position that is not one
+(NaN, latitude beyond ±90°) is not asked for at all — geopy would refuse it and the cooldown
+would then hold back every other finding's address — and an answer about one position that
+cannot be made into an address is that position's "no address", not a reason to rest.
+
 Errors: none escape `address()`; a bad `url` raises ValueError at construction.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -94,13 +100,19 @@ class NominatimAddresses:
 
     def address(self, lat: float, lon: float, deadline: float | None = None) -> str | None:
         """The cached or fetched address; None if unknown, unreachable or out of time."""
+        if not is_position(lat, lon):
+            log.warning("no address for %r, %r: not a position", lat, lon)
+            return None
         key = cache_key(lat, lon)
         row = self._db.query_one("SELECT address FROM geocode_cache WHERE key = ?", (key,))
         if row is not None:
             return None if row["address"] is None else str(row["address"])
         found, answered = self._fetch(lat, lon, deadline)
         if answered:
-            self._store(key, found, utcnow())
+            try:
+                self._store(key, found, utcnow())
+            except Exception:  # the cache is a saving, not a condition for the address
+                log.exception("address for %s not cached", key)
         return found
 
     def _fetch(self, lat: float, lon: float, deadline: float | None) -> tuple[str | None, bool]:
@@ -129,7 +141,11 @@ class NominatimAddresses:
                 return None, False
         if location is None:  # Nominatim answered: nothing there
             return None, True
-        return format_address(location.raw), True
+        try:
+            return format_address(location.raw), True
+        except Exception:  # an odd answer about this position: its "no address", no rest
+            log.exception("no address for %.5f,%.5f: the answer cannot be read", lat, lon)
+            return None, False
 
     def _store(self, key: str, address: str | None, at: datetime) -> None:
         with self._db.write() as tx:
@@ -137,6 +153,15 @@ class NominatimAddresses:
                 "INSERT OR REPLACE INTO geocode_cache (key, address, fetched_at) VALUES (?, ?, ?)",
                 [key, address, iso(at)],
             )
+
+
+def is_position(lat: object, lon: object) -> bool:
+    """Whether (lat, lon) are numbers on the globe."""
+    try:
+        la, lo = float(lat), float(lon)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(la) and math.isfinite(lo) and abs(la) <= 90 and abs(lo) <= 180
 
 
 def format_address(raw: dict[str, Any]) -> str | None:

@@ -15,6 +15,17 @@ clients collapse). No scheme can close it without the receiving side taking part
 with identical bytes is the chosen side of it — a report is never lost. A crash before step 3
 merely counts as a failed attempt.
 
+One bad message stops no other: an unexpected error while handing one over (data the transport
+cannot send, a bug only its bytes reach) marks that row failed at once with the error — on the
+coordinator's triage page with *Try again* — logged once with its id, and the others go on.
+
+Once sent, the stored bytes keep no working owner link: in the same transaction that marks the
+row sent, every `/o/<token>` in its text and HTML becomes `/o/[länk borttagen]`, and its
+attachments (the report's PDF prints the link in text that cannot be edited in place) are
+replaced by a note that says so (`blank_owner_links`); inline photos stay. A leaked database then
+holds no key to any owner's page. The .eml files of the demo transport are the delivered mail
+(its "mailbox"), so they keep their link, as a mail in the owner's mailbox does.
+
 Retries: 5 min, 30 min, 2 h, 6 h, then daily; after `max_attempts` the row is 'failed' with
 `last_error`: `failed_messages()` lists them for the coordinator, `retry_failed()` sends the
 same bytes again once the address or the settings are fixed. A 5xx refusal of the recipient or
@@ -32,12 +43,14 @@ import logging
 import os
 import re
 import smtplib
+import sqlite3
 import ssl
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -66,6 +79,15 @@ _SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 _SENT_EVENT_NS = uuid.UUID("5b0f3c1e-8d0a-4f5e-9a51-7d1c0e2f6a10")  # idempotent 'sent' event ids
 # Statuses a report may move to 'sent'; later ones (acknowledged, fixed…) must not go backwards.
 _SENDABLE = ("received", "reopened", "sent")
+# An owner link's path: /o/ and its token (links.create_link: token_urlsafe(32), 43 characters).
+_OWNER_LINK = re.compile(r"/o/[A-Za-z0-9_-]{20,}")
+LINK_REMOVED = "/o/[länk borttagen]"
+_BODY_REMOVED = b"[meddelandet togs bort efter leveransen / removed after delivery]\r\n"
+_ATTACHMENT_REMOVED = (
+    "Bilagan {name} togs bort ur den lagrade kopian efter leveransen: den innehöll ägarlänken.\n"
+    "The attachment {name} was removed from the stored copy after delivery: it held the owner "
+    "link.\n"
+)
 
 
 class MailError(ServerError):
@@ -142,6 +164,11 @@ class SmtpTransport:
     def send(self, message: bytes, sender: str, recipients: Sequence[str], ref: str) -> None:
         """Deliver via SMTP; DeliveryError says what went wrong, never the password."""
         c = self.config
+        for address in (sender, *recipients):
+            # smtplib writes an address into MAIL FROM / RCPT TO as given: a line break in one
+            # would be a second SMTP command (found on loopback). Never deliverable: permanent.
+            if any(ch in address for ch in "\r\n\0"):
+                raise PermanentDeliveryError(f"{ref}: the address {address!r} holds a line break")
         try:
             if c.scheme == "smtps":
                 context = ssl.create_default_context()
@@ -338,35 +365,103 @@ def deliver_due(
     )
     sender = parseaddr(envelope_from)[1] or envelope_from
     for (outbox_id,) in due:
-        claimed = _claim(db, outbox_id, now)
-        if claimed is None:
-            continue  # another process has it
-        kind, recipient, message, attempts = claimed
         try:
-            transport.send(message, sender, [recipient], f"{outbox_id:06d}-{kind}")
-        except DeliveryError as exc:
-            final = isinstance(exc, PermanentDeliveryError) or attempts >= max_attempts
+            _deliver_one(db, transport, outbox_id, sender, max_attempts, now, result)
+        except Exception as exc:  # this message's data, or a bug only it reaches: not the others
+            if isinstance(exc, sqlite3.OperationalError | OSError):
+                raise  # the database or the disk: nothing is this message's fault
+            log.exception("delivery of message %s failed unexpectedly; marked failed", outbox_id)
+            error = f"unexpected error: {type(exc).__name__}: {exc}"[:1000]
             with db.write() as tx:
                 tx.execute(
-                    "UPDATE outbox SET last_error = ?, state = ? WHERE id = ?",
-                    [exc.message, "failed" if final else "pending", outbox_id],
+                    "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
+                    [error, outbox_id],
                 )
-            result.failed += final
-            result.deferred += not final
-            result.errors.append(f"message {outbox_id} to {recipient}: {exc.message}")
-            log.warning(
-                "delivery of message %s failed (attempt %s): %s", outbox_id, attempts, exc.message
-            )
-            continue
-        with db.write() as tx:  # right after the server accepted: see the crash window above
-            tx.execute(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-                [iso(now), outbox_id],
-            )
-            if kind == "report":
-                _record_sent(tx, outbox_id, recipient, now)
-        result.sent += 1
+            result.failed += 1
+            result.errors.append(f"message {outbox_id}: {error}")
     return result
+
+
+def _deliver_one(
+    db: Database,
+    transport: Transport,
+    outbox_id: int,
+    sender: str,
+    max_attempts: int,
+    now: datetime,
+    result: Delivery,
+) -> None:
+    claimed = _claim(db, outbox_id, now)
+    if claimed is None:
+        return  # another process has it
+    kind, recipient, message, attempts = claimed
+    try:
+        transport.send(message, sender, [recipient], f"{outbox_id:06d}-{kind}")
+    except DeliveryError as exc:
+        final = isinstance(exc, PermanentDeliveryError) or attempts >= max_attempts
+        with db.write() as tx:
+            tx.execute(
+                "UPDATE outbox SET last_error = ?, state = ? WHERE id = ?",
+                [exc.message, "failed" if final else "pending", outbox_id],
+            )
+        result.failed += final
+        result.deferred += not final
+        result.errors.append(f"message {outbox_id} to {recipient}: {exc.message}")
+        log.warning(
+            "delivery of message %s failed (attempt %s): %s", outbox_id, attempts, exc.message
+        )
+        return
+    stored = blank_owner_links(message)
+    try:
+        _mark_sent(db, outbox_id, stored, now, recipient if kind == "report" else None)
+    except Exception:  # it went out: never "failed" (a retry would send it twice)
+        log.exception("message %s was sent, but its findings' history cannot say so", outbox_id)
+        _mark_sent(db, outbox_id, stored, now, None)
+    result.sent += 1
+
+
+def _mark_sent(
+    db: Database, outbox_id: int, stored: bytes, now: datetime, report_to: str | None
+) -> None:
+    with db.write() as tx:  # right after the server accepted: see the crash window above
+        tx.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL, message = ?"
+            " WHERE id = ?",
+            [iso(now), stored, outbox_id],
+        )
+        if report_to is not None:
+            _record_sent(tx, outbox_id, report_to, now)
+
+
+def blank_owner_links(message: bytes) -> bytes:
+    """The message as it may be kept after delivery: no owner link that still opens a page
+    (see the module docstring); the same bytes if it holds none."""
+    try:
+        return _blanked(message)
+    except Exception:  # a message our own parser cannot take apart: keep its headers only
+        log.exception("a delivered message could not be blanked; its body is not kept")
+        head = message.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        return head + b"\r\n\r\n" + _BODY_REMOVED
+
+
+def _blanked(message: bytes) -> bytes:
+    parsed = BytesParser(policy=SMTP).parsebytes(message)
+    parts = [p for p in parsed.walk() if not p.is_multipart()]
+    texts = [p for p in parts if p.get_content_maintype() == "text"
+             and p.get_content_disposition() != "attachment"]  # fmt: skip
+    if not any(_OWNER_LINK.search(str(p.get_content())) for p in texts):
+        return message
+    for part in texts:
+        text = str(part.get_content())
+        blanked = _OWNER_LINK.sub(LINK_REMOVED, text)
+        if blanked != text:
+            part.set_content(blanked, subtype=part.get_content_subtype(), cte="quoted-printable")
+    for part in parts:
+        if part.get_content_disposition() == "attachment":
+            name = part.get_filename() or "attachment"
+            note = _ATTACHMENT_REMOVED.format(name=name)
+            part.set_content(note, disposition="attachment", filename=f"{name}.txt")
+    return parsed.as_bytes(policy=SMTP)
 
 
 def _claim(db: Database, outbox_id: int, now: datetime) -> tuple[str, str, bytes, int] | None:

@@ -6,7 +6,9 @@ no internet, and a protocol must not depend on a third party's servers. The font
 (shipped in sync_server/web/fonts with its licence) because the PDF core fonts cannot say "–"
 or reliably åäö. Every text comes from `walkaudit.i18n` (sync_server.texts_mail).
 
-Errors: none of its own; a photo Pillow cannot read is left out (its block says "No photo").
+Errors: none of its own; a photo Pillow cannot read is left out (its block says "No photo"),
+and one the report could not read from the store (`ProtocolItem.photos_missing`) is said to be
+missing ("The photo could not be read").
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class ProtocolItem:
     page_url: str = ""  # this finding on the owner page
     photo_urls: list[str] = field(default_factory=list)  # each photo on the owner page
     deadline_date: date | None = None
+    photos_missing: int = 0  # photos that could not be read (left out; the texts say so)
+    photos_missing_note: str = ""  # "1 foto kunde inte läsas och saknas här."
 
     @property
     def position(self) -> str:
@@ -284,6 +288,8 @@ def _block(pdf: FPDF, lang: str, item: ProtocolItem, n: int) -> None:
     ]
     if item.address:
         lines.insert(1, (t("mail.label.address", lang), item.address))
+    if item.photos_missing_note:
+        lines.append((t("mail.label.photo", lang), item.photos_missing_note))
     text_x = _MARGIN + _PHOTO_W + 5
     text_w = _PAGE_W - _MARGIN - text_x
     photo_w, photo_h = photo_size(item.pdf_photo)
@@ -305,7 +311,8 @@ def _block(pdf: FPDF, lang: str, item: ProtocolItem, n: int) -> None:
     else:
         pdf.set_font("DejaVu", "", 9)
         pdf.set_xy(_MARGIN, top)
-        pdf.cell(_PHOTO_W, 8, t("pdf.no_photo", lang), border=1, align="C")
+        empty = "pdf.photo_unreadable" if item.photos_missing else "pdf.no_photo"
+        pdf.cell(_PHOTO_W, 8, t(empty, lang), border=1, align="C")
     pdf.set_xy(text_x, top)
     pdf.set_font("DejaVu", "", 9)
     for label, value in lines:

@@ -3,7 +3,9 @@
 When a finding is due for its owner (`due_groups`):
   * it is routed to an owner (a finding on the triage list, owner_id NULL, never is), is not a
     duplicate, its status is received/reopened, and no report to this owner has carried it yet;
-  * every photo it names is stored (an owner should see what the walker saw);
+  * every photo it names is stored (an owner should see what the walker saw) — or the finding
+    arrived more than `report_settle_hours` ago: a photo the server refused (it did not decode)
+    or that a lost phone never sent is not coming, and the report goes without it, saying so;
   * its walk has synced: the walk is ended (walks.ended_at), or the finding has no walk, or it
     arrived more than `report_settle_hours` ago (a phone that died never ends its walk).
 A due group (one owner, one recipient address) goes out when it holds a finding of a walk this
@@ -17,9 +19,17 @@ The email is built once and handed to `mailer.enqueue`; the owner's personal lin
 would push the email past `mail_max_bytes` they go by link to the owner page instead (the email
 says so); if the PDF alone is still too large it goes without photos (also said).
 
-Errors: ReportError (a ServerError) — a report that cannot be built now, e.g. a photo whose row
-says stored but whose file is gone; the pass logs it and carries on with the other owners, and
-the findings stay due (nothing is lost, nothing is marked as sent).
+Isolation: one finding must not hold back the others. A photo that cannot be read (a truncated
+upload, a file lost from the store) is left out of its item, and the email and the PDF say so
+("1 foto kunde inte läsas och saknas här"); the report goes. A finding whose data cannot be shown
+is set aside (sync_server.set_aside, step 'report': logged once with its id, on the coordinator's
+triage page with *Try again*) and the report goes with the others. If a report still fails as a
+whole, its findings are tried in halves, down to the one that fails, which is set aside: the
+others go, in more than one mail if need be. Reminders and the weekly summary do the same with
+their items; a set-aside item is skipped by later passes until the coordinator releases it.
+
+Errors: ReportError (a ServerError) — a photo that cannot be read from the store (`shrink`);
+`load_items` leaves the photo out and counts it.
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 
-from sync_server import links, mailer, stats_week, texts_mail
+from sync_server import links, mailer, set_aside, stats_week, texts_mail
 from sync_server.blobs import BlobError, BlobStore
 from sync_server.config import Settings
 from sync_server.db import Database, iso, parse_iso
@@ -60,6 +70,7 @@ log = logging.getLogger(__name__)
 TZ = ZoneInfo("Europe/Stockholm")
 PDF_PHOTO_PX, PDF_QUALITY, MAIL_QUALITY = 640, 70, 75
 GEOCODE_BUDGET_S = 20.0  # per report: addresses are a courtesy, the mail must not wait for them
+MAX_LINK_DAYS = 5 * 366 + 60  # the latest deadline a coordinator can plan, plus two months
 _PDF = "application/pdf"
 
 
@@ -79,6 +90,13 @@ class Group:
     # Per finding, how often it was rerouted: a finding sent back to an owner who had it before
     # ("not ours", and the coordinator decided it is theirs after all) is a new report.
     rounds: tuple[int, ...] = ()
+
+    def only(self, finding_ids: set[str] | tuple[str, ...]) -> Group:
+        """The same group with only these findings (in the group's order)."""
+        rounds = self.rounds or (0,) * len(self.finding_ids)
+        keep = [(f, r) for f, r in zip(self.finding_ids, rounds, strict=True) if f in finding_ids]
+        return replace(self, finding_ids=tuple(f for f, _ in keep),
+                       rounds=tuple(r for _, r in keep))  # fmt: skip
 
     @property
     def dedupe_key(self) -> str:
@@ -104,8 +122,10 @@ WHERE a.owner_id IS NOT NULL
                   WHERE ri.finding_id = f.id AND m.kind = 'report' AND m.owner_id = a.owner_id
                   AND m.created_at >= COALESCE((SELECT max(e.received_at) FROM events e
                       WHERE e.finding_id = f.id AND e.kind = 'rerouted'), ''))
-  AND NOT EXISTS (SELECT 1 FROM finding_photos fp WHERE fp.finding_id = f.id
-                  AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = fp.sha256))
+  AND (f.received_at <= :settled
+       OR NOT EXISTS (SELECT 1 FROM finding_photos fp WHERE fp.finding_id = f.id
+                      AND NOT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = fp.sha256)))
+  AND NOT EXISTS (SELECT 1 FROM set_aside s WHERE s.step = 'report' AND s.item = f.id)
 ORDER BY a.owner_id, recipient, f.captured_at, f.id
 """
 
@@ -115,7 +135,7 @@ def due_groups(db: Database, settings: Settings, now: datetime) -> list[Group]:
     conn = db.conn()
     settled = iso(now - timedelta(hours=settings.report_settle_hours))
     ready: dict[tuple[str, str], list[Any]] = {}
-    for row in conn.execute(_DUE_SQL).fetchall():
+    for row in conn.execute(_DUE_SQL, {"settled": settled}).fetchall():
         fid, walk_id, received_at, ended_at, owner_id, name, language, recipient, _ = row
         if walk_id is None or ended_at is not None or received_at <= settled:
             ready.setdefault((owner_id, recipient), []).append(row)
@@ -160,28 +180,50 @@ def enqueue_reports(
     now: datetime,
     addresses: AddressLookup | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Build and enqueue every due report; returns (what was enqueued, errors)."""
-    done, errors = [], []
+    """Build and enqueue every due report; returns (what was enqueued, what was set aside:
+    see the module docstring)."""
+    done: list[str] = []
+    held: list[str] = []
     for group in due_groups(db, settings, now):
         if mailer.is_queued(db, group.dedupe_key):
             continue
-        try:
-            outbox_id = build_and_enqueue(
-                db, blobs, settings, group, now=now, addresses=addresses or NoAddresses()
-            )
-        except ReportError as exc:
-            errors.append(f"report to {group.owner_name}: {exc.message}")
-            log.error("report to %s not built: %s", group.owner_name, exc.message)
-            continue
-        except Exception as exc:  # a bug or bad data for one owner must not stop the others
-            errors.append(f"report to {group.owner_name}: {type(exc).__name__}: {exc}")
-            log.exception("report to %s not built", group.owner_name)
-            continue
-        if outbox_id is not None:
-            done.append(
-                f"{group.owner_name} <{group.recipient}>: {len(group.finding_ids)} findings"
-            )
-    return done, errors
+        for sent in _enqueue_isolated(db, blobs, settings, group, now,
+                                      addresses or NoAddresses(), held):  # fmt: skip
+            done.append(f"{sent.owner_name} <{sent.recipient}>: {len(sent.finding_ids)} findings")
+    return done, held
+
+
+def _enqueue_isolated(
+    db: Database,
+    blobs: BlobStore,
+    settings: Settings,
+    group: Group,
+    now: datetime,
+    addresses: AddressLookup,
+    held: list[str],
+) -> list[Group]:
+    """Enqueue one report; if it fails as a whole, its halves, down to the finding that fails
+    (set aside). Returns the groups that were enqueued."""
+    try:
+        sent = build_and_enqueue(db, blobs, settings, group, now=now, addresses=addresses,
+                                 held=held)  # fmt: skip
+    except Exception as exc:  # bad data (or a bug) that only some of these findings reach
+        if set_aside.environmental(exc):
+            raise  # the database or the disk: the step fails, the next pass tries all again
+        if len(group.finding_ids) == 1:
+            fid = group.finding_ids[0]
+            detail = exc.message if isinstance(exc, ServerError) else f"{type(exc).__name__}: {exc}"
+            log.exception("report to %s: finding %s set aside", group.owner_name, fid)
+            set_aside.hold(db, "report", fid, "error", detail, now=now)
+            held.append(f"report to {group.owner_name}: finding {fid}: {detail}")
+            return []
+        log.info("report to %s failed as a whole (%s); trying its %d findings in halves",
+                 group.owner_name, exc, len(group.finding_ids))  # fmt: skip
+        half = len(group.finding_ids) // 2
+        parts = (group.finding_ids[:half], group.finding_ids[half:])
+        return [g for ids in parts for g in _enqueue_isolated(
+            db, blobs, settings, group.only(ids), now, addresses, held)]  # fmt: skip
+    return [sent] if sent is not None else []
 
 
 def build_and_enqueue(
@@ -192,12 +234,16 @@ def build_and_enqueue(
     *,
     now: datetime,
     addresses: AddressLookup,
-) -> int | None:
-    """Build one report (link, photos, PDF, email) and enqueue it; None if it already was."""
+    held: list[str] | None = None,
+) -> Group | None:
+    """Build one report (link, photos, PDF, email) and enqueue it; returns the group that went
+    (without the findings set aside while building, described in `held`), None if nothing went
+    (it was enqueued before, or every finding was set aside)."""
     lang = group.language if group.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     token = links.create_link(db, group.owner_id, ttl_days=_link_days(db, group.finding_ids, now))
     link = f"{settings.url}/o/{token}"
     expires = links.resolve_link(db, token).expires_at
+    problems: list[tuple[str, str]] = []
     items = load_items(
         db,
         blobs,
@@ -207,7 +253,16 @@ def build_and_enqueue(
         settings.mail_photo_px,
         addresses,
         time.monotonic() + GEOCODE_BUDGET_S,
+        problems=problems,
     )
+    for fid, detail in problems:
+        set_aside.hold(db, "report", fid, "error", detail, now=now)
+        if held is not None:
+            held.append(f"report to {group.owner_name}: finding {fid}: {detail}")
+    if problems:
+        group = group.only({i.finding_id for i in items})
+    if not items:
+        return None
     areas = [
         str(r[0])
         for r in db.conn().execute(
@@ -227,7 +282,7 @@ def build_and_enqueue(
         now=now,
     )
     with db.write() as tx:
-        return mailer.enqueue(
+        outbox_id = mailer.enqueue(
             tx,
             kind="report",
             dedupe_key=group.dedupe_key,
@@ -238,6 +293,7 @@ def build_and_enqueue(
             finding_ids=group.finding_ids,
             now=now,
         )
+    return group if outbox_id is not None else None
 
 
 def _link_days(db: Database, finding_ids: tuple[str, ...], now: datetime) -> float:
@@ -249,7 +305,8 @@ def _link_days(db: Database, finding_ids: tuple[str, ...], now: datetime) -> flo
     )
     dates = [d for (value,) in rows if (d := parse_deadline(value)) is not None]
     days = (max(dates) - local_date(now)).days + 60 if dates else 0
-    return max(float(links.DEFAULT_TTL_DAYS), float(days))
+    # A deadline in the year 9999 (bad data) must not make a link that cannot be dated.
+    return min(max(float(links.DEFAULT_TTL_DAYS), float(days)), float(MAX_LINK_DAYS))
 
 
 def compose_report(
@@ -322,54 +379,102 @@ def load_items(
     photo_px: int,
     addresses: AddressLookup,
     geocode_deadline: float,
+    problems: list[tuple[str, str]] | None = None,
 ) -> list[ProtocolItem]:
-    """The findings as the email and PDF show them, numbered in order, photos shrunk."""
+    """The findings as the email and PDF show them, numbered in order, photos shrunk.
+
+    A photo that cannot be read is left out and counted (`photos_missing`, which the email and
+    the PDF mention). A finding whose data cannot be shown is left out and named in `problems`
+    as (id, what went wrong), logged once here; without `problems` it raises."""
     conn = db.conn()
     items: list[ProtocolItem] = []
     jobs: list[tuple[ProtocolItem, str]] = []
-    for number, fid in enumerate(finding_ids, start=1):
-        row = conn.execute(
-            "SELECT f.category, f.severity, f.note, f.latitude, f.longitude, f.accuracy,"
-            " f.captured_at, a.deadline FROM findings f JOIN assignments a ON a.finding_id = f.id"
-            " WHERE f.id = ?",
-            [fid],
-        ).fetchone()
-        category, severity, note, lat, lon, accuracy, captured_at, deadline = row
-        shas = [
-            r[0]
-            for r in conn.execute(
-                "SELECT sha256 FROM finding_photos WHERE finding_id = ? ORDER BY position", [fid]
-            )
-        ]
-        due = parse_deadline(deadline)
-        item = ProtocolItem(
-            number=number,
-            finding_id=fid,
-            category=i18n.category_label(category, lang),
-            severity=severity,
-            severity_label=i18n.t(f"severity.{severity}", lang),
-            note=note.strip(),
-            latitude=lat,
-            longitude=lon,
-            accuracy=accuracy,
-            map_url=map_url(lat, lon),
-            deadline=due.isoformat() if due else i18n.t("mail.no_deadline", lang),
-            recorded=local_time(parse_iso(captured_at)),
-            address=addresses.address(lat, lon, deadline=geocode_deadline),
-            page_url=f"{link}#f-{fid}",
-            photo_urls=[f"{link}/photos/{sha}" for sha in shas],
-            deadline_date=due,
-        )
+    for fid in finding_ids:
+        try:
+            item, shas = _item(conn, fid, len(items) + 1, lang, link)
+        except Exception as exc:  # one finding's data must not cost the others their report
+            if problems is None or set_aside.environmental(exc):
+                raise
+            log.exception("report: finding %s left out", fid)
+            problems.append((fid, f"{type(exc).__name__}: {exc}"))
+            continue
+        item.address = _address(addresses, item, geocode_deadline)
         items.append(item)
         jobs.extend((item, sha) for sha in shas)
+
+    def one(job: tuple[ProtocolItem, str]) -> tuple[bytes, bytes] | None:
+        try:
+            return shrink(blobs, job[0].finding_id, job[1], photo_px)
+        except ReportError as exc:
+            log.warning("report without a photo: %s", exc.message)
+        except Exception:  # e.g. a decompression bomb: this photo only, not the report
+            log.exception("report without photo %s of finding %s", job[1], job[0].finding_id)
+        return None
+
     # Pillow lets go of the GIL while it decodes, scales and encodes: one thread per core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        shrunk = pool.map(lambda job: shrink(blobs, job[0].finding_id, job[1], photo_px), jobs)
-        for (item, _), (email_jpeg, pdf_jpeg) in zip(jobs, shrunk, strict=True):
-            item.photos.append(email_jpeg)
+        for (item, sha), shrunk in zip(jobs, pool.map(one, jobs), strict=True):
+            if shrunk is None:
+                item.photos_missing += 1
+                item.photo_urls.remove(f"{link}/photos/{sha}")
+                continue
+            item.photos.append(shrunk[0])
             if item.pdf_photo is None:
-                item.pdf_photo = pdf_jpeg
+                item.pdf_photo = shrunk[1]
+    for item in items:
+        if item.photos_missing:
+            item.photos_missing_note = texts_mail.plural(
+                "mail.photos_missing", item.photos_missing, lang
+            )
     return items
+
+
+def _item(conn: Any, fid: str, number: int, lang: str, link: str) -> tuple[ProtocolItem, list[str]]:
+    """One finding as the report shows it (no address or photos yet) and its photos' hashes."""
+    row = conn.execute(
+        "SELECT f.category, f.severity, f.note, f.latitude, f.longitude, f.accuracy,"
+        " f.captured_at, a.deadline FROM findings f JOIN assignments a ON a.finding_id = f.id"
+        " WHERE f.id = ?",
+        [fid],
+    ).fetchone()
+    if row is None:
+        raise ReportError(f"finding {fid} or its assignment is gone")
+    category, severity, note, lat, lon, accuracy, captured_at, deadline = row
+    shas = [
+        r[0]
+        for r in conn.execute(
+            "SELECT sha256 FROM finding_photos WHERE finding_id = ? ORDER BY position", [fid]
+        )
+    ]
+    due = parse_deadline(deadline)
+    lat, lon = float(lat), float(lon)
+    item = ProtocolItem(
+        number=number,
+        finding_id=fid,
+        category=i18n.category_label(category, lang),
+        severity=severity,
+        severity_label=i18n.t(f"severity.{severity}", lang),
+        note=(note or "").strip(),
+        latitude=lat,
+        longitude=lon,
+        accuracy=None if accuracy is None else float(accuracy),
+        map_url=map_url(lat, lon),
+        deadline=due.isoformat() if due else i18n.t("mail.no_deadline", lang),
+        recorded=recorded_time(captured_at),
+        page_url=f"{link}#f-{fid}",
+        photo_urls=[f"{link}/photos/{sha}" for sha in shas],
+        deadline_date=due,
+    )
+    return item, shas
+
+
+def _address(addresses: AddressLookup, item: ProtocolItem, deadline: float) -> str | None:
+    """The nearest address, or None: a courtesy that must never cost the report."""
+    try:
+        return addresses.address(item.latitude, item.longitude, deadline=deadline)
+    except Exception:
+        log.exception("report: no address for finding %s", item.finding_id)
+        return None
 
 
 def shrink(blobs: BlobStore, finding_id: str, sha: str, max_px: int) -> tuple[bytes, bytes]:
@@ -422,6 +527,15 @@ def local_time(value: datetime) -> str:
     return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def recorded_time(captured_at: object) -> str:
+    """A stored capture time in Swedish time; the stored text itself if it is not a time this
+    server can convert (the year 9999 in UTC is past the last date): shown as it came."""
+    try:
+        return local_time(parse_iso(str(captured_at)))
+    except (ValueError, OverflowError):
+        return str(captured_at)
+
+
 # ---- reminders: overdue findings, one mail per owner per interval ----------------------------
 
 _DONE = ("fixed", "verified", "closed", "not_ours")
@@ -436,6 +550,7 @@ WHERE a.owner_id IS NOT NULL AND a.deadline IS NOT NULL
   AND EXISTS (SELECT 1 FROM report_items ri JOIN outbox m ON m.id = ri.outbox_id
               WHERE ri.finding_id = f.id AND m.kind = 'report' AND m.owner_id = a.owner_id
               AND m.state = 'sent')
+  AND NOT EXISTS (SELECT 1 FROM set_aside s WHERE s.step = 'reminder' AND s.item = f.id)
 ORDER BY a.owner_id, a.deadline, f.captured_at
 """
 
@@ -451,14 +566,20 @@ def overdue(db: Database, now: datetime) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-def enqueue_reminders(db: Database, settings: Settings, *, now: datetime) -> list[str]:
-    """One reminder per owner with overdue findings, at most one per reminder interval."""
+def enqueue_reminders(
+    db: Database, settings: Settings, *, now: datetime, held: list[str] | None = None
+) -> list[str]:
+    """One reminder per owner with overdue findings, at most one per reminder interval.
+
+    A finding that cannot be shown is set aside (step 'reminder', described in `held`) and the
+    reminder goes with the others; a reminder that fails as a whole sets its findings aside."""
     interval = timedelta(days=settings.reminder_interval_days)
     # The key holds the interval's number (counted from the epoch), so a restart or a second
     # process cannot send one twice; the spacing rule below keeps two from landing a day apart
     # across an interval boundary.
     number = int(now.timestamp() // interval.total_seconds())
     done = []
+    held = [] if held is None else held
     for owner_id, rows in overdue(db, now).items():
         key = f"reminder:{owner_id}:{number}"
         recent = db.query_one(
@@ -467,53 +588,90 @@ def enqueue_reminders(db: Database, settings: Settings, *, now: datetime) -> lis
         )
         if recent is not None or mailer.is_queued(db, key):
             continue
-        name, language, email = rows[0][1], rows[0][2] or "sv", rows[0][3]
-        lang = language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
-        token = links.create_link(db, owner_id)
-        link = f"{settings.url}/o/{token}"
-        items = [
-            dict(
-                category=i18n.category_label(r[5], lang),
-                note=r[6].strip(),
-                deadline=r[9].isoformat(),
-                days=(local_date(now) - r[9]).days,
-                map_url=map_url(r[7], r[8]),
-                page_url=f"{link}#f-{r[4]}",
-                address=_cached_address(db, r[7], r[8]),
-            )
-            for r in rows
-        ]
-        subject = texts_mail.plural("mail.reminder.subject", len(rows), lang, owner=name)
-        context = dict(
-            lang=lang,
-            owner=name,
-            items=items,
-            link=link,
-            subject=subject,
-            expires=local_date(links.resolve_link(db, token).expires_at).isoformat(),
-        )
-        message = mailer.compose(
-            sender=sender(settings),
-            recipient=email,
-            subject=subject,
-            text=render("reminder.txt", context),
-            html=render("reminder.html", context),
-            reply_to=settings.coordinator_email,
-            now=now,
-        )
-        with db.write() as tx:
-            if mailer.enqueue(
-                tx,
-                kind="reminder",
-                dedupe_key=key,
-                recipient=email,
-                message=message,
-                owner_id=owner_id,
-                finding_ids=[r[4] for r in rows],
-                now=now,
-            ):
-                done.append(f"{name} <{email}>: {len(rows)} overdue")
+        try:
+            line = _enqueue_reminder(db, settings, key, rows, now, held)
+        except Exception as exc:  # the message as a whole: set its findings aside, go on
+            if set_aside.environmental(exc):
+                raise
+            log.exception("reminder to %s: its %d findings set aside", rows[0][1], len(rows))
+            for r in rows:
+                detail = f"reminder to {rows[0][1]}: {type(exc).__name__}: {exc}"
+                set_aside.hold(db, "reminder", r[4], "error", detail, now=now)
+                held.append(f"finding {r[4]}: {detail}")
+            continue
+        if line:
+            done.append(line)
     return done
+
+
+def _enqueue_reminder(
+    db: Database,
+    settings: Settings,
+    key: str,
+    rows: list[tuple[Any, ...]],
+    now: datetime,
+    held: list[str],
+) -> str | None:
+    owner_id, name, language, email = rows[0][0], rows[0][1], rows[0][2] or "sv", rows[0][3]
+    lang = language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    token = links.create_link(db, owner_id)
+    link = f"{settings.url}/o/{token}"
+    items, included = [], []
+    for r in rows:
+        try:
+            items.append(
+                dict(
+                    category=i18n.category_label(r[5], lang),
+                    note=(r[6] or "").strip(),
+                    deadline=r[9].isoformat(),
+                    days=(local_date(now) - r[9]).days,
+                    map_url=map_url(float(r[7]), float(r[8])),
+                    page_url=f"{link}#f-{r[4]}",
+                    address=_cached_address(db, float(r[7]), float(r[8])),
+                )
+            )
+        except Exception as exc:  # this finding only
+            if set_aside.environmental(exc):
+                raise
+            log.exception("reminder to %s: finding %s set aside", name, r[4])
+            detail = f"{type(exc).__name__}: {exc}"
+            set_aside.hold(db, "reminder", r[4], "error", detail, now=now)
+            held.append(f"reminder to {name}: finding {r[4]}: {detail}")
+            continue
+        included.append(r[4])
+    if not items:
+        return None
+    subject = texts_mail.plural("mail.reminder.subject", len(items), lang, owner=name)
+    context = dict(
+        lang=lang,
+        owner=name,
+        items=items,
+        link=link,
+        subject=subject,
+        expires=local_date(links.resolve_link(db, token).expires_at).isoformat(),
+    )
+    message = mailer.compose(
+        sender=sender(settings),
+        recipient=email,
+        subject=subject,
+        text=render("reminder.txt", context),
+        html=render("reminder.html", context),
+        reply_to=settings.coordinator_email,
+        now=now,
+    )
+    with db.write() as tx:
+        if mailer.enqueue(
+            tx,
+            kind="reminder",
+            dedupe_key=key,
+            recipient=email,
+            message=message,
+            owner_id=owner_id,
+            finding_ids=included,
+            now=now,
+        ):
+            return f"{name} <{email}>: {len(items)} overdue"
+    return None
 
 
 def _cached_address(db: Database, lat: float, lon: float) -> str | None:
@@ -524,10 +682,15 @@ def _cached_address(db: Database, lat: float, lon: float) -> str | None:
 # ---- the coordinator's weekly summary ---------------------------------------------------------
 
 
-def enqueue_summary(db: Database, settings: Settings, *, now: datetime) -> str | None:
+def enqueue_summary(
+    db: Database, settings: Settings, *, now: datetime, held: list[str] | None = None
+) -> str | None:
     """The lägesbild of the last full ISO week to the coordinator, once (on the first pass of
     a week); None if none was due. The same summary, PDF and dedupe key as /c/summary's send
-    button, so the coordinator never gets two versions of one week."""
+    button, so the coordinator never gets two versions of one week.
+
+    A summary that cannot be made is set aside (step 'summary', the week as the item; described
+    in `held`) until the coordinator tries it again: not retried, and logged, every pass."""
     address = settings.coordinator_email
     if not address:
         return None
@@ -535,6 +698,24 @@ def enqueue_summary(db: Database, settings: Settings, *, now: datetime) -> str |
     week = stats_week.Week.last_full(today)
     if mailer.is_queued(db, stats_week.dedupe_key(week, address)):
         return None
+    if set_aside.is_held(db, "summary", week.label):
+        return None
+    try:
+        queued = _send_summary(db, settings, week, address, today, now)
+    except Exception as exc:
+        if set_aside.environmental(exc):
+            raise
+        log.exception("weekly summary of %s set aside", week.label)
+        detail = f"{type(exc).__name__}: {exc}"
+        set_aside.hold(db, "summary", week.label, "error", detail, finding=False, now=now)
+        if held is not None:
+            held.append(f"weekly summary {week.label}: {detail}")
+        return None
+    return f"week {week.number} to {address}" if queued else None
+
+
+def _send_summary(db: Database, settings: Settings, week: stats_week.Week, address: str,
+                  today: date, now: datetime) -> bool:  # fmt: skip
     lang = i18n.DEFAULT_LANGUAGE
     summary = stats_week.weekly_summary(db, week, today)
     url = f"{settings.url}/c/summary?week={week.label}"
@@ -543,7 +724,7 @@ def enqueue_summary(db: Database, settings: Settings, *, now: datetime) -> str |
         db, settings, summary, [address], pdf=pdf, lang=lang, page_url=url,
         sent_by="walkaudit", now=now, failed=mailer.failed_messages(db)[:50],
     )  # fmt: skip
-    return f"week {week.number} to {address}" if result.queued else None
+    return bool(result.queued)
 
 
 # ---- the pass: what `send-reports` and `serve` run ------------------------------------------
@@ -559,7 +740,9 @@ class PassResult:
     summary: str | None = None
     delivery: mailer.Delivery = field(default_factory=mailer.Delivery)
     pending: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # a step that failed, a delivery error
+    # Items this pass set aside (each logged once where it happened; on the triage page).
+    set_aside: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """A human summary, one line per step."""
@@ -571,6 +754,8 @@ class PassResult:
             f"reminders enqueued: {len(self.reminders)}",
             *(f"  {r}" for r in self.reminders),
             f"weekly summary: {self.summary or 'not due'}",
+            *(["set aside (see the triage page):"] if self.set_aside else []),
+            *(f"  {r}" for r in self.set_aside),
             f"delivered: {d.sent} sent, {d.deferred} to retry, {d.failed} failed; "
             f"{self.pending} pending",
         ]
@@ -590,20 +775,25 @@ def run_pass(
     """Route, build due reports, reminders and the weekly summary, then deliver what is due.
 
     Each step runs even if an earlier one failed: a broken routing table must not stop the
-    reports already routed, nor the delivery of mail already queued.
+    reports already routed, nor the delivery of mail already queued. Inside each step one bad
+    item is set aside and the others go on (see the module docstring).
     """
     now = now or utcnow()
     if addresses is None:
         addresses = lookup_from_settings(db, settings.geocoder_url, settings.geocoder_timeout_s)
     result = PassResult()
+    held = result.set_aside
     steps: list[tuple[str, Callable[[], None]]] = [
-        ("routing", lambda: setattr(result, "routed", _route(db, routers))),
+        ("routing", lambda: setattr(result, "routed", _route(db, routers, now, held))),
         ("reports", lambda: _reports(result, db, blobs, settings, now, addresses)),
         (
             "reminders",
-            lambda: setattr(result, "reminders", enqueue_reminders(db, settings, now=now)),
+            lambda: result.reminders.extend(enqueue_reminders(db, settings, now=now, held=held)),
         ),
-        ("summary", lambda: setattr(result, "summary", enqueue_summary(db, settings, now=now))),
+        (
+            "summary",
+            lambda: setattr(result, "summary", enqueue_summary(db, settings, now=now, held=held)),
+        ),
     ]
     for name, step in steps:
         try:
@@ -612,13 +802,19 @@ def run_pass(
             log.exception("report pass: %s failed", name)
             result.errors.append(f"{name}: {exc}")
     smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-    result.delivery = mailer.deliver_due(
-        db,
-        transport or mailer.transport_for(smtp_url, settings.outbox_dir),
-        envelope_from=sender(settings),
-        max_attempts=settings.mail_max_attempts,
-        now=now,
-    )
+    # A bad WALKAUDIT_SMTP_URL raises here: a setting to fix, not an item to set aside.
+    transport = transport or mailer.transport_for(smtp_url, settings.outbox_dir)
+    try:
+        result.delivery = mailer.deliver_due(
+            db,
+            transport,
+            envelope_from=sender(settings),
+            max_attempts=settings.mail_max_attempts,
+            now=now,
+        )
+    except Exception as exc:  # one bad message is set aside inside; this is the database
+        log.exception("report pass: delivery failed")
+        result.errors.append(f"delivery: {exc}")
     result.errors.extend(result.delivery.errors)
     result.pending = int(
         db.conn().execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
@@ -634,14 +830,14 @@ def _reports(
     now: datetime,
     addresses: AddressLookup | None,
 ) -> None:
-    done, errors = enqueue_reports(db, blobs, settings, now=now, addresses=addresses)
+    done, held = enqueue_reports(db, blobs, settings, now=now, addresses=addresses)
     result.reports.extend(done)
-    result.errors.extend(errors)
+    result.set_aside.extend(held)
 
 
-def _route(db: Database, routers: RouterCache | None) -> int:
+def _route(db: Database, routers: RouterCache | None, now: datetime, held: list[str]) -> int:
     # With serve's RouterCache the spatial index is rebuilt only when the registry changed.
-    return route_pending(db, routers.get() if routers else None)
+    return route_pending(db, routers.get() if routers else None, now, held)
 
 
 async def report_loop(
@@ -667,7 +863,8 @@ async def report_loop(
         except Exception:  # the loop must outlive a bad pass; the next one tries again
             log.exception("report pass failed")
             continue
-        if result.reports or result.reminders or result.summary or result.delivery.sent:
+        if (result.reports or result.reminders or result.summary or result.delivery.sent
+                or result.set_aside):  # fmt: skip
             log.info("report pass: %s", "; ".join(result.lines()))
         for error in result.errors:
             log.warning("report pass: %s", error)

@@ -25,29 +25,42 @@ prime-vertical radii at its latitude): exact to millimetres at that size at any 
 the 64-gon reaches 2 cm short. One shapely STRtree indexes every area; `RouterCache` rebuilds
 it only when `owners.registry_version` changes.
 
+Isolation: `route_pending` routes one finding at a time. A finding whose capture time is
+impossible (unreadable, before 2000, or more than a day ahead of the server's clock: a phone's
+clock, not a walk, made it) is not routed but set aside (sync_server.set_aside, reason
+'bad_time'): a deadline counted from it would be nonsense, and the coordinator should look at it.
+Any other error for one finding sets it aside too (reason 'error', logged once with its
+traceback); every other finding is routed in the same pass. `deadline` itself never fails: from
+an impossible capture time it counts from today, so the coordinator can still route such a
+finding by hand.
+
     RoutingError (ServerError)
      ├── UnknownFinding   no finding with this id
      ├── NoContact        set_owner: the chosen owner has no email for the category
-     └── WrongOwner       set_owner: ORD (disorder) to a property owner
+     ├── WrongOwner       set_owner: ORD (disorder) to a property owner
+     └── BadCaptureTime   capture_day: a capture time no deadline can be counted from
 `set_owner` also raises `owners.UnknownOwner`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
 import sqlite_utils
 
+from sync_server import set_aside
 from sync_server.db import Database, iso, parse_iso
 from sync_server.errors import ServerError
 from sync_server.history import add_server_event
@@ -55,11 +68,16 @@ from sync_server.owners import UnknownOwner, ensure_municipalities, registry_ver
 from walkaudit.categories import CODES, FELT_UNSAFE, NOT_A_DEFECT
 from walkaudit.model import EventKind, utcnow
 
+log = logging.getLogger(__name__)
+
 BOUNDARY_M = 15.0
 BATCH = 500  # findings per write transaction in route_pending
 # Days from capture to the fix-by date, per severity (practice: 6-12 months; urgent: weeks).
 DEADLINE_DAYS = {"urgent": 14, "high": 90, "medium": 180, "low": 365}
 STOCKHOLM = ZoneInfo("Europe/Stockholm")  # deadlines are Swedish calendar dates
+# A capture time outside [EARLIEST_CAPTURE, now + CLOCK_SKEW] is a phone's clock, not a walk.
+EARLIEST_CAPTURE = date(2000, 1, 1)
+CLOCK_SKEW = timedelta(days=1)
 _A, _E2 = 6_378_137.0, 6.694_379_990_14e-3  # WGS 84 semi-major axis, first eccentricity²
 _ANGLES = np.linspace(0, 2 * np.pi, 65)
 _CIRCLE = np.column_stack([np.cos(_ANGLES), np.sin(_ANGLES)])
@@ -81,6 +99,10 @@ class WrongOwner(RoutingError):
     """This kind of owner may not receive this category."""
 
 
+class BadCaptureTime(RoutingError):
+    """A capture time that is unreadable or outside what a walk can have produced."""
+
+
 @dataclass(frozen=True)
 class Route:
     owner_id: str | None  # None: on the coordinator's triage list
@@ -100,15 +122,17 @@ class Owner:
 
 @dataclass(frozen=True)
 class TriageItem:
-    finding_id: str
+    finding_id: str  # '' for a set-aside item that is not a finding (the weekly summary)
     category: str
     severity: str
     latitude: float
     longitude: float
-    reason: str
+    reason: str  # routing's reason; for a set-aside item set_aside's (bad_time, error)
     detail: str
     deadline: str | None
-    routed_at: str
+    routed_at: str  # for a set-aside item: when it was set aside
+    set_aside: str | None = None  # the pass that set it aside (routing, report, …), if one did
+    item: str = ""  # the set-aside item's key (a finding id, or the summary's week)
 
 
 class _Match(NamedTuple):
@@ -299,10 +323,41 @@ class RouterCache:
 _STEPS = ("urgent", "high", "medium", "low")
 
 
-def deadline(severity: str, captured_at: str, category: str = "") -> str:
+def capture_day(captured_at: str, now: datetime | None = None) -> date:
+    """The Swedish date a finding was captured; BadCaptureTime if the time is unreadable,
+    before 2000 or more than CLOCK_SKEW ahead of `now` (what a device's clock, not a walk,
+    produced: the year 9999 does not fit a date plus a deadline)."""
+    now = now or utcnow()
+    impossible = BadCaptureTime(
+        f"capture time {captured_at} is impossible: before {EARLIEST_CAPTURE.year} or "
+        f"later than {CLOCK_SKEW.days} day after the server's clock"
+    )
+    try:
+        moment = parse_iso(str(captured_at))
+        if moment.tzinfo is None:
+            raise ValueError("it has no time zone")
+        day = moment.astimezone(STOCKHOLM).date()
+    except OverflowError:  # the last instant of 9999 in UTC is the year 10000 in Sweden
+        raise impossible from None
+    except (ValueError, TypeError) as exc:
+        raise BadCaptureTime(f"capture time {captured_at!r} cannot be read ({exc})") from None
+    if not EARLIEST_CAPTURE <= day <= (now + CLOCK_SKEW).astimezone(STOCKHOLM).date():
+        raise impossible
+    return day
+
+
+def deadline(
+    severity: str, captured_at: str, category: str = "", now: datetime | None = None
+) -> str:
     """The fix-by date: the Swedish date of capture plus DEADLINE_DAYS[severity], ISO; one step
-    sooner for the categories where people feel least safe, never urgent for a positive one."""
-    day = parse_iso(captured_at).astimezone(STOCKHOLM).date()
+    sooner for the categories where people feel least safe, never urgent for a positive one.
+
+    From an impossible capture time (see `capture_day`) it counts from today: a coordinator
+    who routes such a finding by hand gets a real date, never an error."""
+    try:
+        day = capture_day(captured_at, now)
+    except BadCaptureTime:
+        day = (now or utcnow()).astimezone(STOCKHOLM).date()
     step = _STEPS.index(severity) if severity in _STEPS else _STEPS.index("medium")
     if category in FELT_UNSAFE:
         step = max(0, step - 1)
@@ -315,18 +370,35 @@ def deadline(severity: str, captured_at: str, category: str = "") -> str:
 # assignment with this reason and no owner: the pass still routes it, and keeps that deadline.
 PENDING = "pending"
 
+_INSERT_ROUTE = (
+    "INSERT INTO assignments (finding_id, owner_id, email, reason, detail,"
+    " deadline, routed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id)"
+    " DO UPDATE SET owner_id = excluded.owner_id, email = excluded.email,"
+    " reason = excluded.reason, detail = excluded.detail,"
+    f" routed_at = excluded.routed_at WHERE assignments.reason = '{PENDING}'"
+)
 
-def route_pending(db: Database, router: Router | None = None, now: datetime | None = None) -> int:
-    """Assign every finding that has no assignment yet (or only a coordinator's planned deadline);
-    returns how many were assigned now."""
-    stamp, routed, after = iso(now or utcnow()), 0, ""
+
+def route_pending(
+    db: Database,
+    router: Router | None = None,
+    now: datetime | None = None,
+    held: list[str] | None = None,
+) -> int:
+    """Assign every finding that has no assignment yet (or only a coordinator's planned
+    deadline) and is not set aside; returns how many were assigned now. One that cannot be
+    routed is set aside (see the module docstring; described in `held` if given) and the
+    others are routed all the same."""
+    now = now or utcnow()
+    stamp, routed, after = iso(now), 0, ""
     while True:
         rows = (
             db.conn()
             .execute(
                 "SELECT id, category, severity, latitude, longitude, captured_at FROM findings f"
                 " WHERE id > ? AND NOT EXISTS (SELECT 1 FROM assignments a WHERE finding_id = f.id"
-                " AND a.reason != ?) ORDER BY id LIMIT ?",
+                " AND a.reason != ?) AND NOT EXISTS (SELECT 1 FROM set_aside s"
+                " WHERE s.step = 'routing' AND s.item = f.id) ORDER BY id LIMIT ?",
                 [after, PENDING, BATCH],
             )
             .fetchall()
@@ -335,21 +407,55 @@ def route_pending(db: Database, router: Router | None = None, now: datetime | No
             return routed
         router = router or Router.from_db(db)  # built only when there is something to route
         after = rows[-1][0]
-        values = []
-        for fid, category, severity, lat, lon, captured_at in rows:
-            r = router.route(lat, lon, category)
-            values.append((fid, r.owner_id, r.email, r.reason, r.detail,
-                           deadline(severity, captured_at, category), stamp))  # fmt: skip
-        # A row routed meanwhile (another process) is kept; a coordinator's planned deadline too.
+        values, problems = [], []
+        for row in rows:
+            try:
+                values.append(_route_one(router, row, stamp))
+            except BadCaptureTime as exc:
+                problems.append((row[0], "bad_time", exc.message))
+                log.warning("routing: finding %s set aside: %s", row[0], exc.message)
+            except Exception as exc:  # one finding's data must not stop the others
+                if set_aside.environmental(exc):
+                    raise
+                problems.append((row[0], "error", f"{type(exc).__name__}: {exc}"))
+                log.exception("routing: finding %s set aside", row[0])
+        routed += _store_routes(db, values, problems, now)
+        if held is not None:
+            held += [f"finding {fid}: {detail}" for fid, _, detail in problems]
+
+
+def _route_one(router: Router, row: Sequence[Any], stamp: str) -> tuple[object, ...]:
+    fid, category, severity, lat, lon, captured_at = row
+    # Against the server's real clock, not the pass's `now` (which tests may set back).
+    capture_day(str(captured_at))  # BadCaptureTime: set aside, not routed
+    r = router.route(float(lat), float(lon), str(category))
+    return (fid, r.owner_id, r.email, r.reason, r.detail,
+            deadline(str(severity), str(captured_at), str(category)), stamp)  # fmt: skip
+
+
+def _store_routes(db: Database, values: list[tuple[object, ...]],
+                  held: list[tuple[str, str, str]], now: datetime) -> int:  # fmt: skip
+    """Write a batch of routes and holds in one transaction; if the database refuses one row,
+    each on its own, so that only that one is set aside."""
+    # A row routed meanwhile (another process) is kept; a coordinator's planned deadline too.
+    try:
         with db.write() as tx:
-            routed += tx.conn.executemany(
-                "INSERT INTO assignments (finding_id, owner_id, email, reason, detail,"
-                " deadline, routed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id)"
-                " DO UPDATE SET owner_id = excluded.owner_id, email = excluded.email,"
-                " reason = excluded.reason, detail = excluded.detail,"
-                f" routed_at = excluded.routed_at WHERE assignments.reason = '{PENDING}'",
-                values,
-            ).rowcount
+            for fid, reason, detail in held:
+                set_aside.hold(tx, "routing", fid, reason, detail, now=now)
+            return int(tx.conn.executemany(_INSERT_ROUTE, values).rowcount)
+    except sqlite3.IntegrityError:
+        pass
+    routed = 0
+    for fid, reason, detail in held:
+        set_aside.hold(db, "routing", fid, reason, detail, now=now)
+    for value in values:
+        try:
+            with db.write() as tx:
+                routed += tx.execute(_INSERT_ROUTE, value).rowcount
+        except sqlite3.IntegrityError as exc:
+            log.error("routing: finding %s set aside: %s", value[0], exc)
+            set_aside.hold(db, "routing", str(value[0]), "error", f"database: {exc}", now=now)
+    return routed
 
 
 def reroute_to_triage(
@@ -421,6 +527,9 @@ def set_owner(db: Database, finding_id: str, owner_id: str, note: str = "",
             [finding_id, owner_id, email, route.detail, deadline(severity, captured_at, category),
              iso(now or utcnow())],
         )  # fmt: skip
+        # Chosen by hand: routing has nothing left to try, and a report to this owner may go.
+        for step in ("routing", "report"):
+            set_aside.release_finding(tx, finding_id, step)
         if (previous or previous_reason == "not_ours") and previous != owner_id:
             # It was with an owner: its status goes back to received, to be sent to the new one.
             add_server_event(tx, finding_id, EventKind.REROUTED, note=f"to {name}")
@@ -428,18 +537,57 @@ def set_owner(db: Database, finding_id: str, owner_id: str, note: str = "",
 
 
 def triage(db: Database) -> list[TriageItem]:
-    """The coordinator's triage list: every routed finding without an owner that someone must
-    still act on, by deadline."""
+    """The coordinator's triage list: what a background pass set aside (first, newest first),
+    then every routed finding without an owner that someone must still act on, by deadline."""
+    return _set_aside_items(db) + _unassigned(db)
+
+
+def _unassigned(db: Database) -> list[TriageItem]:
     # Not what is closed, verified or merged into another finding: nobody has to act on those.
     rows = db.conn().execute(
         "SELECT f.id, f.category, f.severity, f.latitude, f.longitude, a.reason, a.detail,"
         " a.deadline, a.routed_at FROM assignments a JOIN findings f ON f.id = a.finding_id"
         " WHERE a.owner_id IS NULL AND a.reason != ? AND f.status NOT IN ('verified', 'closed')"
         " AND f.id NOT IN (SELECT finding_id FROM finding_tracking WHERE merged_into IS NOT NULL)"
+        " AND f.id NOT IN (SELECT finding_id FROM set_aside WHERE finding_id IS NOT NULL)"
         " ORDER BY a.deadline, a.routed_at, f.id",
         [PENDING],
     )
     return [TriageItem(*row) for row in rows]
+
+
+# A finding closed (or merged away) blocks nothing and needs nobody: it leaves the list, and no
+# pass takes it up again (routing would route it, but reports skip what is done).
+_SET_ASIDE_SQL = """
+SELECT s.step, s.item, s.reason, s.detail, s.at, f.id, f.category, f.severity, f.latitude,
+       f.longitude, a.deadline
+FROM set_aside s
+LEFT JOIN findings f ON f.id = s.finding_id
+LEFT JOIN assignments a ON a.finding_id = s.finding_id
+LEFT JOIN finding_tracking ft ON ft.finding_id = s.finding_id
+WHERE s.finding_id IS NULL
+   OR (f.status NOT IN ('verified', 'closed') AND ft.merged_into IS NULL)
+ORDER BY s.at DESC, s.step, s.item
+"""
+
+
+def _set_aside_items(db: Database) -> list[TriageItem]:
+    items = []
+    for step, item, reason, detail, at, fid, category, severity, lat, lon, due in (
+        db.conn().execute(_SET_ASIDE_SQL).fetchall()
+    ):
+        items.append(TriageItem(fid or "", category or "", severity or "", _number(lat),
+                                _number(lon), reason, detail, due, at, step, item))  # fmt: skip
+    return items
+
+
+def _number(value: object) -> float:
+    """A stored coordinate as a float (NaN if the row holds something else: the page shows
+    what it can)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
 @contextmanager

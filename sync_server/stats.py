@@ -172,7 +172,10 @@ def day_of_key(key: str) -> date:
     """The Swedish date of a `_DAY_KEY` value ('2026-03-01' or '2026-03-01T23', UTC)."""
     if len(key) == 10:
         return date.fromisoformat(key)
-    return datetime.fromisoformat(f"{key}:00:00+00:00").astimezone(SWEDEN).date()
+    try:
+        return datetime.fromisoformat(f"{key}:00:00+00:00").astimezone(SWEDEN).date()
+    except OverflowError:  # the last hours of year 9999 (UTC) have no Swedish date: its UTC one
+        return date.fromisoformat(key[:10])
 
 
 def where(selection: Selection) -> tuple[str, list[object]]:
@@ -371,7 +374,11 @@ def earliest_day(db: Database) -> date | None:
     row = db.conn().execute("SELECT min(captured_at) FROM findings").fetchone()
     if not row or not row[0]:
         return None
-    return datetime.fromisoformat(row[0].replace("Z", "+00:00")).astimezone(SWEDEN).date()
+    moment = datetime.fromisoformat(row[0].replace("Z", "+00:00"))
+    try:
+        return moment.astimezone(SWEDEN).date()
+    except OverflowError:  # the last hours of year 9999 (UTC) have no Swedish date
+        return moment.date()
 
 
 def today_in_sweden(now: datetime | None = None) -> date:

@@ -7,6 +7,10 @@ first sent/acknowledged and latest fixed times), the findings fixed, and — as 
 is open, overdue per owner, without owner, the oldest open findings and the places with the most
 new findings. Merged-away duplicates are never counted.
 
+One finding with odd data (a capture time in the year 9999, an unreadable one) never costs the
+week its summary: it is counted where it can be, left out of the lists where it cannot, and
+logged with its id.
+
 `send_summary` emails it (HTML + text + the PDF) through the outbox, one message per recipient
 with the dedupe key `lagesbild:{week}:{address}`: a second click sends nothing more.
 
@@ -16,6 +20,7 @@ with the dedupe key `lagesbild:{week}:{address}`: a second click sends nothing m
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,6 +34,8 @@ from sync_server.finding_filters import NOT_MERGED, OPEN, SWEDEN
 from sync_server.mailer import sender
 from walkaudit import i18n
 from walkaudit.model import utcnow
+
+log = logging.getLogger(__name__)
 
 KIND = "lagesbild"
 OLDEST = 10  # open findings listed
@@ -191,11 +198,14 @@ def weekly_summary(db: Database, week: Week, today: date) -> Summary:
     ):
         fixed[code] = fixed.get(code, 0) + 1
         if len(summary.fixed_items) < FIXED_LISTED:
-            days = (parse_iso(fixed_at) - parse_iso(captured)).total_seconds() / 86400
+            try:
+                days = (parse_iso(fixed_at) - parse_iso(captured)).total_seconds() / 86400
+                noted = _day(captured)
+            except (ValueError, OverflowError, TypeError) as exc:
+                log.warning("weekly summary: finding %s not listed as fixed: %s", fid, exc)
+                continue
             summary.fixed_items.append(
-                Item(
-                    fid, code, area or "", owner or "", _day(captured), days=round(max(days, 0), 1)
-                )
+                Item(fid, code, area or "", owner or "", noted, days=round(max(days, 0), 1))
             )
     summary.fixed_by_category = sorted(fixed.items(), key=lambda kv: (-kv[1], kv[0]))
 
@@ -219,7 +229,11 @@ def weekly_summary(db: Database, week: Week, today: date) -> Summary:
         f" WHERE {_OPEN} AND {NOT_MERGED} ORDER BY f.captured_at, f.id LIMIT ?",
         [OLDEST],
     ):
-        noted = _day(captured)
+        try:
+            noted = _day(captured)
+        except (ValueError, OverflowError, TypeError) as exc:
+            log.warning("weekly summary: finding %s not listed as open: %s", fid, exc)
+            continue
         summary.oldest_open.append(
             Item(
                 fid,
@@ -251,7 +265,12 @@ _FROM = (
 
 
 def _day(stamp: str) -> date:
-    return parse_iso(stamp).astimezone(SWEDEN).date()
+    """The Swedish date of a stored time; the stored date itself where the time cannot be
+    converted (the year 9999 in UTC is past the last date); ValueError if there is none."""
+    try:
+        return parse_iso(stamp).astimezone(SWEDEN).date()
+    except OverflowError:
+        return date.fromisoformat(str(stamp)[:10])
 
 
 # ---- by email ----------------------------------------------------------------------------------

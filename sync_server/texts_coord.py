@@ -19,11 +19,18 @@ CATEGORY_ORDER = CATEGORIES
 
 
 def local_time(value: str | datetime | None) -> str:
-    """A stored UTC timestamp as Swedish local time, `2026-11-25 18:03`; '' for None."""
+    """A stored UTC timestamp as Swedish local time, `2026-11-25 18:03`; '' for None.
+
+    A value that is not a time this server can convert (unreadable, or the year 9999 in UTC,
+    which is past the last date) is shown as stored: a page with one odd finding still renders.
+    """
     if not value:
         return ""
-    moment = parse_iso(value) if isinstance(value, str) else value
-    return moment.astimezone(SWEDEN).strftime("%Y-%m-%d %H:%M")
+    try:
+        moment = parse_iso(value) if isinstance(value, str) else value
+        return moment.astimezone(SWEDEN).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, TypeError, AttributeError):
+        return str(value)
 
 
 def local_day(value: str | datetime | None) -> str:

@@ -208,6 +208,47 @@ FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
     "triage.reason.triage": ("Ska sorteras", "To be sorted"),
     "triage.reason.unknown_category": ("Okänd kategori", "Unknown category"),
     "triage.close": ("Stäng utan åtgärd", "Close without action"),
+    "triage.set_aside.title": ("Satt åt sidan ({n})", "Set aside ({n})"),
+    "triage.set_aside.intro": (
+        "En körning i bakgrunden kunde inte hantera de här – allt annat gick vidare som vanligt. "
+        "Rätta det som står, välj ansvarig för hand eller stäng fyndet. Tryck Försök igen så "
+        "tar nästa körning med det igen.",
+        "A background pass could not handle these – everything else went on as usual. Fix what "
+        "it says, choose who is responsible by hand or close the finding. Press Try again and "
+        "the next pass takes it up again.",
+    ),
+    "triage.set_aside.step": ("Steg", "Step"),
+    "triage.set_aside.step.routing": ("Fördelning till ansvarig", "Routing to an owner"),
+    "triage.set_aside.step.report": ("Rapport till ansvarig", "Report to the owner"),
+    "triage.set_aside.step.reminder": ("Påminnelse till ansvarig", "Reminder to the owner"),
+    "triage.set_aside.step.summary": ("Veckans lägesbild", "The weekly summary"),
+    "triage.set_aside.reason.bad_time": (
+        "Omöjlig tidpunkt: telefonens klocka gick troligen fel, och inget slutdatum kan räknas "
+        "fram från den. Välj ansvarig för hand (slutdatum räknas då från i dag) eller stäng "
+        "fyndet.",
+        "Impossible time: the phone's clock was probably wrong, and no deadline can be counted "
+        "from it. Choose who is responsible by hand (the deadline then counts from today) or "
+        "close the finding.",
+    ),
+    "triage.set_aside.reason.error": (
+        "Något i uppgifterna gick inte att hantera (detaljer nedan).",
+        "Something in its data could not be handled (details below).",
+    ),
+    "triage.set_aside.week": ("Vecka {week}", "Week {week}"),
+    "triage.set_aside.since": ("sedan {at}", "since {at}"),
+    "triage.set_aside.retry": ("Försök igen", "Try again"),
+    "triage.set_aside.retried": (
+        "Nästa körning tar med det igen.",
+        "The next pass takes it up again.",
+    ),
+    "triage.set_aside.retried_already": (
+        "Det var redan med igen.",
+        "It was already taken up again.",
+    ),
+    "findings.set_aside": (
+        "Satt åt sidan i steget ”{step}” {since}:",
+        "Set aside in the step “{step}” {since}:",
+    ),
     "triage.failed": ("Mejl som inte gick fram ({n})", "Emails that were not delivered ({n})"),
     "triage.failed_intro": (
         "Rätta adressen i ägarregistret (owners import) eller e-postinställningarna och försök "

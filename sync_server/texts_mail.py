@@ -84,6 +84,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mail.no_deadline": ("inget datum satt", "no date set"),
     "mail.photo_alt": ("Foto av fynd {i}: {category}", "Photo of finding {i}: {category}"),
     "mail.photo_on_page": ("Foto: se er länk", "Photo: see your link"),
+    "mail.photos_missing.one": (
+        "1 foto kunde inte läsas och saknas här.",
+        "1 photo could not be read and is missing here.",
+    ),
+    "mail.photos_missing.many": (
+        "{n} foton kunde inte läsas och saknas här.",
+        "{n} photos could not be read and are missing here.",
+    ),
     # ---- the reminder ----
     "mail.reminder.subject.one": (
         "Påminnelse: 1 fynd har passerat sitt datum – {owner}",
@@ -124,6 +132,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "pdf.page": ("Sida {page} av {pages}", "Page {page} of {pages}"),
     "pdf.no_photo": ("Inget foto", "No photo"),
+    "pdf.photo_unreadable": ("Fotot kunde inte läsas", "The photo could not be read"),
     "pdf.filename": ("protokoll-trygghetsvandring-{date}.pdf", "protocol-safety-walk-{date}.pdf"),
     "pdf.more_photos": ("+{n} foto till (se länken)", "+{n} more photos (see the link)"),
 }

@@ -198,6 +198,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "walks.pdf.footer": ("{walk} · sida {page} av {pages}", "{walk} · page {page} of {pages}"),
     "walks.pdf.no_photo": ("Inget foto", "No photo"),
+    "walks.pdf.photo_unreadable": ("Fotot kunde inte läsas", "The photo could not be read"),
+    "walks.pdf.entry_failed": (
+        "Fynd {n} kunde inte ritas här; se fyndet i samordningsverktyget.",
+        "Finding {n} could not be drawn here; see the finding in the coordination tool.",
+    ),
     "walks.pdf.continued": ("(forts.)", "(continued)"),
     "walks.pdf.filename": ("protokoll-{slug}-{date}.pdf", "protocol-{slug}-{date}.pdf"),
     # ---- the email to the participants ----

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from sync_server.db import Database, iso, parse_iso
+from sync_server.db import Database, iso
 from sync_server.errors import ServerError
 from sync_server.finding_filters import DONE
 from sync_server.history import add_server_event
-from sync_server.routing import PENDING
+from sync_server.routing import PENDING, BadCaptureTime, capture_day
 from walkaudit.categories import FELT_UNSAFE, NOT_A_DEFECT
 from walkaudit.model import EventKind, FindingEvent, utcnow
 
@@ -94,6 +94,15 @@ def _ensure_tracking(tx: sqlite_utils.Database, finding_id: str) -> None:
     tx.execute("INSERT OR IGNORE INTO finding_tracking (finding_id) VALUES (?)", [finding_id])
 
 
+def _noted_day(captured_at: str) -> date:
+    """The day a deadline may be planned from: the capture day, or today if the capture time
+    is impossible (a device's clock; such a finding can still be planned)."""
+    try:
+        return capture_day(captured_at)
+    except BadCaptureTime:
+        return utcnow().astimezone(SWEDEN).date()
+
+
 def set_plan(
     db: Database, finding_id: str, *, priority: str, deadline: str, actor: str, event_id: str
 ) -> bool:
@@ -111,7 +120,7 @@ def set_plan(
         _, severity_category, _ = _finding(tx, finding_id)
         severity, _, category = severity_category.partition(":")
         captured = tx.execute("SELECT captured_at FROM findings WHERE id = ?", [finding_id])
-        found = parse_iso(captured.fetchone()[0]).astimezone(SWEDEN).date()
+        found = _noted_day(captured.fetchone()[0])
         if not found <= day <= found + timedelta(days=5 * 366):
             raise InvalidAction(
                 f"deadline {day} is before the finding or years after it",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,6 +35,8 @@ from sync_server.texts_coord import local_day
 from sync_server.tracking import default_priority
 from walkaudit.categories import CATEGORIES
 from walkaudit.model import utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_ROUTE_POINTS = 5000  # a night's walk at 1 Hz is ~7000; the map does not need more
 MAX_NAME, MAX_ORGANISATION, MAX_EMAIL = 200, 200, 254
@@ -369,34 +372,41 @@ def load_protocol(db: Database, walk_id: str, *, for_participants: bool = False)
     for owner_id in order:
         name, rows = by_owner[owner_id]
         entries = []
-        for row in sorted(rows, key=lambda r: (_priority(r)[0], r["captured_at"], r["id"])):
+        for row in sorted(rows, key=lambda r: (_priority(r)[0], str(r["captured_at"]), r["id"])):
+            try:
+                entry = _entry(row, number + 1, photos)
+            except Exception:  # one finding's odd data must not cost the walk its protocol
+                log.exception("walk protocol of %s: finding %s left out", walk_id, row["id"])
+                continue
             number += 1
-            shas, pending = photos.get(row["id"], ([], 0))
-            priority, chosen = _priority(row)
-            entries.append(
-                Entry(
-                    number=number,
-                    finding_id=row["id"],
-                    revision=int(row["revision"]),
-                    category=row["category"],
-                    severity=row["severity"],
-                    note=(row["note"] or "").strip(),
-                    latitude=float(row["latitude"]),
-                    longitude=float(row["longitude"]),
-                    accuracy=row["accuracy"],
-                    captured_at=row["captured_at"],
-                    status=row["status"],
-                    priority=priority,
-                    priority_set=chosen,
-                    deadline=local_day(row["deadline"]) if row["deadline"] else "",
-                    photos=tuple(shas),
-                    photos_pending=pending,
-                )
-            )
+            entries.append(entry)
         groups.append(OwnerGroup(owner_id, name, tuple(entries)))
     protocol = Protocol(walk, tuple(participants(db, walk_id)), tuple(groups), duplicates,
                         police_only=police_only)  # fmt: skip
     return replace(protocol, version=_version(protocol))
+
+
+def _entry(row: dict[str, Any], number: int, photos: dict[str, tuple[list[str], int]]) -> Entry:
+    shas, pending = photos.get(row["id"], ([], 0))
+    priority, chosen = _priority(row)
+    return Entry(
+        number=number,
+        finding_id=row["id"],
+        revision=int(row["revision"]),
+        category=row["category"],
+        severity=row["severity"],
+        note=(row["note"] or "").strip(),
+        latitude=float(row["latitude"]),
+        longitude=float(row["longitude"]),
+        accuracy=row["accuracy"],
+        captured_at=row["captured_at"],
+        status=row["status"],
+        priority=priority,
+        priority_set=chosen,
+        deadline=local_day(row["deadline"]) if row["deadline"] else "",
+        photos=tuple(shas),
+        photos_pending=pending,
+    )
 
 
 def _priority(row: dict[str, Any]) -> tuple[int, bool]:

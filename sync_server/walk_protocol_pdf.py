@@ -6,7 +6,9 @@ of paper. The map is drawn, not fetched (no tiles: a protocol must not depend on
 servers): the walked route as a line and the findings as numbered pins. Photos are the first
 stored photo of each finding, re-encoded small and metadata-free by `reports.shrink` (640 px).
 
-Errors: none of its own; a photo the store cannot give back is left out ("No photo"), logged.
+Errors: none of its own. A photo the store cannot give back is left out ("The photo could not
+be read"), logged; a finding that cannot be drawn gets a line saying so, logged, and the others
+are drawn: one odd finding never costs the walk its protocol.
 """
 
 from __future__ import annotations
@@ -51,21 +53,28 @@ class _Document(FPDF):
         self.cell(0, 5, text, align="C")
 
 
+UNREADABLE = b""  # in pdf_photos' answer: the finding has a photo, but it cannot be read
+
+
 def pdf_photos(blobs: BlobStore, protocol: Protocol) -> dict[str, bytes]:
-    """The first stored photo of every finding, shrunk for the PDF, by finding id."""
+    """The first stored photo of every finding, shrunk for the PDF, by finding id (UNREADABLE
+    for one that cannot be read: a lost file or a truncated upload must not cost the whole
+    protocol)."""
     jobs = [(e.finding_id, e.photos[0]) for e in protocol.entries if e.photos]
 
-    def one(job: tuple[str, str]) -> bytes | None:
+    def one(job: tuple[str, str]) -> bytes:
         try:
             return shrink(blobs, job[0], job[1], PDF_PHOTO_PX)[1]
-        except ReportError as exc:  # a lost file must not cost the whole protocol
+        except ReportError as exc:
             log.warning("walk protocol without a photo: %s", exc.message)
-            return None
+        except Exception:  # e.g. a decompression bomb: this photo only
+            log.exception("walk protocol without photo %s of finding %s", job[1], job[0])
+        return UNREADABLE
 
     # Pillow lets go of the GIL while it decodes, scales and encodes: one thread per core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         shrunk = list(pool.map(one, jobs))
-    return {fid: jpeg for (fid, _), jpeg in zip(jobs, shrunk, strict=True) if jpeg is not None}
+    return {fid: jpeg for (fid, _), jpeg in zip(jobs, shrunk, strict=True)}
 
 
 def render_walk_protocol(
@@ -97,7 +106,16 @@ def render_walk_protocol(
         name = group.owner_name or t("walks.protocol.unassigned", lang)
         for i, entry in enumerate(group.entries):
             photo = (photos or {}).get(entry.finding_id)
-            _block(pdf, lang, entry, photo, name, len(group.entries), first=i == 0)
+            try:
+                _block(pdf, lang, entry, photo, name, len(group.entries), first=i == 0)
+            except Exception:  # this finding's data: a line instead of its block
+                log.exception("walk protocol: finding %s could not be drawn", entry.finding_id)
+                pdf.set_left_margin(_MARGIN)
+                pdf.set_x(_MARGIN)
+                pdf.set_font("DejaVu", "", 9)
+                pdf.set_text_color(0, 0, 0)
+                pdf.multi_cell(_TEXT_W, 5, t("walks.pdf.entry_failed", lang, n=entry.number),
+                               new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     return bytes(pdf.output())
 
 
@@ -234,6 +252,8 @@ def _block(pdf: FPDF, lang: str, entry: Entry, photo: bytes | None, group: str,
         pdf.set_font("DejaVu", "", 9)
         pdf.set_xy(_MARGIN, top)
         missing = "walks.protocol.photo_pending" if entry.photos_pending else "walks.pdf.no_photo"
+        if photo == UNREADABLE:
+            missing = "walks.pdf.photo_unreadable"
         pdf.cell(_PHOTO_W, 8, t(missing, lang), border=1, align="C")
     # write() wraps at the right margin and goes on at the left one: the text column's edge.
     pdf.set_left_margin(text_x)

@@ -1,4 +1,5 @@
-"""The coordinator's actions on one finding (POST, coordinators only, CSRF-checked).
+"""The coordinator's actions on one finding (POST, coordinators only, CSRF-checked), and
+*Try again* for what a background pass set aside.
 
 Each answers with a redirect to the finding's page and a notice (so a reload does not post
 again), or the page again with the error and what was typed. Forms carry an event id made when
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from sync_server import routing, tracking
+from sync_server import routing, set_aside, tracking
 from sync_server.api.coord_findings import finding_response
 from sync_server.api.deps import ServicesDep
 from sync_server.api.workspace import CoordinatorDep, FormDep, SignedIn, form_text, redirect
@@ -230,3 +231,15 @@ def comment(
     except LookupError:
         return finding_response(request, signed, services, finding_id, status=404)
     return _back(finding_id, "findings.done.comment" if recorded else "findings.done.twice")
+
+
+@router.post("/c/set-aside/retry")
+def retry_set_aside(signed: CoordinatorDep, form: FormDep, services: ServicesDep) -> Response:
+    """*Try again* on the triage page: the next pass takes the set-aside item up again."""
+    step, item = form_text(form, "step", 20), form_text(form, "item", 100)
+    released = step in set_aside.STEPS and set_aside.release(services.db, step, item)
+    notice = "triage.set_aside.retried" if released else "triage.set_aside.retried_already"
+    target = form_text(form, "next", 500)
+    if not target.startswith("/c/") or target.startswith("//"):
+        target = "/c/triage#set-aside"
+    return redirect(target, notice)

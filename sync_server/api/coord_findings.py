@@ -30,7 +30,7 @@ def notice_text(signed: SignedIn, key: str | None) -> str | None:
     if (
         key
         and key in i18n.MESSAGES
-        and key.startswith(("findings.", "followups.", "walks.", "admin.", "stats."))
+        and key.startswith(("findings.", "followups.", "walks.", "admin.", "stats.", "triage."))
     ):
         return signed.t(key)
     return None

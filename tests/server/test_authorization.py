@@ -71,6 +71,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/c/findings/{finding_id}/comment"): "coordinator",
     ("GET", "/c/triage"): "viewer",
     ("POST", "/c/outbox/{outbox_id}/retry"): "coordinator",
+    ("POST", "/c/set-aside/retry"): "coordinator",
     ("GET", "/c/followups"): "viewer",
     ("POST", "/c/followups"): "coordinator",
     ("GET", "/c/followups/{followup_id}"): "viewer",

@@ -240,6 +240,17 @@ def test_a_mailbox_that_does_not_exist_fails_at_once(world: World, smtp_server: 
     assert failed.attempts == 1 and "550" in failed.last_error
 
 
+def test_an_address_with_a_line_break_never_reaches_the_smtp_server(
+    smtp_server: MailServer,
+) -> None:
+    # smtplib would send "a@b.se\r\nRCPT TO:<x@evil>" as two commands: refused before it.
+    transport = mailer.SmtpTransport(mailer.parse_smtp_url(smtp_server.url))
+    sneaky = "felanmalan@obo.example.se\r\nRCPT TO:<spion@example.net>"
+    with pytest.raises(mailer.PermanentDeliveryError, match="line break"):
+        transport.send(b"Subject: x\r\n\r\nhej\r\n", "trygghet@example.se", [sneaky], "msg 1")
+    assert smtp_server.received == []
+
+
 def test_without_smtp_messages_become_eml_files(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "demo", public_url=PUBLIC, report_interval_s=0)
     app = create_app(settings)
