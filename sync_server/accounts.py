@@ -7,8 +7,17 @@ Roles, each including the one below it:
 
 Sessions are random tokens in an HttpOnly cookie; the database keeps only their sha256 and a
 per-session CSRF token that every form must carry. A session ends after IDLE of no use or
-LIFETIME in all, whichever comes first. The throttle counts failed logins per name and per
-address in the database (so a restart does not reset it) and refuses further tries for a while.
+LIFETIME in all, whichever comes first.
+
+The throttle counts failed sign-ins in the database (so a restart does not reset it) over
+THROTTLE_WINDOW and refuses further tries, before any password is checked, when
+  - one name failed MAX_FAILURES_PER_NAME times from one address (someone guessing, or typing),
+  - one name failed MAX_FAILURES_PER_NAME_ANYWHERE times from all addresses together (guessing
+    from many addresses; locking a name out takes several addresses, not one),
+  - an address failed MAX_FAILURES_PER_ADDRESS times, but only for names that failed lately.
+A name without failures is always checked, so one person behind a shared address (an office or
+mobile NAT) cannot lock every coordinator out; what trying names one by one gains is one guess
+per real user name and window. A right password clears its name's failures from that address.
 
     AccountError (ServerError)
      ├── InvalidAccount   a name, role or password that cannot be used (the message says why)
@@ -40,8 +49,9 @@ IDLE = timedelta(hours=8)
 LIFETIME = timedelta(days=7)
 SEEN_RESOLUTION = timedelta(minutes=1)  # last_seen_at is written at most this often
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_NAME = 5
-MAX_FAILURES_PER_ADDRESS = 30
+MAX_FAILURES_PER_NAME = 5  # one name from one address
+MAX_FAILURES_PER_NAME_ANYWHERE = 25  # one name from all addresses
+MAX_FAILURES_PER_ADDRESS = 30  # one address, for names that have failed
 
 _hasher = argon2.PasswordHasher()
 # Verifying against this when the name is unknown takes as long as a real check, so the answer
@@ -66,11 +76,13 @@ class BadCredentials(AccountError):
 
 
 class Throttled(AccountError):
-    """Too many failed logins lately."""
+    """Too many failed logins lately: `retry_after` seconds; `limit` names which (for the log,
+    which says it once per window and limit)."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(self, message: str, retry_after: int, limit: str = "") -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.limit = limit
 
 
 class NoSession(AccountError):
@@ -214,7 +226,12 @@ def login(
     user = _user(row)
     token = secrets.token_urlsafe(32)
     with db.write() as tx:
-        tx.execute("DELETE FROM login_failures WHERE name = lower(?)", [name])
+        # This attempt and the earlier typos from here; failures from elsewhere (a guesser's)
+        # still count against the name there. What is older than the window goes too.
+        tx.execute(
+            "DELETE FROM login_failures WHERE (name = lower(?) AND address = ?) OR at <= ?",
+            [name, address, iso(now - THROTTLE_WINDOW)],
+        )
         tx.execute("DELETE FROM sessions WHERE expires_at < ?", [iso(now)])
         tx.execute(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at,"
@@ -237,26 +254,38 @@ def login(
 
 def _check_throttle(conn: sqlite_utils.Database, name: str, address: str, now: datetime) -> None:
     since = iso(now - THROTTLE_WINDOW)
-    by_name = conn.execute(
-        "SELECT count(*), min(at) FROM (SELECT at FROM login_failures WHERE name = lower(?)"
-        " AND at > ? ORDER BY at DESC LIMIT ?)",
-        [name, since, MAX_FAILURES_PER_NAME],
-    ).fetchone()
-    by_address = conn.execute(
-        "SELECT count(*), min(at) FROM (SELECT at FROM login_failures WHERE address = ?"
-        " AND at > ? ORDER BY at DESC LIMIT ?)",
-        [address, since, MAX_FAILURES_PER_ADDRESS],
-    ).fetchone()
-    for (count, oldest), limit in (
-        (by_name, MAX_FAILURES_PER_NAME),
-        (by_address, MAX_FAILURES_PER_ADDRESS),
-    ):
-        if count >= limit:
+    from_here = _failures(conn, "name = lower(?) AND address = ?", [name, address], since,
+                          MAX_FAILURES_PER_NAME)  # fmt: skip
+    anywhere = _failures(conn, "name = lower(?)", [name], since, MAX_FAILURES_PER_NAME_ANYWHERE)
+    checks = [
+        (from_here, MAX_FAILURES_PER_NAME, f"for {name!r} from {address}"),
+        (anywhere, MAX_FAILURES_PER_NAME_ANYWHERE, f"for {name!r} from all addresses"),
+    ]
+    if anywhere[0]:  # the per-address limit never blocks a name that has not failed
+        by_address = _failures(conn, "address = ?", [address], since, MAX_FAILURES_PER_ADDRESS)
+        checks.append((by_address, MAX_FAILURES_PER_ADDRESS, f"from {address}"))
+    for (count, oldest), limit, which in checks:
+        if count >= limit and oldest is not None:
             wait = parse_iso(oldest) + THROTTLE_WINDOW - now
             seconds = max(1, int(wait.total_seconds()) + 1)
+            until = (now + timedelta(seconds=seconds)).strftime("%H:%M UTC")
+            window = int(THROTTLE_WINDOW.total_seconds() // 60)
             raise Throttled(
-                f"too many failed logins; try again in {max(1, seconds // 60)} minutes", seconds
+                f"{count} failed sign-ins {which} in the last {window} min; refusing until {until}",
+                seconds,
+                which,
             )
+
+
+def _failures(conn: sqlite_utils.Database, where: str, values: list[str], since: str,
+              limit: int) -> tuple[int, str | None]:  # fmt: skip
+    """(failures matching `where` in the window, at most `limit`; the oldest of those)."""
+    count, oldest = conn.execute(
+        f"SELECT count(*), min(at) FROM (SELECT at FROM login_failures WHERE {where}"
+        " AND at > ? ORDER BY at DESC LIMIT ?)",
+        [*values, since, limit],
+    ).fetchone()
+    return int(count), oldest
 
 
 def session(db: Database, token: str | None, now: datetime | None = None) -> Session:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sync_server import accounts
+from sync_server.api.client import client_address, request_scheme
 from sync_server.api.deps import ServicesDep
 from sync_server.api.workspace import (
     SESSION_COOKIE,
@@ -18,6 +19,7 @@ from sync_server.api.workspace import (
     redirect,
     render,
 )
+from sync_server.throttle import address_key, minutes
 from walkaudit.i18n import Translator
 
 router = APIRouter(tags=["coordinator"], include_in_schema=False)
@@ -55,7 +57,7 @@ def _login_form(request: Request, status: int = 200, **context: object) -> Respo
     response = render(request, None, "coord/login.html", status=status, login_csrf=token,
                       **context)  # fmt: skip
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/c/login",
-                        max_age=3600, secure=request.url.scheme == "https")  # fmt: skip
+                        max_age=3600, secure=request_scheme(request) == "https")  # fmt: skip
     return response
 
 
@@ -88,11 +90,13 @@ def login(
         return again(403, t("coord.refused.csrf"))
     if not name.strip() or not password:
         return again(422, t("coord.login.missing"))
-    address = request.client.host if request.client else "-"
+    address = address_key(client_address(request))
     try:
         _, token = accounts.login(services.db, name, password, address)
     except accounts.Throttled as exc:
-        response = again(429, t("coord.login.throttled", minutes=max(1, exc.retry_after // 60)))
+        # Once per window and limit, not per refused try (a guesser sends thousands).
+        services.throttles.sign_in_log.warning(exc.limit, f"sign-in: {exc.message}")
+        response = again(429, t("coord.login.throttled", minutes=minutes(exc.retry_after)))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except accounts.BadCredentials:
@@ -105,7 +109,7 @@ def login(
         httponly=True,
         samesite="lax",
         path="/",
-        secure=request.url.scheme == "https",
+        secure=request_scheme(request) == "https",
         max_age=int(accounts.LIFETIME.total_seconds()),
     )
     return response

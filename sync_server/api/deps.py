@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sync_server.api.client import client_address
 from sync_server.blobs import BlobStore
 from sync_server.config import Settings
 from sync_server.db import Database
 from sync_server.devices import Device, authenticate
 from sync_server.errors import AuthError
+from sync_server.throttle import Throttles, address_key, wait_text
 from walkaudit.model import ErrorBody
 
 
@@ -23,6 +25,7 @@ class Services:
     settings: Settings
     db: Database
     blobs: BlobStore
+    throttles: Throttles = field(default_factory=Throttles)  # in memory, per process
 
 
 def get_services(request: Request) -> Services:
@@ -48,9 +51,27 @@ def current_device(
             "this request carries no device token; send `Authorization: Bearer <token>` with "
             "the token from enrolment (walkaudit enrol URL CODE)"
         )
-    device = authenticate(services.db, credentials.credentials)
+    try:
+        device = authenticate(services.db, credentials.credentials)
+    except AuthError:
+        # A wrong token is still checked when its address is throttled (a lookup by hash costs
+        # little), so a phone behind the same NAT as a guesser keeps syncing; only the wrong
+        # ones get 429 instead of 401, to tell the guesser to stop.
+        wait = services.throttles.device_tokens.failed(address_key(client_address(request)))
+        if wait:
+            raise too_many(
+                "too many unknown device tokens came from your address lately; try again in "
+                f"{wait_text(wait)}, and if this device was revoked, enrol it again",
+                wait,
+            ) from None
+        raise
     request.state.device_id = device.id  # for the error log
     return device
+
+
+def too_many(detail: str, retry_after: int) -> HTTPException:
+    """A 429 answer (`{"detail": …}` with Retry-After) for a throttled address."""
+    return HTTPException(429, detail, headers={"Retry-After": str(retry_after)})
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -60,11 +81,13 @@ DeviceDep = Annotated[Device, Depends(current_device)]
 _ERROR_MEANINGS = {
     400: "The request is malformed (the detail says how).",
     401: "No, unknown or revoked device token, or an unusable enrolment code.",
+    403: "A device may not do this (an event kind only coordinators and owners set).",
     404: "Not found, or not yours.",
     409: "Conflicts with what the server holds (see Upload-Offset).",
     413: "Larger than the server accepts.",
     415: "Not a JPEG.",
     422: "Invalid request: the detail names the field.",
+    429: "Too many failed attempts from this address; wait as long as Retry-After says.",
 }
 
 

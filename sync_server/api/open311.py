@@ -15,10 +15,14 @@ XML `<errors><error><code>…</code><description>…</description></error></erro
 carries `Link: <…&page=N>; rel="next"` (without the api_key: add yours, as to any request).
 A wrong api_key is refused even where reads are public: a client with a broken key should learn
 so, not quietly get the public view. `jurisdiction_id` is accepted and ignored (one jurisdiction).
+Wrong api keys and photo links with a wrong signature are counted per address
+(`sync_server.throttle`): past 30 in 15 minutes they get 429 with Retry-After instead of 403/404.
+A right key from that address still works: a municipality's systems often share one address.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncGenerator, Callable, Iterator
@@ -30,9 +34,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from sync_server.api.client import client_address
 from sync_server.api.deps import Services, ServicesDep
 from sync_server.blobs import BlobNotFound
 from sync_server.open311 import errors, formats, keys, media, params, queries, updates
+from sync_server.throttle import address_key, wait_text
 from walkaudit.model import SHA256_PATTERN
 
 router = APIRouter(include_in_schema=False)
@@ -56,13 +62,32 @@ def _answer(fmt: str, kind: str, items: list[dict[str, Any]],
 def _refusal(request: Request, fmt: str, exc: errors.Open311Error) -> Response:
     # The path only: the query string may hold an api_key, which stays out of the log.
     log.warning("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc.message)
+    return _error_answer(fmt, exc.status, exc.message)
+
+
+def _error_answer(fmt: str, status: int, message: str,
+                  headers: dict[str, str] | None = None) -> Response:  # fmt: skip
     fmt = fmt if fmt in MEDIA_TYPES else "json"
     return Response(
-        formats.render("errors", formats.error_items(exc.status, exc.message), fmt),
-        status_code=exc.status,
+        formats.render("errors", formats.error_items(status, message), fmt),
+        status_code=status,
         media_type=MEDIA_TYPES[fmt],
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
+
+
+def _wrong_credential(request: Request, services: Services, fmt: str,
+                      exc: errors.Open311Error) -> Response:  # fmt: skip
+    """The refusal of a wrong api_key or photo-link signature, or 429 once an address has sent
+    too many (not logged per request: the throttle logs the address once per window)."""
+    wait = services.throttles.api_keys.failed(address_key(client_address(request)))
+    if not wait:
+        return _refusal(request, fmt, exc)
+    message = (
+        "too many wrong api keys or photo links came from your address lately; try again in "
+        f"{wait_text(wait)} with a key you were given"
+    )
+    return _error_answer(fmt, 429, message, {"Retry-After": str(wait)})
 
 
 def _format(fmt: str) -> str:
@@ -81,9 +106,10 @@ def _base_url(request: Request, services: Services) -> str:
 
 
 def _read_view(request: Request, services: Services) -> keys.View:
-    return keys.read_view(
+    view = keys.read_view(
         services.db, request.query_params.get("api_key"), services.settings.open311_public_read
     )
+    return dataclasses.replace(view, link_days=services.settings.open311_media_link_days)
 
 
 def _next_link(request: Request, services: Services, page: int) -> dict[str, str]:
@@ -100,6 +126,8 @@ def _read(request: Request, fmt: str, kind: str,
     try:
         fmt = _format(fmt)
         items, more_after_page = produce(_read_view(request, services))
+    except errors.InvalidApiKey as exc:
+        return _wrong_credential(request, services, fmt, exc)
     except errors.Open311Error as exc:
         return _refusal(request, fmt, exc)
     headers = _next_link(request, services, more_after_page) if more_after_page else None
@@ -181,6 +209,8 @@ async def post_update(request: Request, fmt: str, services: ServicesDep) -> Resp
             updates.post_update, services.db, view, posted, _lang(request),
             _base_url(request, services),
         )  # fmt: skip
+    except errors.InvalidApiKey as exc:
+        return _wrong_credential(request, services, fmt, exc)
     except errors.Open311Error as exc:
         return _refusal(request, fmt, exc)
     return _answer(fmt, "service_request_updates", [update])
@@ -225,12 +255,17 @@ def get_media(request: Request, finding_id: str, name: str, services: ServicesDe
         if not name.endswith(".jpg") or not _SHA.match(sha256):
             raise errors.NotFound(f"there is no photo {name[:80]}")
         if not query.get("api_key") and query.get("key") and query.get("sig"):
-            view = media.view_from_link(services.db, query["key"], query["sig"], finding_id,
-                                        sha256)  # fmt: skip
+            try:
+                view = media.view_from_link(services.db, query["key"], query["sig"], finding_id,
+                                            sha256)  # fmt: skip
+            except errors.NotFound as exc:  # an unknown key id or a wrong signature
+                return _wrong_credential(request, services, "json", exc)
         else:
             view = _read_view(request, services)
         media.check_photo(services.db, view, finding_id, sha256)
         handle = services.blobs.open(sha256)
+    except errors.InvalidApiKey as exc:
+        return _wrong_credential(request, services, "json", exc)
     except errors.Open311Error as exc:
         return _refusal(request, "json", exc)
     except BlobNotFound:

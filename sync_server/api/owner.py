@@ -11,7 +11,10 @@
 Server-rendered HTML, no JavaScript, CSS from /static. Every answer is an event in the finding's
 history (`sync_server.owner_page`), then 303 back to the page with a "Tack!" (post/redirect/get).
 Link errors are pages in Swedish and English: 404 unknown, 410 expired or withdrawn. A finding or
-photo of another owner is 404, exactly like one that does not exist.
+photo of another owner is 404, exactly like one that does not exist. Unknown links are counted per
+address (`sync_server.throttle`): past 30 in 15 minutes the address gets 429 pages instead of 404
+with Retry-After. A real link from that address still opens (its lookup costs what the unknown
+one's does, and people behind one office NAT must not be locked out by a guesser among them).
 
 Why no CSRF token: the only credential is the token in the URL path. The browser attaches nothing
 by itself (no cookie, no HTTP auth), so a foreign site can only post to a link it already knows —
@@ -46,11 +49,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from sync_server import owner_page as core
-from sync_server import texts_owner  # noqa: F401 - registers the owner.* texts
+from sync_server import texts_owner, texts_throttle  # noqa: F401 - register owner.*, throttle.*
+from sync_server.api.client import client_address
 from sync_server.api.deps import ServicesDep
 from sync_server.blobs import BlobBusy
 from sync_server.history import SERVER_ACTOR
-from sync_server.links import ExpiredLink, LinkError, OwnerLink, RevokedLink, resolve_link
+from sync_server.links import (
+    ExpiredLink,
+    LinkError,
+    OwnerLink,
+    RevokedLink,
+    UnknownLink,
+    resolve_link,
+)
+from sync_server.throttle import address_key, minutes
 from walkaudit import i18n
 from walkaudit.media import (
     HeifUnsupportedError,
@@ -349,6 +361,10 @@ def _open(request: Request, services: Any, token: str) -> tuple[core.Owner, Owne
     try:
         link = resolve_link(services.db, token)
     except LinkError as exc:
+        if isinstance(exc, UnknownLink):  # expired and withdrawn links were real: not guesses
+            wait = services.throttles.owner_links.failed(address_key(client_address(request)))
+            if wait:
+                return _throttled(request, wait)
         return _link_error(request, exc)
     return core.get_owner(services.db, link.owner_id), link
 
@@ -385,6 +401,21 @@ def _link_error(request: Request, exc: LinkError) -> Response:
               i18n.t(f"owner.link.{which}.text", lang)) for lang in i18n.LANGUAGES]  # fmt: skip
     return _html(_templates(request), "owner/message.html", status, texts=texts, back=None,
                  lang=i18n.DEFAULT_LANGUAGE)  # fmt: skip
+
+
+def _throttled(request: Request, wait: int) -> Response:
+    # Whose link it was is unknown: both languages, the one asked for (?lang=) first.
+    asked = request.query_params.get("lang")
+    langs = sorted(i18n.LANGUAGES, key=lambda lang: lang != asked)
+    texts = [
+        (lang, i18n.t("throttle.owner.title", lang),
+         i18n.t("throttle.owner.text", lang, minutes=minutes(wait)))
+        for lang in langs
+    ]  # fmt: skip
+    response = _html(_templates(request), "owner/message.html", 429, texts=texts, back=None,
+                     lang=langs[0])  # fmt: skip
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _not_found(request: Request, token: str, lang: str) -> Response:
@@ -428,7 +459,10 @@ def _render_page(request: Request, services: Any, token: str, owner: core.Owner,
 
 
 def _local_time(value: datetime) -> str:
-    return value.astimezone(core.SWEDEN).strftime("%Y-%m-%d %H:%M")
+    try:
+        return value.astimezone(core.SWEDEN).strftime("%Y-%m-%d %H:%M")
+    except OverflowError:  # a time past the calendar's end (year 9999 UTC): shown as stored
+        return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _actor(actor: str, owner: core.Owner, t: i18n.Translator) -> str:

@@ -52,6 +52,7 @@ class View:
 
     key: ApiKey | None = None
     signing_key: bytes = b""  # the key's stored hash: signs its media links
+    link_days: float = 7.0  # how long its media links work (Settings.open311_media_link_days)
 
     @property
     def full(self) -> bool:
