@@ -11,18 +11,23 @@ disk later. Nothing here holds a whole blob in memory.
      ├── BlobHashMismatch     the bytes received do not hash to the announced sha256
      ├── BlobOffsetMismatch   a write does not start where the partial upload ends
      ├── BlobBusy             another writer holds this partial upload
-     └── BlobNotFound         no partial upload (or blob) for this sha256
+     ├── BlobNotFound         no partial upload (or blob) for this sha256
+     └── BlobStorageFull      the disk (or the quota) is full; what was kept is consistent
+
+Files are this user's alone (0600, directories 0700): photos are personal data.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NoReturn, Protocol
 
 try:
     import fcntl
@@ -31,6 +36,8 @@ except ImportError:  # pragma: no cover - Windows: no cross-process lock on part
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _READ_BLOCK = 1024 * 1024
+_FILE_MODE, _DIR_MODE = 0o600, 0o700
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})  # no space left, disk quota exceeded
 
 
 class BlobError(Exception):
@@ -60,6 +67,23 @@ class BlobBusy(BlobError):
 
 class BlobNotFound(BlobError):
     """Nothing is stored (or being uploaded) under this sha256."""
+
+
+class BlobStorageFull(BlobError):
+    """The disk (or the quota) is full. A partial upload keeps only bytes it really holds, so
+    the same upload resumes from its Upload-Offset once there is space again."""
+
+    def __init__(self, sha256: str, kept: int, reason: OSError) -> None:
+        super().__init__(
+            f"no space left to store photo {sha256} ({reason.strerror}); {kept:,} bytes are "
+            "kept, the upload resumes from there once space is freed"
+        )
+        self.sha256 = sha256
+        self.kept = kept
+
+
+def _is_full(exc: OSError) -> bool:
+    return exc.errno in FULL_ERRNOS
 
 
 def check_sha256(sha256: str) -> str:
@@ -109,10 +133,21 @@ class BlobStore(Protocol):
 
 
 class _PartialWriter:
-    """Appends to partial/<sha256> under an exclusive lock; fsyncs on close."""
+    """Appends to partial/<sha256> under an exclusive lock; fsyncs on close.
+
+    On a full disk the partial is cut back to bytes it really holds (see `_give_up`): a write
+    that failed may have left part of a chunk, and a failed fsync leaves pages that may never
+    reach the disk, while the partial's size is what a resumed upload trusts.
+    """
 
     def __init__(self, path: Path, offset: int) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._path = path
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, _FILE_MODE)
+        except OSError as exc:
+            if _is_full(exc):
+                raise BlobStorageFull(path.name, offset, exc) from exc
+            raise
         try:
             if fcntl is not None:
                 try:
@@ -129,13 +164,19 @@ class _PartialWriter:
             os.close(self._fd)
             raise
         self.offset = offset
+        self._durable = offset  # held before this writer wrote anything (fsynced earlier)
         self._closed = False
 
     def write(self, data: bytes) -> int:
         """Append bytes; returns the new offset (the partial's size)."""
         view = memoryview(data)
         while view:
-            written = os.write(self._fd, view)
+            try:
+                written = os.write(self._fd, view)
+            except OSError as exc:
+                if _is_full(exc):
+                    self._give_up(exc, self.offset)
+                raise
             self.offset += written
             view = view[written:]
         return self.offset
@@ -146,9 +187,25 @@ class _PartialWriter:
             self._closed = True
             try:
                 os.fsync(self._fd)
+            except OSError as exc:
+                if _is_full(exc):
+                    self._give_up(exc, self._durable)
+                raise
             finally:
                 os.close(self._fd)  # also releases the flock
         return self.offset
+
+    def _give_up(self, reason: OSError, keep: int) -> NoReturn:
+        """Cut the partial back to `keep` bytes (a truncate needs no space) and raise."""
+        try:
+            os.ftruncate(self._fd, keep)
+            os.fsync(self._fd)
+        except OSError:
+            keep = self._durable  # at worst what an earlier writer made durable
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, keep)
+        self.offset = keep
+        raise BlobStorageFull(self._path.name, keep, reason) from reason
 
     def __enter__(self) -> _PartialWriter:
         return self
@@ -170,8 +227,8 @@ class DiskBlobStore:
         self.root = root
         self._partial_dir = root / "partial"
         self._blob_dir = root / "blobs"
-        self._partial_dir.mkdir(parents=True, exist_ok=True)
-        self._blob_dir.mkdir(parents=True, exist_ok=True)
+        self._partial_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        self._blob_dir.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         self._partial_root, self._blob_root = str(self._partial_dir), str(self._blob_dir)
 
     def path(self, sha256: str) -> Path:
@@ -232,8 +289,13 @@ class DiskBlobStore:
             if actual != sha256:
                 partial.unlink(missing_ok=True)
                 raise BlobHashMismatch(sha256, actual)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(partial, final)
+            try:
+                final.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+                os.replace(partial, final)  # the partial stays whole until this rename
+            except OSError as exc:
+                if _is_full(exc):
+                    raise BlobStorageFull(sha256, os.fstat(fd).st_size, exc) from exc
+                raise
             _fsync_dir(final.parent)
             _fsync_dir(self._partial_dir)
         finally:

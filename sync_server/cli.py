@@ -3,6 +3,11 @@
 Results go to stdout (only the code for `enrol-code`, only the key for `api-keys add`; JSON with
 --json); messages go to stderr. Passwords are read from the terminal or stdin, never from argv.
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage or settings.
+
+Links printed or mailed by commands run on their own (`send-reports`, the hints of `enrol-code`
+and `users add`) use WALKAUDIT_PUBLIC_URL, else the address `serve` (or `demo`) was last started
+with, remembered in DATA/server-url; they never guess one. Everything written to the data
+directory is this user's alone (umask 077; `serve` mends older files, see `make_private`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import secrets
 import shutil
 import subprocess
@@ -26,12 +32,18 @@ from pydantic import ValidationError
 
 from sync_server import accounts, devices, owners, queries
 from sync_server.api.errors import describe_validation_errors
-from sync_server.config import Settings
+from sync_server.config import PRIVATE_FILE_MODE, Settings, make_private
 from sync_server.db import Database
 from sync_server.errors import ServerError
 from walkaudit.model import utcnow
 
 PROG = "walkaudit-server"
+SERVER_URL_FILE = "server-url"  # in the data directory: the address `serve` was started with
+UNKNOWN_URL = (
+    "the address people reach this server at is not known here: set WALKAUDIT_PUBLIC_URL to it "
+    "(e.g. https://walkaudit.example.se), or start `serve` once on this data directory and its "
+    "address is remembered"
+)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -74,21 +86,79 @@ def _command(name: str) -> str:
         return str(script)
 
 
-def _enrol_hint(settings: Settings, code: str, device_dir: str = "DIR") -> str:
-    return f"{_command('walkaudit')} --data {device_dir} enrol {settings.url} {code}"
+def _enrol_hint(url: str | None, code: str, device_dir: str = "DIR") -> str:
+    hint = f"{_command('walkaudit')} --data {device_dir} enrol {url or 'SERVER-ADDRESS'} {code}"
+    return hint if url else f"{hint}\n  (SERVER-ADDRESS: {UNKNOWN_URL})"
+
+
+def _known_url(settings: Settings) -> str | None:
+    """WALKAUDIT_PUBLIC_URL, else the address `serve` remembered, else None (never a guess)."""
+    if settings.public_url:
+        return settings.url
+    try:
+        remembered = (settings.data_dir / SERVER_URL_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return remembered.rstrip("/") if remembered.startswith(("http://", "https://")) else None
+
+
+def _linking(settings: Settings) -> Settings:
+    """The settings with `url` the server's known address; refuses (ServerError) to guess it."""
+    url = _known_url(settings)
+    if url is None:
+        raise ServerError(UNKNOWN_URL)
+    return settings.model_copy(update={"public_url": url})
+
+
+def _remember_url(settings: Settings) -> None:
+    """Write the address this server answers at into the data directory (0600, atomically)."""
+    target = settings.data_dir / SERVER_URL_FILE
+    temporary = target.with_name(f".{SERVER_URL_FILE}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write(settings.url + "\n")
+    os.replace(temporary, target)
+
+
+def _serving(settings: Settings, args: argparse.Namespace) -> Settings:
+    """What `serve` and `demo` do first: their address, logging, a private data directory that
+    remembers the address."""
+    settings = _with_address(settings, args)
+    _configure_logging(settings)
+    changed = make_private(settings, extra=[SERVER_URL_FILE])
+    if changed:
+        _say(f"{PROG}: made {changed} file(s) in {settings.data_dir} readable by this user only")
+    _remember_url(settings)
+    if not settings.public_url and settings.host in ("0.0.0.0", "::", ""):
+        _say(
+            f"{PROG}: listening on every interface, but links in mails will point at "
+            f"{settings.url}; set WALKAUDIT_PUBLIC_URL to the address people reach this server at"
+        )
+    return settings
+
+
+def _run_uvicorn(app: Any, settings: Settings) -> None:
+    import uvicorn
+
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1; which proxies
+    # are believed is WALKAUDIT_TRUSTED_PROXIES' business alone (the per-address limits).
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Run the HTTP server until interrupted."""
-    import uvicorn
-
     from sync_server.app import create_app
 
-    settings = _with_address(settings, args)
-    _configure_logging(settings)
+    settings = _serving(settings, args)
     app = create_app(settings)
     _say(f"{PROG}: serving {settings.data_dir} at {settings.url} (API docs: {settings.url}/docs)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    _run_uvicorn(app, settings)
     return 0
 
 
@@ -98,11 +168,13 @@ def cmd_enrol_code(settings: Settings, args: argparse.Namespace) -> int:
     if hours <= 0:
         raise ServerError("--ttl-hours must be more than 0")
     with _database(settings, create=True) as db:
-        code = devices.create_enrol_code(db, name=args.name, ttl_hours=hours)
+        code = devices.create_enrol_code(db, name=args.name, ttl_hours=hours, police=args.police)
     until = (utcnow() + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M UTC")
     print(code)
     _say(f"One-time enrolment code{' for ' + args.name if args.name else ''}, valid until {until}.")
-    _say(f"On the field device: {_enrol_hint(settings, code)}")
+    if args.police:
+        _say("The device will see disorder findings (ORD), which go only to the police/EST.")
+    _say(f"On the field device: {_enrol_hint(_known_url(settings), code)}")
     return 0
 
 
@@ -110,13 +182,18 @@ def cmd_devices_list(settings: Settings, args: argparse.Namespace) -> int:
     """Every enrolled device, as a table or JSON."""
     with _database(settings) as db:
         rows = [
-            asdict(d) | {"state": "revoked" if d.revoked_at else "active"}
+            asdict(d)
+            | {
+                "state": "revoked" if d.revoked_at else "active",
+                "sees_ord": "yes" if d.police else "",
+            }
             for d in devices.list_devices(db)
         ]
     columns = [
         ("id", "ID"),
         ("name", "NAME"),
         ("state", "STATE"),
+        ("sees_ord", "SEES ORD"),
         ("created_at", "ENROLLED"),
         ("last_seen_at", "LAST SEEN"),
     ]
@@ -181,12 +258,37 @@ def cmd_send_reports(settings: Settings, args: argparse.Namespace) -> int:
 
     _configure_logging(settings)
     with _database(settings) as db:
+        settings = _linking(settings)  # its mails carry links: never to a guessed address
         result = run_pass(db, DiskBlobStore(settings.photos_dir), settings)
     where = "SMTP" if settings.smtp_url else f".eml files in {settings.outbox_dir}"
     _say(f"{PROG}: report pass done (delivery via {where})")
     for line in result.lines():
         _say(f"  {line}")
     return 1 if result.errors else 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the data directory to DEST while the server runs (database, photos, outbox)."""
+    from sync_server import backup
+
+    manifest = backup.backup(settings, args.dest)
+    for line in manifest.lines():
+        _say(line)
+    if manifest.damaged:
+        _say(f"{PROG}: {len(manifest.damaged)} file(s) damaged on this server are not in the "
+             "backup (see above); everything else is")  # fmt: skip
+        return 1
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Restore a backup into the data directory, which must be new or empty."""
+    from sync_server import backup
+
+    result = backup.restore(args.src, settings.data_dir)
+    for line in result.lines(_command(PROG)):
+        _say(line)
+    return 0
 
 
 def cmd_owners_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -263,7 +365,9 @@ def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
         except accounts.UnknownUser:
             pass
         user = accounts.add_user(db, args.name, args.role, _read_password(args), args.email)
-    _say(f"Added {user.role} {user.name}; they can sign in at {settings.url}/c/login.")
+    url = _known_url(settings)
+    where = f"{url}/c/login" if url else f"/c/login of this server ({UNKNOWN_URL})"
+    _say(f"Added {user.role} {user.name}; they can sign in at {where}.")
     return 0
 
 
@@ -371,13 +475,10 @@ def cmd_api_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Seed the demo walk (once), make an enrolment code, print what to open, and serve."""
-    import uvicorn
-
     from sync_server.app import create_app
     from sync_server.demo import seed_demo
 
-    settings = _with_address(settings, args)
-    _configure_logging(settings)
+    settings = _serving(settings, args)
     app = create_app(settings)
     services = app.state.services
     summary = seed_demo(services.db, services.blobs)
@@ -398,16 +499,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 f"  Enrolment code:   {code}  (one device, valid "
                 f"{settings.enrol_code_ttl_hours:g} h)",
                 "  Enrol another field device (CLI):",
-                f"    {_enrol_hint(settings, code, str(settings.data_dir / 'cli-phone'))}",
+                f"    {_enrol_hint(url, code, str(settings.data_dir / 'cli-phone'))}",
                 "",
             ]
         )
     )
     field_app = _start_demo_app(settings, args.app_port) if args.app_port else None
     try:
-        uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower()
-        )
+        _run_uvicorn(app, settings)
     finally:
         if field_app is not None:
             field_app.terminate()
@@ -522,6 +621,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("enrol-code", cmd_enrol_code, "print a new one-time enrolment code")
     sub.add_argument("--name", default="", help="who or what the code is for")
     sub.add_argument("--ttl-hours", type=float, help="hours the code stays valid (default 24)")
+    sub.add_argument(
+        "--police",
+        action="store_true",
+        help="for a police/EST device: it also sees disorder findings (ORD) of others",
+    )
 
     devices_parser = commands.add_parser("devices", help="list or revoke enrolled devices")
     device_commands = devices_parser.add_subparsers(dest="devices_command", required=True)
@@ -537,6 +641,19 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_send_reports,
         "run one report pass now: route, email owners their findings, reminders, deliver",
     )
+
+    sub = command(
+        "backup",
+        cmd_backup,
+        "copy the data (database, photos, outbox) to DEST while the server runs",
+    )
+    sub.add_argument("dest", type=Path, help="a new or empty directory for the copy")
+    sub = command(
+        "restore",
+        cmd_restore,
+        "restore a backup into the data directory, which must be new or empty",
+    )
+    sub.add_argument("src", type=Path, help="a directory written by `backup`")
 
     sub = command("findings", cmd_findings, "list every finding with its photos")
     sub.add_argument("--json", action="store_true", help="print JSON")
@@ -603,6 +720,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"{PROG}: invalid setting (environment WALKAUDIT_*): {problems}")
         return 2
     func: Callable[[Settings, argparse.Namespace], int] = args.func
+    # Whatever this command writes (database, outbox, photos, backups) is this user's alone.
+    umask = os.umask(0o077)
     try:
         return func(settings, args)
     except ServerError as exc:
@@ -610,6 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":

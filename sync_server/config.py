@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +13,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+# The data directory is for the server's user alone: the outbox holds owner links, the database
+# names, addresses and notes. Directories 0700, files 0600 (see `make_private`).
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+log = logging.getLogger("walkaudit.server")
 
 
 class Settings(BaseSettings):
@@ -31,6 +41,13 @@ class Settings(BaseSettings):
     # A photo chunk that sends nothing for this long is treated as cut (the lock is released).
     upload_idle_timeout_s: float = Field(default=30, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /healthz answers 503 when the data directory has less free space than this (MB): a full
+    # disk refuses photos and findings (507), so monitoring should hear of it before that.
+    min_free_mb: int = Field(default=200, ge=0)
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or
+    # networks, e.g. "127.0.0.1,10.0.0.0/8"). Empty: the header is ignored and every limit per
+    # address counts the connecting address, so a client cannot reset its own count.
+    trusted_proxies: str = ""
 
     # ---- reports to owners and their delivery (sync_server.reports, sync_server.mailer) ----
     # ONE setting for the mail server: smtp://host:port, smtp+starttls://user:pw@host:587 or
@@ -57,6 +74,8 @@ class Settings(BaseSettings):
     tile_attribution: str = "© OpenStreetMap contributors"
     # Open311 GeoReport v2 reads without an api_key, from a view without personal data.
     open311_public_read: bool = False
+    # Signed Open311 photo links (media_url) stop working after this many days (410 Gone).
+    open311_media_link_days: float = Field(default=7, gt=0)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -75,6 +94,14 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc)) from None
             return value
         return None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_trusted_proxies(cls, value: str) -> str:
+        from sync_server.api.client import parse_trusted_proxies  # the one parser, its messages
+
+        parse_trusted_proxies(value)  # ValueError names the entry that is not an address
+        return value
 
     @field_validator("geocoder_url")
     @classmethod
@@ -116,3 +143,40 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+
+def make_private(settings: Settings, extra: Iterable[str] = ()) -> int:
+    """Create the data directory if needed and make it and the server's own files in it this
+    user's alone (0700 directories, 0600 files); returns how many modes were changed.
+
+    New files are private through the process's umask (the CLI sets it); this mends what an older
+    version left readable. Only the server's layout is walked — the database, the outbox, the
+    photos and the names in `extra` — never anything else a mistaken --data may point at.
+    Symbolic links are neither followed nor changed; what cannot be changed is logged and left.
+    """
+    data_dir = settings.data_dir
+    data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    database = settings.database_path.name
+    names = [database, f"{database}-wal", f"{database}-shm", *extra]
+    entries = [(str(data_dir), PRIVATE_DIR_MODE)]
+    entries += [(str(data_dir / name), PRIVATE_FILE_MODE) for name in names]
+    for folder in (settings.outbox_dir, settings.photos_dir):
+        for root, _, files in os.walk(folder):
+            entries.append((root, PRIVATE_DIR_MODE))
+            entries += [(os.path.join(root, name), PRIVATE_FILE_MODE) for name in files]
+    return sum(_restrict(path, mode) for path, mode in entries)
+
+
+def _restrict(path: str, mode: int) -> bool:
+    """chmod to `mode` if it is a file or folder with another; True if it changed."""
+    try:
+        status = os.lstat(path)
+        if stat.S_ISLNK(status.st_mode) or stat.S_IMODE(status.st_mode) == mode:
+            return False
+        os.chmod(path, mode)
+    except FileNotFoundError:
+        return False  # not there (yet), or removed meanwhile (a finished partial upload)
+    except OSError as exc:
+        log.warning("cannot make %s private (mode %o): %s", path, mode, exc)
+        return False
+    return True

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from walkaudit import model
-from walkaudit.store import TMP_PREFIX, atomic_write, fsync_dir
+from walkaudit.store import TMP_PREFIX, atomic_write, fsync_dir, private_dir
 
 log = logging.getLogger("walkaudit.drafts")
 
@@ -96,8 +96,7 @@ class DraftBox:
     """
 
     def __init__(self, data_dir: Path | str) -> None:
-        self.dir = Path(data_dir) / DRAFTS_DIR
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = private_dir(Path(data_dir) / DRAFTS_DIR)  # 0700: the walker's notes
         self._lock = threading.Lock()
         self._seq = -1
         self._tickets = itertools.count()  # next() is atomic: no lock on the event loop's side

@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlite_utils
 
 from walkaudit import model
-from walkaudit.store import PhotoLike, Store, atomic_write, fsync_dir
+from walkaudit.store import PhotoLike, Store, atomic_write, fsync_dir, private_dir
 
 INBOX_DIR = "inbox"
 log = logging.getLogger("walkaudit.inbox")
@@ -52,7 +52,7 @@ class Inbox:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.dir = store.photo_dir.parent / INBOX_DIR
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
         self._pass = threading.Lock()  # one photo pipeline pass at a time
 
     def put(self, finding: model.Finding, raw_photos: Sequence[bytes]) -> None:

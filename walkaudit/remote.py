@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from walkaudit import geo, model
-from walkaudit.store import PhotoLike, Store, atomic_write
+from walkaudit.store import PhotoLike, Store, atomic_write, private_dir
 
 if TYPE_CHECKING:
     from walkaudit.sync import SyncClient
@@ -215,7 +215,7 @@ class RemotePhotos:
         small = media.process_photo(
             data, name=f"{sha256[:12]}.jpg", max_edge=SMALL_EDGE, thumb_edge=32
         )
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         atomic_write(self.path(sha256), small.jpeg)
 
     def fetch_missing(

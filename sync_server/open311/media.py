@@ -2,46 +2,91 @@
 
 Only the full view has photos (see `visibility`). media_url is a link signed for the key that
 read it (HMAC with the key's stored hash), so a client that fetches photos without sending its
-key (FixMyStreet does) can; revoking the key ends it. Served photos are stripped of any metadata
-segment on the way out (see `strip_jpeg_metadata`).
+key (FixMyStreet does) can; revoking the key ends it, and so does time: the link carries its
+expiry (open311_media_link_days, default 7) in its `sig`, as `<unix time>.<hmac>`, signed with
+the rest. Served photos are stripped of any metadata segment on the way out (see
+`strip_jpeg_metadata`).
 
 Raises NotFound (see `errors`) for a link that is not valid, a photo the view does not see, and a
-stored photo that is not a JPEG.
+stored photo that is not a JPEG; LinkExpired (410) for a link whose time is up, or one made
+before links expired.
 """
 
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import IO
 
 from sync_server.db import Database
 from sync_server.finding_filters import FROM_FINDINGS
-from sync_server.open311.errors import NotFound
+from sync_server.open311.errors import NotFound, Open311Error
 from sync_server.open311.keys import KEY_COLUMNS, ApiKey, View
 from sync_server.open311.visibility import scope
 
+_ROUND_S = 3600  # expiries are whole hours: a request read twice within one gives the same link
+_INVALID = "this photo link is not valid (any more); read the request again"
 
-def _signature(signing_key: bytes, finding_id: str, sha256: str) -> str:
-    return hmac.new(signing_key, f"{finding_id}/{sha256}".encode(), "sha256").hexdigest()[:32]
+
+class LinkExpired(Open311Error):
+    """A signed photo link whose time is up (or that was made before links had one)."""
+
+    status = 410
 
 
-def media_url(view: View, base_url: str, finding_id: str, sha256: str) -> str:
-    """The photo's link, signed for the view's key (only the full view has photos)."""
+def _signature(signing_key: bytes, finding_id: str, sha256: str, expires: int | None) -> str:
+    message = f"{finding_id}/{sha256}" + ("" if expires is None else f"/{expires}")
+    return hmac.new(signing_key, message.encode(), "sha256").hexdigest()[:32]
+
+
+def media_url(
+    view: View,
+    base_url: str,
+    finding_id: str,
+    sha256: str,
+    days: float | None = None,
+    now: float | None = None,
+) -> str:
+    """The photo's link, signed for the view's key and valid for `days` (default: the view's
+    link_days; only the full view has photos)."""
     assert view.key is not None
-    sig = _signature(view.signing_key, finding_id, sha256)
+    days = view.link_days if days is None else days
+    moment = time.time() if now is None else now
+    expires = (int(moment + days * 86400) // _ROUND_S + 1) * _ROUND_S
+    sig = f"{expires}.{_signature(view.signing_key, finding_id, sha256, expires)}"
     return (f"{base_url.rstrip('/')}/open311/v2/media/{finding_id}/{sha256}.jpg"
             f"?key={view.key.id}&sig={sig}")  # fmt: skip
 
 
-def view_from_link(db: Database, key_id: str, sig: str, finding_id: str, sha256: str) -> View:
-    """The view a signed media link was made for; NotFound if it is not valid (any more)."""
+def view_from_link(
+    db: Database, key_id: str, sig: str, finding_id: str, sha256: str, now: float | None = None
+) -> View:
+    """The view a signed media link was made for; NotFound if it is not valid (any more),
+    LinkExpired if it was, but its time is up."""
     row = db.conn().execute(KEY_COLUMNS + " WHERE k.id = ?", [key_id]).fetchone()
     if row is None or row[6] is not None:
-        raise NotFound("this photo link is not valid (any more); read the request again")
+        raise NotFound(_INVALID)
     view = View(ApiKey(*row[:7]), bytes.fromhex(row[7]))
-    if not hmac.compare_digest(_signature(view.signing_key, finding_id, sha256), sig):
-        raise NotFound("this photo link is not valid (any more); read the request again")
+    expires_text, dot, mac = sig.rpartition(".")
+    if not dot:  # a link of an older server: genuine ones are refused as expired
+        if hmac.compare_digest(_signature(view.signing_key, finding_id, sha256, None), sig):
+            raise LinkExpired(
+                "this photo link was made before photo links expired and is no longer valid; "
+                "read the request again for a new link"
+            )
+        raise NotFound(_INVALID)
+    if not (expires_text.isdigit() and len(expires_text) <= 12):
+        raise NotFound(_INVALID)
+    expires = int(expires_text)
+    if not hmac.compare_digest(_signature(view.signing_key, finding_id, sha256, expires), mac):
+        raise NotFound(_INVALID)
+    if expires <= (time.time() if now is None else now):
+        ended = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise LinkExpired(
+            f"this photo link expired at {ended}; read the request again for a new link"
+        )
     return view
 
 

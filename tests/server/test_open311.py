@@ -8,15 +8,18 @@ XML parsed with xml.etree, field by field against the standard's names.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import random
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree as ET
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -25,8 +28,10 @@ from sync_server.app import create_app
 from sync_server.config import Settings
 from sync_server.db import iso
 from sync_server.history import add_server_event
+from sync_server.photos import record_stored
+from tests.support import ServerProcess
 from walkaudit.categories import CATEGORIES
-from walkaudit.model import EventKind, new_id, utcnow
+from walkaudit.model import EventKind, Photo, new_id, utcnow
 
 from .conftest import Device, Server, TestClient, finding_json, make_jpeg, photo_json, sha
 
@@ -842,20 +847,20 @@ def test_an_owners_photo_of_the_fix_is_the_updates_media(
 ) -> None:
     fid = push(server, phone)
     fix = make_jpeg(seed=31)
-    event = {
-        "id": new_id(),
-        "finding_id": fid,
-        "kind": "fixed",
-        "at": utcnow().isoformat(),
-        "note": "Lagat",
-        "photos": [photo_json(fix)],
-    }
-    server.push(phone, events=[event])
-    assert server.upload(phone, fix) in (200, 201)
+    # The owner's answer is made on the server (a device may not push `fixed`), its photo stored
+    # first, as the owner page does.
+    blobs = server.services.blobs
+    blobs.append(sha(fix), 0, [fix])
+    blobs.finalize(sha(fix))
+    record_stored(server.db, blobs, sha(fix))
+    event_id = new_id()
+    with server.db.write() as tx:
+        add_server_event(tx, fid, EventKind.FIXED, actor="owner:x", note="Lagat",
+                         event_id=event_id, photos=[Photo(**photo_json(fix))])  # fmt: skip
     update = next(
         u
         for u in get(server, "servicerequestupdates", "xml", api_key=key)
-        if u["update_id"] == event["id"]
+        if u["update_id"] == event_id
     )
     assert update["status"] == "fixed" and update["description"] == "Lagat"
     photo = server.client.get(update["media_url"])
@@ -963,3 +968,77 @@ def test_dates_out_of_range_are_refused_in_open311_form(
     for resource in ("requests", "servicerequestupdates"):
         text = refused(server, resource, 400, api_key=key, **params)
         assert "between 2000 and 2100" in text
+
+
+# ---- photo links expire -----------------------------------------------------------------------
+
+
+def mac(key: str, message: str) -> str:
+    """The link's HMAC as a client holding the key could compute it: keyed by sha256(key)."""
+    digest = hmac.new(hashlib.sha256(key.encode()).digest(), message.encode(), "sha256")
+    return digest.hexdigest()[:32]
+
+
+def link(
+    key: str, key_id: str, fid: str, photo: str, expires: int, signed: int | None = None
+) -> str:
+    """A media link valid until `expires` (signed for `signed`, if another time: a forgery)."""
+    signature = mac(key, f"{fid}/{photo}/{expires if signed is None else signed}")
+    return f"{BASE}/media/{fid}/{photo}.jpg?key={key_id}&sig={expires}.{signature}"
+
+
+def test_a_photo_link_expires_after_a_week_with_410(server: Server, phone: Device) -> None:
+    jpeg = make_jpeg(seed=31)
+    fid, photo = push(server, phone, jpeg=jpeg), sha(jpeg)
+    key_id, key = open311.create_api_key(server.db, "Kommunens ärendesystem")
+    (request,) = get(server, f"requests/{fid}", api_key=key)
+    [sig] = parse_qs(urlsplit(request["media_url"]).query)["sig"]
+    days = (int(sig.partition(".")[0]) - time.time()) / 86400
+    assert 7 <= days <= 7 + 1 / 24 + 0.01  # a week, rounded up to the hour
+    assert server.client.get(request["media_url"]).status_code == 200
+
+    past = int(time.time()) - 60
+    response = server.client.get(link(key, key_id, fid, photo, past))
+    assert response.status_code == 410
+    [error] = errors(response, "json")
+    assert "expired" in error["description"] and "read the request again" in error["description"]
+    # A later expiry written into a link without the key to sign it: not a link at all.
+    forged = link(key, key_id, fid, photo, past + 10**6, signed=past)
+    assert server.client.get(forged).status_code == 404
+    # A link of the old form (no expiry), genuinely signed: refused, and told why.
+    old = f"{BASE}/media/{fid}/{photo}.jpg?key={key_id}&sig={mac(key, f'{fid}/{photo}')}"
+    response = server.client.get(old)
+    assert response.status_code == 410
+    assert "before photo links expired" in errors(response, "json")[0]["description"]
+
+
+def test_photo_links_on_a_real_server_expire(tmp_path: Any) -> None:
+    """Against `walkaudit-server serve` on loopback: the link works, an expired one is 410."""
+    served = ServerProcess(tmp_path / "server", env={"WALKAUDIT_REPORT_INTERVAL_S": "0"}).start()
+    try:
+        enrolled = httpx.post(f"{served.url}/v1/enrol", json={"code": served.enrol_code()})
+        headers = {"Authorization": f"Bearer {enrolled.json()['token']}"}
+        jpeg = make_jpeg(seed=32)
+        finding = finding_json(photos=[photo_json(jpeg)], captured_at="2026-11-10T18:00:00+01:00")
+        batch = {"findings": [finding]}
+        pushed = httpx.post(f"{served.url}/v1/sync/push", json=batch, headers=headers)
+        assert pushed.status_code == 200, pushed.text
+        chunk = {"Content-Range": f"bytes 0-{len(jpeg) - 1}/{len(jpeg)}"}
+        put = httpx.put(
+            f"{served.url}/v1/photos/{sha(jpeg)}", content=jpeg, headers=headers | chunk
+        )
+        assert put.status_code == 201, put.text
+        added = served.cli("api-keys", "add", "Kommunens ärendesystem")
+        assert added.code == 0, added.err
+        key = added.out.strip()
+        [listed] = json.loads(served.cli("api-keys", "list", "--json").out)
+        fid = finding["id"]
+        answer = httpx.get(f"{served.url}{BASE}/requests/{fid}.json", params={"api_key": key})
+        [request] = answer.json()
+        assert httpx.get(request["media_url"]).content == jpeg  # noise: no metadata to strip
+
+        expired = httpx.get(served.url + link(key, listed["id"], fid, sha(jpeg), int(time.time())))
+        assert expired.status_code == 410
+        assert "expired" in expired.json()[0]["description"]
+    finally:
+        served.stop()
