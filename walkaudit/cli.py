@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from walkaudit import categories, localtime, model
-from walkaudit.store import PendingCounts, Store, StoreError
+from walkaudit.store import PendingCounts, SetAside, Store, StoreError, private_dir
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 
@@ -80,6 +80,11 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sync", help="send everything waiting and fetch status changes")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument(
+        "--retry-refused",
+        action="store_true",
+        help="send what the server refused once more (after the record or the server changed)",
+    )
 
     st = sub.add_parser("status", help="what waits for sync, and each finding's status")
     st.add_argument("--json", action="store_true")
@@ -104,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "app":
         from walkaudit.ui import run
 
-        data.mkdir(parents=True, exist_ok=True)
+        private_dir(data)
         say(f"walkaudit app on {data}" + (f": http://{args.host}:{args.port}/" if args.web else ""))
         run(data, web=args.web, port=args.port, host=args.host)
         return 0
@@ -281,6 +286,9 @@ def cmd_sync(store: Store, args: argparse.Namespace) -> int:
 
     from walkaudit import sync
 
+    if args.retry_refused:
+        n = store.retry_refused()
+        say(f"{n} item(s) the server had refused are sent once more")
     bar = ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     with httpx.Client(timeout=httpx.Timeout(30, connect=10)) as http:
         client = sync.SyncClient(store, http, on_progress=bar.update)
@@ -308,6 +316,15 @@ def cmd_sync(store: Store, args: argparse.Namespace) -> int:
         say(f"conflict: finding {finding_id}: {detail} — kept on this device")
     for _sha, detail in report.photo_errors:
         say(f"photo not accepted: {detail}")
+    if report.refused:
+        new = {(r.kind, r.id) for r in report.refused}
+        for item in store.refused():
+            if (item.kind, item.id) in new:
+                say(f"refused by the server: {describe_refused(item)}: {item.detail}")
+        say(
+            "  — kept on this device and not sent again by itself;"
+            " `walkaudit sync --retry-refused` sends it once more"
+        )
     assert report.remaining is not None
     if report.complete:
         say(
@@ -323,6 +340,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     """What waits (the app's badge counts the same: PendingCounts), then each finding."""
     counts = store.pending_counts()
     rows = store.findings()
+    refused = store.refused()
     active = store.active_walk()
     findings = [
         {
@@ -334,7 +352,9 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
             "latitude": r["latitude"],
             "longitude": r["longitude"],
             "sync": _sync_state(r),
-            "conflict": r["conflict_detail"],
+            "conflict": r["conflict_detail"] if r["state"] == "conflict" else None,
+            "refused": r["conflict_detail"] if r["state"] == "refused" else None,
+            "photos_refused": r["photos_refused"],
             "server_status": r["server_status"],
             "photos": r["photo_count"],
             "photos_waiting": r["photos_waiting"],
@@ -348,9 +368,12 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
             "started_at": w["started_at"],
             "ended_at": w["ended_at"],
             # what of the walk waits: its record (start, end or reopening) and/or its route
-            "record": {"pending": "waiting", "conflict": "conflict"}.get(w["state"], "synced"),
+            "record": {"pending": "waiting", "conflict": "conflict", "refused": "refused"}.get(
+                w["state"], "synced"
+            ),
             "conflict": w["conflict_detail"],
             "route_points_waiting": w["route_points_waiting"],
+            "route_points_refused": w["route_points_refused"],
         }
         for w in store.pending_walks()
     ]
@@ -363,6 +386,8 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
         "pending": counts.__dict__ | {"total": counts.total},
         "walks_waiting": walks,
         "findings": findings,
+        # what the server refused for good: kept here, not sent again by itself
+        "refused": [item.__dict__ for item in refused],
     }
     if args.json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
@@ -374,25 +399,64 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     print(f"waiting:     {waiting(counts) if counts.total else 'nothing — all on the server'}")
     for w in walks:
         what = []
-        if w["record"] != "synced":
+        if w["record"] == "refused":
+            what.append("the walk itself (refused by the server)")
+        elif w["record"] != "synced":
             what.append(("its end" if w["ended_at"] else "its start") + f" ({w['record']})")
         if w["route_points_waiting"]:
             what.append(f"{w['route_points_waiting']} route points")
+        if w["route_points_refused"]:
+            what.append(f"{w['route_points_refused']} route points (refused)")
         print(f"walk {w['id']}  {w['name']}  waits: {' and '.join(what)}")
     for f in findings:
         status = f["server_status"] or "-"
         print(
-            f"{f['id']}  {f['category']}  {localtime.day_hm(f['captured_at'])}  {f['sync']:<9}  "
+            f"{f['id']}  {f['category']}  {_day_hm(f['captured_at'])}  {f['sync']:<9}  "
             f"{status:<12}  {f['photos']} photo(s)"
         )
+    if refused:
+        print(
+            "refused by the server (kept on this device, not sent again by itself;"
+            " `walkaudit sync --retry-refused` sends them once more):"
+        )
+        for item in refused:
+            print(f"  {describe_refused(item)}: {item.detail}")
     return 0
 
 
+def describe_refused(item: SetAside) -> str:
+    """What a refused item is, so that the walker recognises it: 'finding 0190… (BEL, …)'."""
+    if item.kind in ("walk", "route"):
+        what = "walk" if item.kind == "walk" else f"{item.count} route point(s) of walk"
+        return f"{what} {item.id} ({item.name}, started {_day_hm(item.at)})"
+    named = f"finding {item.finding_id or '?'}"
+    if item.category:
+        note = f", {item.note[:40]!r}" if item.note else ""
+        named += f" ({item.category}, {_day_hm(item.at)}{note})"
+    if item.kind == "event":
+        return f"answer {item.id} about {named}"
+    if item.kind == "photo":
+        return f"photo {item.id[:12]}… of {named}"
+    return named + (f" revision {item.revision}" if item.revision > 1 else "")
+
+
+def _day_hm(value: str | None) -> str:
+    """Swedish time, or the stored text itself when it cannot be shown (a date near year 9999)."""
+    if not value:
+        return "-"
+    try:
+        return localtime.day_hm(value)
+    except (ValueError, OverflowError):
+        return value
+
+
 def _sync_state(row: dict[str, object]) -> str:
-    if row["state"] == "conflict":
-        return "conflict"
+    if row["state"] in ("conflict", "refused"):
+        return str(row["state"])
     if row["state"] == "confirmed" and not row["photos_waiting"]:
         return "synced"
+    if row["state"] == "confirmed" and row["photos_waiting"] == row["photos_refused"]:
+        return "refused"  # on the server, but a photo of it was refused
     return "waiting"
 
 
@@ -423,9 +487,18 @@ def waiting(c: PendingCounts) -> str:
     if not parts:
         return "nothing waits for the next sync"
     listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-    text = listed + (" waits" if c.total == 1 else " wait") + " for the next sync"
+    if c.to_send == 0 and (c.conflicts or c.refused):
+        # Nothing of it goes by itself: "waits for the next sync" would promise what no sync does.
+        text = listed + (" is" if c.total == 1 else " are") + " not on the server"
+    else:
+        text = listed + (" waits" if c.total == 1 else " wait") + " for the next sync"
     if c.conflicts:
         text += f" ({c.conflicts} in conflict with the server: see `walkaudit status`)"
+    if c.refused:
+        text += (
+            f" ({c.refused} refused by the server and kept here, not sent again by itself:"
+            " see `walkaudit status`)"
+        )
     return text
 
 

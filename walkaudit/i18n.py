@@ -370,6 +370,58 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.cancel": ("Avbryt", "Cancel"),
     "common.ok": ("OK", "OK"),
     "common.settings": ("Inställningar", "Settings"),
+    # ---- issue10-refusals ----
+    # What the server refused for good (walkaudit.sync: set aside, kept, not sent again by
+    # itself). {reason} is the server's own sentence, its final full stop removed.
+    "sync.refused_finding": (
+        "Fyndet ”{finding}” ({at}) godtogs inte av servern: {reason}. Det sparas här och "
+        "skickas inte igen av sig självt.",
+        "The finding “{finding}” ({at}) was not accepted by the server: {reason}. It is kept "
+        "here and not sent again by itself.",
+    ),
+    "sync.refused_photo": (
+        "Fotot till fyndet ”{finding}” ({at}) godtogs inte av servern: {reason}. Fyndet finns "
+        "på servern utan fotot; fotot sparas här.",
+        "The photo of the finding “{finding}” ({at}) was not accepted by the server: {reason}. "
+        "The finding is on the server without the photo; the photo is kept here.",
+    ),
+    "sync.refused_answer": (
+        "Ditt svar om fyndet ”{finding}” ({at}) godtogs inte av servern: {reason}. Det sparas "
+        "här och skickas inte igen av sig självt.",
+        "Your answer about the finding “{finding}” ({at}) was not accepted by the server: "
+        "{reason}. It is kept here and not sent again by itself.",
+    ),
+    "sync.refused_walk": (
+        "Vandringen ”{walk}” godtogs inte av servern: {reason}. Den sparas här och skickas "
+        "inte igen av sig själv.",
+        "The walk “{walk}” was not accepted by the server: {reason}. It is kept here and not "
+        "sent again by itself.",
+    ),
+    "sync.refused_route": (
+        "{n} punkter av rutten för ”{walk}” godtogs inte av servern: {reason}. De sparas här.",
+        "{n} points of the route of “{walk}” were not accepted by the server: {reason}. They "
+        "are kept here.",
+    ),
+    "sync.refused_more": (
+        "Servern tog inte emot {n} till; de sparas också här.",
+        "The server did not take {n} more; they are kept here too.",
+    ),
+    "sync.refused_unnamed": ("ett fynd", "a finding"),
+    "sync.held": (
+        "Skickat. {n} som servern inte har tagit emot sparas här och skickas inte av sig själva.",
+        "Sent. {n} the server has not taken are kept here and not sent by themselves.",
+    ),
+    "sync.server_full": (
+        "Servern har inget lagringsutrymme kvar – inget är förlorat här. {n} väntar och skickas"
+        " senare.",
+        "The server's storage is full – nothing is lost here. {n} wait and go later.",
+    ),
+    "state.refused": ("Godtogs inte – sparat här", "Not accepted – kept here"),
+    # The badge when some of what the server lacks was refused (PendingCounts.refused of total).
+    "pending.some_refused": (
+        "{n} väntar på synk, varav {k} som servern inte tog emot",
+        "{n} waiting to sync, {k} of them not accepted by the server",
+    ),
 }
 
 

@@ -106,7 +106,16 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE events ADD COLUMN pushed_at TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    # What the server refused for good is set aside with its reason, so that one bad item never
+    # blocks the rest and is not sent again in every sync. Walks, findings and events use their
+    # state ('refused') and conflict_detail (the server's reason for a record it did not take);
+    # photos and route points had no such columns.
+    db.execute("ALTER TABLE photos ADD COLUMN refused_detail TEXT")
+    db.execute("ALTER TABLE track_points ADD COLUMN refused_detail TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

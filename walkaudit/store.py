@@ -7,6 +7,11 @@ the same data:
     DIR/photos/<sha256>.jpg   the metadata-free upload copy
     DIR/photos/<sha256>.t.jpg its thumbnail
 
+Privacy: the data directory and its folders are 0700, its files 0600 (photos, notes and the
+device token are the walker's): folders through `private_dir`, files through `atomic_write`, the
+database created 0600 (SQLite gives its -wal and -shm the same mode). `Store.open` mends what an
+older version left readable by others.
+
 Crash safety: photo files are written to a temporary name, flushed, fsynced and renamed *before* the
 finding's row is committed, so a crash at any instant leaves the whole finding or nothing (at worst
 an unreferenced photo file, which start-up removes). Rows are never deleted by sync: a finding stays
@@ -21,14 +26,16 @@ Errors: StoreError
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +47,10 @@ from walkaudit.migrations import migrate
 
 DB_NAME = "walkaudit.db"
 PHOTO_DIR = "photos"
+PRIVATE_DIR_MODE, PRIVATE_FILE_MODE = 0o700, 0o600
+# The folders the field side keeps in the data directory (photos here; drafts, inbox and
+# remote_photos of drafts.py, inbox.py and remote.py): mended at open, nothing else is walked.
+OWN_DIRS = (PHOTO_DIR, "drafts", "inbox", "remote_photos")
 TMP_PREFIX = ".tmp-"
 # Another process (the app and the CLI on one data directory) may be between its rename and its
 # commit; files younger than this are left alone by the start-up clean-up.
@@ -100,8 +111,14 @@ class PendingCounts:
     - each follow-up answer counts;
     - a finding still in the inbox (saved, photos not yet processed) counts, and so do its photos.
 
-    So one walk with one finding and one photo shows "3". `track_points`, `photo_bytes` and
-    `conflicts` are detail for the status line and the progress bar, not added to `total`.
+    So one walk with one finding and one photo shows "3". `track_points`, `photo_bytes`,
+    `conflicts` and `refused` are detail for the status line and the progress bar, not added to
+    `total`.
+
+    What the server refused for good (a time outside its window, an event kind a device may not
+    send, a photo that does not decode) is set aside: it stays in `total`, because the server
+    does not have it and "Allt är synkat" would be untrue, but not in `to_send`, because sending
+    it again would be refused again. `refused` says how many of those there are.
     """
 
     walks: int  # walks with their start, end or route points not yet confirmed
@@ -114,8 +131,11 @@ class PendingCounts:
     captures: int = 0  # findings saved in the app whose photos are still being processed
     capture_photos: int = 0  # the raw photos of those captures
     # Records, route points, photos and captures a sync can do something about now: what waits
-    # minus what is held back as a conflict (those need a person, not another sync).
+    # minus what is held back as a conflict or refused (those need a person, not another sync).
     to_send: int = 0
+    # Walks (a walk with refused route points counts once), findings, answers and photos the
+    # server refused for good: kept here with its reason, not sent again (see Store.refused).
+    refused: int = 0
 
     @property
     def total(self) -> int:
@@ -130,6 +150,27 @@ class PendingCounts:
         )
 
 
+@dataclass(frozen=True)
+class SetAside:
+    """Something the server refused for good, kept on this device with the server's reason.
+
+    `finding_id`, `category`, `note` and `at` name the finding it concerns (a finding, an answer
+    about one, a photo of one), `name` and `at` the walk (a walk, a walk's route points), so that
+    the walker can tell which it is.
+    """
+
+    kind: str  # walk | route | finding | event | photo
+    id: str  # the record's id; a route's walk id; a photo's sha256
+    detail: str  # the server's reason
+    revision: int = 1
+    count: int = 1  # route points refused
+    finding_id: str | None = None
+    category: str | None = None
+    note: str = ""
+    at: str | None = None  # the finding's capture time, or the walk's start
+    name: str = ""  # the walk's name
+
+
 class Store:
     """The local database and photo folder. Thread-safe: the app calls it from worker threads."""
 
@@ -142,8 +183,8 @@ class Store:
     def open(cls, data_dir: Path | str, *, orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S) -> Store:
         """Open (creating and migrating if needed) the store in a data directory."""
         data_dir = Path(data_dir)
-        photo_dir = data_dir / PHOTO_DIR
-        photo_dir.mkdir(parents=True, exist_ok=True)
+        _make_private(data_dir)
+        photo_dir = private_dir(data_dir / PHOTO_DIR)
         conn = sqlite3.connect(
             data_dir / DB_NAME, isolation_level=None, check_same_thread=False, timeout=30
         )
@@ -385,7 +426,10 @@ class Store:
             "   AND fp.revision = f.revision) AS photo_count,"
             " (SELECT count(*) FROM finding_photos fp JOIN photos p ON p.sha256 = fp.sha256"
             "   WHERE fp.finding_id = f.id AND fp.revision = f.revision"
-            "   AND p.uploaded_at IS NULL) AS photos_waiting"
+            "   AND p.uploaded_at IS NULL) AS photos_waiting,"
+            " (SELECT count(*) FROM finding_photos fp JOIN photos p ON p.sha256 = fp.sha256"
+            "   WHERE fp.finding_id = f.id AND fp.revision = f.revision"
+            "   AND p.uploaded_at IS NULL AND p.refused_detail IS NOT NULL) AS photos_refused"
             " FROM findings f LEFT JOIN finding_status s ON s.finding_id = f.id"
             " WHERE f.revision = (SELECT max(revision) FROM findings g WHERE g.id = f.id)"
         )
@@ -499,17 +543,21 @@ class Store:
                 " OR sha256 IN (SELECT json_extract(j.value, '$.sha256')"
                 "  FROM events e, json_each(e.json, '$.photos') j))"
             ) or {"n": 0, "b": 0}
+            # A revision set aside (conflict, refused) no longer counts once a later revision of
+            # the finding exists: that one is what the walker meant and what goes.
             findings = q(
-                "SELECT count(DISTINCT f.id) AS n FROM findings f WHERE f.state != 'confirmed'"
+                "SELECT count(DISTINCT f.id) AS n FROM findings f WHERE (f.state != 'confirmed'"
+                "  AND (f.state = 'pending' OR f.revision = (SELECT max(revision) FROM findings g"
+                "   WHERE g.id = f.id)))"
                 " OR EXISTS (SELECT 1 FROM finding_photos fp JOIN photos p ON p.sha256 = fp.sha256"
                 "  WHERE fp.finding_id = f.id AND fp.revision = f.revision"
                 "  AND p.uploaded_at IS NULL)"
             )
             # A walk waits while its record (start, end, reopening) or any route point does;
-            # a walk in conflict is not confirmed either, so it still counts.
+            # a walk in conflict or refused is not confirmed either, so it still counts.
             walks = q(
                 "SELECT count(*) AS n FROM (SELECT id FROM walks WHERE state != 'confirmed'"
-                " UNION SELECT DISTINCT walk_id FROM track_points WHERE state = 'pending')"
+                " UNION SELECT DISTINCT walk_id FROM track_points WHERE state != 'confirmed')"
             )
             captures = q(
                 "SELECT count(*) AS n, coalesce(sum(CASE WHEN raw = '' THEN 0 ELSE"
@@ -530,6 +578,7 @@ class Store:
                 + _n(q("SELECT count(*) AS n FROM walks WHERE state = 'conflict'")),
                 captures=captures["n"],
                 capture_photos=captures["p"],
+                refused=_n(q(_REFUSED_COUNT_SQL)),
                 to_send=_n(
                     q(
                         "SELECT (SELECT count(*) FROM walks WHERE state = 'pending')"
@@ -549,9 +598,11 @@ class Store:
                 self.db.query(
                     "SELECT w.id, w.name, w.started_at, w.ended_at, w.state, w.conflict_detail,"
                     " (SELECT count(*) FROM track_points t WHERE t.walk_id = w.id"
-                    "   AND t.state = 'pending') AS route_points_waiting"
+                    "   AND t.state = 'pending') AS route_points_waiting,"
+                    " (SELECT count(*) FROM track_points t WHERE t.walk_id = w.id"
+                    "   AND t.state = 'refused') AS route_points_refused"
                     " FROM walks w WHERE w.state != 'confirmed' OR EXISTS (SELECT 1 FROM"
-                    "  track_points t WHERE t.walk_id = w.id AND t.state = 'pending')"
+                    "  track_points t WHERE t.walk_id = w.id AND t.state != 'confirmed')"
                     " ORDER BY w.started_at"
                 )
             )
@@ -647,7 +698,8 @@ class Store:
     def _photos_to_upload_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self.db.query(
-                "SELECT * FROM photos p WHERE p.uploaded_at IS NULL AND ("
+                "SELECT * FROM photos p WHERE p.uploaded_at IS NULL"
+                " AND p.refused_detail IS NULL AND ("
                 " p.sha256 IN (SELECT fp.sha256 FROM finding_photos fp JOIN findings f"
                 "   ON f.id = fp.finding_id AND f.revision = fp.revision"
                 "   WHERE f.state = 'confirmed')"
@@ -664,6 +716,147 @@ class Store:
                 "UPDATE photos SET uploaded_at = coalesce(uploaded_at, ?) WHERE sha256 = ?",
                 [model.utcnow().isoformat(), sha256],
             )
+
+    # ---- what the server refused for good ----------------------------------------------------
+
+    def refuse(self, batch: model.PushRequest, detail: str) -> None:
+        """Set aside the records of a batch the server refused (422/403): kept here with the
+        server's reason, never deleted, and not sent again until `retry_refused`."""
+        with self.transaction() as db:
+            for walk in batch.walks:
+                row = self._one("SELECT * FROM walks WHERE id = ?", [walk.id])
+                # As in apply_receipt: a walk that ended while this was in flight is a different
+                # record now; it goes again (and is judged) with its end.
+                if row and model.canonical_hash(_walk_from_row(row)) == model.canonical_hash(walk):
+                    db.execute(
+                        "UPDATE walks SET state = 'refused', conflict_detail = ? WHERE id = ?",
+                        [detail, walk.id],
+                    )
+            for f in batch.findings:
+                db.execute(
+                    "UPDATE findings SET state = 'refused', conflict_detail = ?,"
+                    " pushed_at = coalesce(pushed_at, ?)"
+                    " WHERE id = ? AND revision = ? AND state = 'pending'",
+                    [detail, model.utcnow().isoformat(), f.id, f.revision],
+                )
+            for e in batch.events:
+                db.execute(
+                    "UPDATE events SET state = 'refused', conflict_detail = ?"
+                    " WHERE id = ? AND state = 'pending'",
+                    [detail, e.id],
+                )
+            for p in batch.track:
+                db.execute(
+                    "UPDATE track_points SET state = 'refused', refused_detail = ?"
+                    " WHERE walk_id = ? AND t = ? AND state = 'pending'",
+                    [detail, p.walk_id, p.t.isoformat()],
+                )
+
+    def refuse_photo(self, sha256: str, detail: str) -> None:
+        """The server refused this photo's bytes for good (they do not decode, or too large):
+        the file stays here, and it is not uploaded again until `retry_refused`."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE photos SET refused_detail = ? WHERE sha256 = ? AND uploaded_at IS NULL",
+                [detail, sha256],
+            )
+
+    def retry_refused(self) -> int:
+        """Queue everything set aside as refused for the next sync again; how many items."""
+        with self.transaction() as db:
+            n = 0
+            for table in ("walks", "findings", "events"):
+                n += db.execute(
+                    f"UPDATE {table} SET state = 'pending', conflict_detail = NULL"
+                    " WHERE state = 'refused'"
+                ).rowcount
+            n += db.execute(
+                "UPDATE track_points SET state = 'pending', refused_detail = NULL"
+                " WHERE state = 'refused'"
+            ).rowcount
+            n += db.execute(
+                "UPDATE photos SET refused_detail = NULL WHERE refused_detail IS NOT NULL"
+            ).rowcount
+        return n
+
+    def refused(self) -> list[SetAside]:
+        """Everything set aside as refused, with what names it for the walker, oldest first."""
+        with self._lock:
+            items = [*self._refused_walks(), *self._refused_routes()]
+            for r in self.db.query(
+                "SELECT f.id, f.revision, f.conflict_detail FROM findings f"
+                " WHERE f.state = 'refused' AND f.revision = (SELECT max(revision)"
+                "  FROM findings g WHERE g.id = f.id) ORDER BY f.id"
+            ):
+                about = self._about_finding("finding", r["id"], r["conflict_detail"], r["id"])
+                items.append(replace(about, revision=r["revision"]))
+            for r in self.db.query(
+                "SELECT id, finding_id, conflict_detail FROM events WHERE state = 'refused'"
+                " ORDER BY id"
+            ):
+                detail, finding_id = r["conflict_detail"], r["finding_id"]
+                items.append(self._about_finding("event", r["id"], detail, finding_id))
+            for r in self.db.query(
+                "SELECT sha256, refused_detail FROM photos WHERE refused_detail IS NOT NULL"
+                " AND uploaded_at IS NULL ORDER BY created_at"
+            ):
+                owner = self._photo_finding(r["sha256"])
+                items.append(self._about_finding("photo", r["sha256"], r["refused_detail"], owner))
+        return items
+
+    def _refused_walks(self) -> list[SetAside]:
+        return [
+            SetAside("walk", r["id"], r["conflict_detail"] or "", at=r["started_at"],
+                     name=r["name"])
+            for r in self.db.query(
+                "SELECT id, name, started_at, conflict_detail FROM walks WHERE state = 'refused'"
+                " ORDER BY started_at"
+            )
+        ]  # fmt: skip
+
+    def _refused_routes(self) -> list[SetAside]:
+        return [
+            SetAside("route", r["id"], r["detail"] or "", count=r["n"], at=r["started_at"],
+                     name=r["name"])
+            for r in self.db.query(
+                "SELECT w.id, w.name, w.started_at, count(*) AS n, min(t.refused_detail) AS detail"
+                " FROM track_points t JOIN walks w ON w.id = t.walk_id WHERE t.state = 'refused'"
+                " GROUP BY w.id ORDER BY w.started_at"
+            )
+        ]  # fmt: skip
+
+    def _photo_finding(self, sha256: str) -> str | None:
+        """The finding a photo belongs to (its own, or the one an answer with it is about)."""
+        row = self._one(
+            "SELECT finding_id FROM finding_photos WHERE sha256 = ? ORDER BY revision DESC LIMIT 1",
+            [sha256],
+        ) or self._one(
+            "SELECT e.finding_id FROM events e, json_each(e.json, '$.photos') j"
+            " WHERE json_extract(j.value, '$.sha256') = ? LIMIT 1",
+            [sha256],
+        )
+        return row["finding_id"] if row else None
+
+    def _about_finding(
+        self, kind: str, item_id: str, detail: str | None, finding_id: str | None
+    ) -> SetAside:
+        """A SetAside named by its finding: this device's own, or one pulled from the server."""
+        base = SetAside(kind, item_id, detail or "", finding_id=finding_id)
+        if finding_id is None:
+            return base
+        own = self._one(
+            "SELECT category, note, captured_at FROM findings WHERE id = ?"
+            " ORDER BY revision DESC LIMIT 1",
+            [finding_id],
+        )
+        if own:
+            return replace(base, category=own["category"], note=own["note"] or "",
+                           at=own["captured_at"])  # fmt: skip
+        remote = self._one("SELECT json FROM remote_findings WHERE id = ?", [finding_id])
+        if remote:
+            f = model.OpenFinding.model_validate_json(remote["json"]).finding
+            return replace(base, category=f.category, note=f.note, at=f.captured_at.isoformat())
+        return base
 
     def apply_changes(self, changes: Sequence[model.StatusChange], cursor: int) -> None:
         """Record status changes pulled from the server and the new cursor, in one transaction."""
@@ -711,6 +904,19 @@ class _StoredPhoto:
     height: int
     sha256: str
     source_name: str
+
+
+# What pending_counts calls `refused`: a walk with refused route points counts once, a finding
+# only while its latest revision is the refused one, a photo until the server has it after all.
+_REFUSED_COUNT_SQL = (
+    "SELECT (SELECT count(*) FROM (SELECT id FROM walks WHERE state = 'refused'"
+    "  UNION SELECT walk_id FROM track_points WHERE state = 'refused'))"
+    " + (SELECT count(*) FROM findings f WHERE f.state = 'refused'"
+    "  AND f.revision = (SELECT max(revision) FROM findings g WHERE g.id = f.id))"
+    " + (SELECT count(*) FROM events WHERE state = 'refused')"
+    " + (SELECT count(*) FROM photos WHERE refused_detail IS NOT NULL AND uploaded_at IS NULL)"
+    " AS n"
+)
 
 
 def _n(row: dict[str, Any] | None) -> int:
@@ -802,10 +1008,43 @@ def _finding_from_row(row: dict[str, Any], photos: list[model.Photo]) -> model.F
     return model.Finding.model_validate(data)
 
 
+def private_dir(path: Path) -> Path:
+    """`path` as a folder only this user can enter (0700), made with its parents if need be."""
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)  # (parents: not ours)
+    _restrict(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def _restrict(path: Path | str, mode: int) -> None:
+    """chmod to `mode` unless it is that already (symbolic links are left alone)."""
+    status = os.lstat(path)
+    if not stat.S_ISLNK(status.st_mode) and stat.S_IMODE(status.st_mode) != mode:
+        os.chmod(path, mode)
+
+
+def _make_private(data_dir: Path) -> None:
+    """The data directory 0700, the database 0600 (created so, before SQLite opens it), and what
+    an older version left readable in the store's own folders 0700/0600."""
+    private_dir(data_dir)
+    database = data_dir / DB_NAME
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            _restrict(data_dir / name, PRIVATE_FILE_MODE)
+    for name in OWN_DIRS:
+        for root, _, files in os.walk(data_dir / name):
+            _restrict(root, PRIVATE_DIR_MODE)
+            for file in files:
+                with contextlib.suppress(FileNotFoundError):  # a temporary file, just renamed
+                    _restrict(os.path.join(root, file), PRIVATE_FILE_MODE)
+
+
 def atomic_write(target: Path, data: bytes) -> None:
-    """Write a file so that it is either complete or absent: temp name, fsync, rename."""
+    """Write a file so that it is either complete or absent: temp name, fsync, rename. The file
+    is this user's alone (0600)."""
     tmp = target.with_name(f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{target.name}")
-    with open(tmp, "wb") as fh:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    with open(os.open(tmp, flags, PRIVATE_FILE_MODE), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -7,12 +7,22 @@ The protocol: sync_server/PROTOCOL.md.
 Nothing is ever removed here: the store only records what the server confirmed (per record, per
 photo hash), and a failure at any point leaves the rest waiting for the next sync.
 
+One bad item stops nothing. A push batch is refused whole when one record in it is refused for
+good (422: a time outside the server's window, a number out of range; 403: an event kind a
+device may not send; 413: too large), so the client halves the batch until it has the record(s)
+the server refuses — about 2·log2(n) requests per bad record — and every other record arrives in
+the same sync. A refused record, and a photo the server refuses (415: its bytes do not decode;
+413), is set aside in the store with the server's reason (Store.refuse, Store.refuse_photo): kept,
+shown to the walker, not sent again in every sync. Before any halving, an empty batch checks
+that the refusal is about records at all and not about this device or protocol.
+
 Errors: SyncError
           ├── NotEnrolledError        no server address or token in this data directory
           ├── EnrolError              the server refused the enrolment code
           ├── AuthError               401: the token is unknown or the device was revoked
           ├── ServerUnreachableError  no answer after the retries (network down, server down)
           ├── ServerRejectedError     the server refused a request (4xx) and said why
+          │   └── PhotoRefusedError   the server refused a photo's bytes for good (415, 413)
           └── SyncStopped             the caller asked the sync to stop (the app's watchdog)
 
 Every request is bounded by the httpx client's timeouts; a photo is sent in small pieces so a
@@ -22,6 +32,7 @@ slow link still shows activity (`on_activity`) and no single write waits for a w
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +45,11 @@ from walkaudit.store import PendingCounts, Store
 CHUNK_SIZE = 1 << 20  # 1 MiB: after a cut at most this much is sent again
 PIECE_SIZE = 64 * 1024  # a chunk goes out in pieces: each write is short, each one is activity
 BATCH_FINDINGS = 100
+# A push refused with one of these is refused for something in it (a record, or its size):
+# halve it to find what. Any other refusal stops the sync.
+RECORD_REFUSALS = frozenset({403, 413, 422})
+# A photo refused with one of these will be refused again: set it aside instead of resending.
+PHOTO_REFUSALS = frozenset({413, 415})
 
 
 class SyncError(Exception):
@@ -52,12 +68,24 @@ class AuthError(SyncError):
     """The server does not accept this device's token."""
 
 
+class ServerFullError(SyncError):
+    """The server's storage is full (507): nothing is lost here; retrying at once cannot help."""
+
+
 class ServerUnreachableError(SyncError):
     """No usable answer from the server after retrying."""
 
 
 class ServerRejectedError(SyncError):
     """The server refused a request and said why (its `detail`)."""
+
+
+class PhotoRefusedError(ServerRejectedError):
+    """The server refused a photo's bytes for good (they do not decode, or it is too large)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class SyncStopped(SyncError):
@@ -89,6 +117,16 @@ class Progress:
     total_bytes: int = 0
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Something the server refused for good in this sync; the store has set it aside."""
+
+    kind: str  # walk | finding | event | route | photo
+    id: str  # the record's id; for route points their walk's id; for a photo its sha256
+    detail: str  # the server's reason, as it said it
+    revision: int = 1
+
+
 @dataclass
 class SyncReport:
     """What one sync achieved and what still waits."""
@@ -98,7 +136,11 @@ class SyncReport:
     bytes_uploaded: int = 0
     changes_pulled: int = 0
     conflicts: list[tuple[str, str]] = field(default_factory=list)
+    # Photos that did not go this time and are tried again next sync (sha256, why).
     photo_errors: list[tuple[str, str]] = field(default_factory=list)
+    # Records and photos refused for good in this sync (set aside, not sent again).
+    refused: list[Refusal] = field(default_factory=list)
+    push_requests: int = 0  # POST /v1/sync/push made (halving a refused batch adds to it)
     remaining: PendingCounts | None = None
 
     @property
@@ -182,6 +224,10 @@ class SyncClient:
         for photo in self.store.photos_to_upload():
             try:
                 sent = self._upload(photo, progress)
+            except PhotoRefusedError as exc:
+                self.store.refuse_photo(photo.sha256, exc.reason)
+                report.refused.append(Refusal("photo", photo.sha256, exc.reason))
+                continue
             except ServerRejectedError as exc:
                 report.photo_errors.append((photo.sha256, str(exc)))
                 continue
@@ -215,17 +261,74 @@ class SyncClient:
             if body == previous:  # nothing moved: a record the server keeps answering oddly
                 raise ServerRejectedError("the server did not confirm the last batch; try later")
             previous = body
-            r = self._call(
-                "POST", "/v1/sync/push", content=body, headers={"Content-Type": "application/json"}
-            )
-            receipt = model.PushReceipt.model_validate_json(r.content)
-            self.store.apply_receipt(batch, receipt)
-            for rec in receipt.records:
-                if rec.result is model.RecordResult.CONFLICT:
-                    report.conflicts.append((rec.id, rec.detail))
-                else:
-                    report.records_confirmed += 1
-            self._count_done(progress)
+            r = self._post_batch(batch, report)
+            if r.is_success:
+                self._confirm(batch, r, report, progress)
+            elif r.status_code in RECORD_REFUSALS and self._refusal_is_about_records(report):
+                self._find_refused(batch, r, report, progress)
+            else:
+                raise ServerRejectedError(f"POST /v1/sync/push: {_detail(r)}")
+
+    def _post_batch(self, batch: model.PushRequest, report: SyncReport) -> httpx.Response:
+        report.push_requests += 1
+        return self._request(
+            "POST",
+            "/v1/sync/push",
+            content=batch.model_dump_json(),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def _confirm(
+        self, batch: model.PushRequest, r: httpx.Response, report: SyncReport, progress: Progress
+    ) -> None:
+        receipt = model.PushReceipt.model_validate_json(r.content)
+        self.store.apply_receipt(batch, receipt)
+        for rec in receipt.records:
+            if rec.result is model.RecordResult.CONFLICT:
+                report.conflicts.append((rec.id, rec.detail))
+            else:
+                report.records_confirmed += 1
+        self._count_done(progress)
+
+    def _refusal_is_about_records(self, report: SyncReport) -> bool:
+        """True when an empty batch is accepted: then a refused batch was refused for what it
+        held. A refusal of the empty batch too (an unsupported protocol, a device not allowed to
+        push) is about the device or the server, and setting records aside would be wrong."""
+        return self._post_batch(model.PushRequest(), report).is_success
+
+    def _find_refused(
+        self,
+        batch: model.PushRequest,
+        refusal: httpx.Response,
+        report: SyncReport,
+        progress: Progress,
+    ) -> None:
+        """Halve a refused batch until each refused record stands alone, and set those aside;
+        every half the server accepts is confirmed on the way (records are idempotent by id)."""
+        items = _items(batch)
+        if len(items) == 1:
+            self._set_aside(batch, items[0], _reason(refusal), report)
+            return
+        middle = len(items) // 2
+        for half in (_batch_of(items[:middle]), _batch_of(items[middle:])):
+            r = self._post_batch(half, report)
+            if r.is_success:
+                self._confirm(half, r, report, progress)
+            elif r.status_code in RECORD_REFUSALS:
+                self._find_refused(half, r, report, progress)
+            else:
+                raise ServerRejectedError(f"POST /v1/sync/push: {_detail(r)}")
+
+    def _set_aside(
+        self, batch: model.PushRequest, item: _Item, reason: str, report: SyncReport
+    ) -> None:
+        kind, record = item
+        self.store.refuse(batch, reason)
+        if isinstance(record, model.TrackPoint):
+            report.refused.append(Refusal("route", record.walk_id, reason))
+        else:
+            revision = record.revision if isinstance(record, model.Finding) else 1
+            report.refused.append(Refusal(kind, record.id, reason, revision))
 
     def _count_done(self, progress: Progress) -> None:
         """Items done = what waited at the start and waits no more (never goes backwards)."""
@@ -338,6 +441,8 @@ class SyncClient:
                     if held == offset:  # no progress possible now: wait, never spin
                         raise _Transient(f"photo {photo.sha256[:12]}: {_detail(r)}")
                     offset = held
+                elif r.status_code in PHOTO_REFUSALS:
+                    raise PhotoRefusedError(f"photo {photo.sha256[:12]}: {_detail(r)}", _reason(r))
                 else:
                     raise ServerRejectedError(f"photo {photo.sha256[:12]}: {_detail(r)}")
                 progress.done_bytes += offset - counted
@@ -392,25 +497,30 @@ class SyncClient:
                 "the server no longer accepts this device (revoked or unknown) — nothing is lost;"
                 " enrol again with a new code and sync"
             )
+        if r.status_code == 507:
+            raise ServerFullError(_detail(r))
         if r.status_code == 429 or r.status_code >= 500:
             raise _Transient(f"server answered {r.status_code}: {_detail(r)}")
         return r
 
-    def _call(self, method: str, path: str, **kw: object) -> httpx.Response:
-        """A request with retries; returns only a 2xx answer."""
+    def _request(self, method: str, path: str, **kw: object) -> httpx.Response:
+        """A request with retries; returns the first answer that is not worth retrying."""
         delays = self.retry.delays(self.rng)
         while True:
             try:
-                r = self._once(method, path, **kw)
+                return self._once(method, path, **kw)
             except (httpx.TransportError, _Transient) as exc:
                 delay = next(delays, None)
                 if delay is None:
                     raise ServerUnreachableError(_why(exc)) from exc
                 self._pause(delay)
-                continue
-            if r.is_success:
-                return r
-            raise ServerRejectedError(f"{method} {path}: {_detail(r)}")
+
+    def _call(self, method: str, path: str, **kw: object) -> httpx.Response:
+        """A request with retries; returns only a 2xx answer."""
+        r = self._request(method, path, **kw)
+        if r.is_success:
+            return r
+        raise ServerRejectedError(f"{method} {path}: {_detail(r)}")
 
     def _tell(self, progress: Progress) -> None:
         self._active()
@@ -430,6 +540,49 @@ class SyncClient:
         self._check_stop()
         self.sleep(delay)
         self._check_stop()
+
+
+_Item = tuple[str, model.Walk | model.Finding | model.FindingEvent | model.TrackPoint]
+
+
+def _items(batch: model.PushRequest) -> list[_Item]:
+    """A batch's records in the order they are stored: walks, findings, then what refers to them
+    (answers about findings, route points), so a half never goes before what it needs."""
+    return [
+        *(("walk", w) for w in batch.walks),
+        *(("finding", f) for f in batch.findings),
+        *(("event", e) for e in batch.events),
+        *(("track", p) for p in batch.track),
+    ]
+
+
+def _batch_of(items: list[_Item]) -> model.PushRequest:
+    lists: dict[str, list[object]] = {"walk": [], "finding": [], "event": [], "track": []}
+    for kind, record in items:
+        lists[kind].append(record)
+    return model.PushRequest.model_construct(
+        protocol=model.PROTOCOL_VERSION,
+        walks=lists["walk"],
+        findings=lists["finding"],
+        events=lists["event"],
+        track=lists["track"],
+    )
+
+
+def _reason(r: httpx.Response) -> str:
+    """The server's sentence alone (what the walker reads), or the status if it gave none."""
+    try:
+        detail = r.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if not detail:
+        return f"the server answered HTTP {r.status_code}"
+    # The server adds that nothing of the (one-record) batch was stored; to the walker, whose
+    # other records did arrive, that clause would say the opposite of what happened.
+    return _BATCH_CLAUSE.sub("", str(detail))
+
+
+_BATCH_CLAUSE = re.compile(r"\s*[;,—–-]+\s*nothing of this batch was stored\.?\s*$")
 
 
 def _detail(r: httpx.Response) -> str:

@@ -14,6 +14,10 @@ hash, so nothing is stored twice.
 
 What waits is AppState.pending_items() — the store's one definition (walks with their route,
 findings, photos, answers, inbox captures); the loop syncs whenever it is not zero.
+
+What the server refused for good (a record, a photo that does not decode) is set aside by the
+SyncClient and named in the sync bar — which finding, its time, the server's reason —; the loop
+does not send it again (it is not in `to_send`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ import logging
 import random
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from walkaudit import localtime
 
 if TYPE_CHECKING:
     from walkaudit import sync
@@ -138,6 +145,8 @@ class Syncer:
             self._finish(False, "sync.stalled", n=self.app.state.pending_items())
         except sync.AuthError:
             self._finish(False, "sync.auth")
+        except sync.ServerFullError:
+            self._finish(False, "sync.server_full", n=self.app.state.pending_items())
         except sync.ServerUnreachableError as exc:
             # Timed out (connected, no answer) is a stalled server; refused is an absent one.
             import httpx
@@ -151,17 +160,54 @@ class Syncer:
             log.exception("sync failed")
             self._finish(False, "sync.offline", n=self.app.state.pending_items())
         else:
-            if report.complete:
-                self._finish(True, "sync.done")
-            elif report.conflicts:
-                self._finish(False, "sync.conflicts", n=len(report.conflicts))
-            elif report.photo_errors:
-                self._finish(False, "sync.offline", n=self.app.state.pending_items())
-            else:
-                # Everything that waited went; what waits now came during the sync (a route
-                # point, a finding saved meanwhile) and goes with the next one.
-                self._finish(True, "sync.done_more", n=self.app.state.pending_items())
+            self._finish_report(report)
         return bool(self.last_ok)
+
+    def _finish_report(self, report: sync.SyncReport) -> None:
+        """The sync bar's sentence for a sync that ran to its end."""
+        remaining = report.remaining
+        held = (remaining.refused + remaining.conflicts) if remaining else 0
+        if report.complete:
+            self._finish(True, "sync.done")
+        elif report.refused:
+            key, values = self._refusal_message(report.refused)
+            self._finish(False, key, **values)
+        elif report.conflicts:
+            self._finish(False, "sync.conflicts", n=len(report.conflicts))
+        elif report.photo_errors:
+            self._finish(False, "sync.offline", n=self.app.state.pending_items())
+        elif remaining is not None and held and remaining.to_send == 0:
+            # Set aside in an earlier sync: "new ones were saved meanwhile" would be untrue.
+            self._finish(True, "sync.held", n=held)
+        else:
+            # Everything that waited went; what waits now came during the sync (a route
+            # point, a finding saved meanwhile) and goes with the next one.
+            self._finish(True, "sync.done_more", n=self.app.state.pending_items())
+
+    def _refusal_message(self, refused: list[sync.Refusal]) -> tuple[str, dict[str, Any]]:
+        """The first refusal named (which finding or walk, when, why), and how many more.
+
+        The values are kept untranslated (a category code, not its label): the message is
+        translated when shown, in the language of that moment.
+        """
+        first = refused[0]
+        known = {(s.kind, s.id): s for s in self.app.state.store.refused()}
+        about = known.get((first.kind, first.id))
+        values: dict[str, Any] = {
+            "reason": first.detail.strip().rstrip("."),
+            "more": len(refused) - 1,
+        }
+        if first.kind in ("walk", "route"):
+            values["walk"] = about.name if about else first.id[:8]
+            if first.kind == "route":
+                values["n"] = about.count if about else 1
+            return f"sync.refused_{first.kind}", values
+        values["category"] = about.category if about else None
+        values["note"] = about.note if about else ""
+        values["finding_id"] = (about.finding_id if about else None) or first.id
+        values["at"] = _when(about.at) if about and about.at else ""
+        kind = {"event": "answer"}.get(first.kind, first.kind)
+        return f"sync.refused_{kind}", values
 
     async def _watched(self) -> sync.SyncReport:
         """Run the sync in a worker and watch it: no byte moving for STALL_S gives up on it."""
@@ -251,11 +297,38 @@ class Syncer:
                 share = done / p.total_items
                 text = t("sync.progress_items", done=done, total=p.total_items)
             return {"running": True, "share": share, "text": text}
-        text = t(self.last_message[0], **self.last_message[1]) if self.last_message else ""
+        text = self._message_text(*self.last_message) if self.last_message else ""
         done = self.last_message is not None and self.last_message[0] == "sync.done"
         if done and (self.app.state.pending_items() if pending is None else pending) > 0:
             text = ""  # "all on the server" is no longer true: the badge says what waits
         return {"running": False, "share": None, "text": text}
+
+    def _message_text(self, key: str, values: dict[str, Any]) -> str:
+        """A stored message in the language of now; a refusal's finding named by its category
+        (in that language) and the start of its note, e.g. ”Belysning – Trasig lampa”."""
+        t = self.app.t
+        values = dict(values)
+        more = values.pop("more", 0)
+        if "finding_id" in values:
+            category, note = values.pop("category"), values.pop("note")
+            finding_id = values.pop("finding_id")
+            from walkaudit.ui.widgets import shorten_note
+
+            label = t.category(category) if category else finding_id[:8]
+            short = shorten_note(note)
+            values["finding"] = f"{label} – {short}" if short else label
+        text = t(key, **values)
+        return f"{text} {t('sync.refused_more', n=more)}" if more else text
+
+
+def _when(at: str) -> str:
+    """'18:03' today, '2026-11-24 18:03' another day (a far-off date shows what is wrong)."""
+    try:
+        local = localtime.local(localtime.parse(at))
+    except (ValueError, OverflowError):
+        return at
+    today = localtime.local(datetime.now(UTC)).date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
 
 
 def _collect(attempt: _Attempt, worker: asyncio.Future[Any]) -> None:

@@ -43,6 +43,7 @@ STATUS_COLOURS = {
     "reopened": "#9B1111",
     "closed": "#37474F",
     "conflict": "#8B0000",
+    "refused": "#8B0000",
 }
 UNKNOWN_STATUS_COLOUR = "#555555"
 

@@ -36,8 +36,12 @@ def sync_bar(app: App) -> ft.Container:
     button = tagged("sync-now", sync_button, t("sync.now"))
 
     def update() -> None:
-        n = app.state.pending_items()
-        badge.value = t("pending.some", n=n) if n else t("pending.none")
+        counts = app.state.pending()
+        n = counts.total
+        if counts.refused:  # kept here, but no sync will move them: say so, not just "waiting"
+            badge.value = t("pending.some_refused", n=n, k=counts.refused)
+        else:
+            badge.value = t("pending.some", n=n) if n else t("pending.none")
         badge.color = colours.pending if n else colours.synced
         info = app.syncer.describe(n)
         bar.visible = info["running"]

@@ -29,7 +29,7 @@ def status_text(app: App, status: str, category: str | None = None) -> str:
     With the finding's category the words name who holds it: a disorder finding (ORD) is
     "Skickat till polisen", not "till ägaren" (routing sends ORD to the police/EST).
     """
-    if status in ("waiting", "conflict"):
+    if status in ("waiting", "conflict", "refused"):
         return app.t(f"state.{status}")
     from walkaudit.answers import status_key
 

@@ -38,9 +38,16 @@ def pins(state: AppState, walk_id: str | None) -> list[mapview.Pin]:
 
 
 def sync_status(row: dict[str, Any]) -> str:
-    """What a pin's ring shows: conflict, waiting, or the server's status."""
-    if row["state"] == "conflict":
-        return "conflict"
+    """What a pin's ring shows: conflict, refused, waiting, or the server's status."""
+    if row["state"] in ("conflict", "refused"):
+        return str(row["state"])
+    # The server has the finding but refused every photo still here: no sync will move it.
+    if (
+        row["state"] == "confirmed"
+        and row["photos_refused"]
+        and (row["photos_waiting"] == row["photos_refused"])
+    ):
+        return "refused"
     if row["state"] != "confirmed" or row["photos_waiting"]:
         return "waiting"
     return str(row["server_status"] or "received")
