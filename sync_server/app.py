@@ -117,5 +117,40 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, definition in definitions.get("$defs", {}).items():
             components.setdefault(name, definition)
+        _document_errors(schema)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+# Answers every device route can give besides its own, whatever the route says of itself: the
+# throttles (sync_server.throttle) answer 429 and a full disk 507, on any route.
+_EVERY_DEVICE_ROUTE = {
+    "429": "Too many failed attempts from this address; wait as long as Retry-After says.",
+    "507": "The server's storage is full; nothing is lost on the phone, try later.",
+}
+_WITH_BODY = {"400": "The body cannot be parsed (not JSON, or not what the Content-Type says)."}
+_HEALTH = {"503": "Not healthy: the database cannot be written, or free space is low."}
+
+
+def _document_errors(schema: dict[str, Any]) -> None:
+    """Make the document say what the server really answers (checked by tests/server/test_fuzz).
+
+    FastAPI describes a 422 as its own list-of-errors body, but every error here is ErrorBody
+    (sync_server.api.errors); and a few answers come from layers no route declares.
+    """
+    error = {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    }
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            extra = dict(_HEALTH) if path == "/healthz" else dict(_EVERY_DEVICE_ROUTE)
+            if "requestBody" in operation:
+                extra.update(_WITH_BODY)
+            for code in ("422", *extra):
+                if code in responses or code in extra:
+                    description = responses.get(code, {}).get("description") or extra[code]
+                    responses[code] = {"description": description, **error}
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
