@@ -391,6 +391,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Your answer about the finding “{finding}” ({at}) was not accepted by the server: "
         "{reason}. It is kept here and not sent again by itself.",
     ),
+    # The server's reason, when it is one of these (walkaudit.ui.syncer._KNOWN_REASONS).
+    "sync.reason.time": (
+        "telefonens klocka visade en omöjlig tid – kontrollera datum och tid i telefonens "
+        "inställningar",
+        "the phone's clock showed an impossible time – check the date and time in the phone's "
+        "settings",
+    ),
+    "sync.reason.photo": (
+        "fotot är skadat och går inte att visa",
+        "the photo is damaged and cannot be shown",
+    ),
+    "sync.reason.kind": (
+        "bara samordnare och ägare kan ge fyndet den statusen",
+        "only coordinators and owners can give the finding that status",
+    ),
     "sync.refused_walk": (
         "Vandringen ”{walk}” godtogs inte av servern: {reason}. Den sparas här och skickas "
         "inte igen av sig själv.",

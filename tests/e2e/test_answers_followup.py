@@ -38,11 +38,17 @@ def cli(data: Path, *args: str | Path) -> str:
     return r.out.strip()
 
 
-def device(path: Path, server: ServerProcess, tiles: TileServer) -> Path:
+def device(path: Path, server: ServerProcess, tiles: TileServer, police: bool = False) -> Path:
     s = Store.open(path)
     s.set_meta(**{"ui.tile_url": tiles.template, "ui.location_explained": "1"})
     s.close()
-    cli(path, "enrol", server.url, server.enrol_code())
+    if police:  # only a police/EST device sees another device's disorder finding (ORD)
+        made = server.cli("enrol-code", "--name", "Polisen", "--police")
+        assert made.code == 0, made.err
+        code = made.out.strip()
+    else:
+        code = server.enrol_code()
+    cli(path, "enrol", server.url, code)
     return path
 
 
@@ -110,8 +116,9 @@ def test_the_owners_answer_and_a_followup_walk_in_the_browser(
         finally:
             app.stop()
 
-        # Another walker: the follow-up chosen from the list, cards, an answer with a photo.
-        phone = device(tmp_path / "phone", server, tiles)
+        # Another walker (the police, who may see the disorder finding): the follow-up chosen
+        # from the list, cards, an answer with a photo.
+        phone = device(tmp_path / "phone", server, tiles, police=True)
         app = AppProcess(phone).start()
         try:
             ui = FletPage(phone_context(flet_browser).new_page(), "answers").open(app.url)

@@ -309,6 +309,8 @@ class Syncer:
         t = self.app.t
         values = dict(values)
         more = values.pop("more", 0)
+        if "reason" in values:
+            values["reason"] = _reason(t, values["reason"])
         if "finding_id" in values:
             category, note = values.pop("category"), values.pop("note")
             finding_id = values.pop("finding_id")
@@ -319,6 +321,24 @@ class Syncer:
             values["finding"] = f"{label} – {short}" if short else label
         text = t(key, **values)
         return f"{text} {t('sync.refused_more', n=more)}" if more else text
+
+
+# The server's reasons a walker can act on, said in the app's language: (words in the server's
+# sentence, i18n key). Any other reason is shown as the server wrote it.
+_KNOWN_REASONS = (
+    ("not a plausible time", "sync.reason.time"),
+    ("does not decode", "sync.reason.photo"),
+    ("it is cut off", "sync.reason.photo"),
+    ("it is not an image", "sync.reason.photo"),
+    ("only a coordinator or the finding's owner", "sync.reason.kind"),
+)
+
+
+def _reason(t: Any, server_says: str) -> str:
+    for words, key in _KNOWN_REASONS:
+        if words in server_says:
+            return str(t(key))
+    return server_says
 
 
 def _when(at: str) -> str:

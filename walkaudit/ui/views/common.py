@@ -52,8 +52,10 @@ def sync_bar(app: App) -> ft.Container:
 
     update()
     app.on_refresh(update)
+    # The badge takes the room the button leaves and wraps: a long count ("…, varav 2 som
+    # servern inte tog emot") must not push Synka nu off the screen.
     row = ft.Row(
-        [tagged("pending-count", badge, badge.value), button],
+        [ft.Container(tagged("pending-count", badge, badge.value), expand=True), button],
         alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
     )
     return ft.Container(
