@@ -25,6 +25,7 @@ from sync_server.devices import Device
 from sync_server.errors import ImplausibleRecord, NotForDevices, UnsupportedProtocol
 from sync_server.history import SERVER_ACTOR, record_event
 from sync_server.photos import photo_receipts
+from sync_server.queries import POLICE_ONLY
 from sync_server.tracking import after_walker_event
 from walkaudit.model import (
     DEVICE_EVENT_KINDS,
@@ -46,6 +47,8 @@ from walkaudit.model import (
 )
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no walk of this method happened before it
+# A follow-up walk's answers: what a walker says of a finding someone else captured.
+FOLLOWUP_ANSWERS = frozenset({EventKind.VERIFIED, EventKind.STILL_THERE})
 CLOCK_SKEW = timedelta(days=1)  # a phone's clock may run ahead; a time beyond it cannot be right
 _MAX_LISTED = 3
 
@@ -298,6 +301,10 @@ def _event(
     finding = tx.execute(
         "SELECT device_id, status FROM findings WHERE id = ?", [event.finding_id]
     ).fetchone()
+    if finding is not None and not _may_see(tx, device, event.finding_id, finding[0]):
+        finding = None  # another device's disorder finding: answered as if it did not exist
+    if finding is not None:
+        _check_answer(tx, device, event, finding[0], finding[1])
     if finding is None or not record_event(tx, stored, content_hash, device.id, stamp, finding):
         detail = (
             f"finding {event.finding_id} is not on the server yet; the event is kept and sent "
@@ -308,10 +315,59 @@ def _event(
     return _receipt("event", event.id, RecordResult.CREATED)
 
 
+def _may_see(tx: sqlite_utils.Database, device: Device, finding_id: str, owner: str) -> bool:
+    """Whether `device` may know of this finding at all (queries.visible_findings' rule)."""
+    return device.police or owner == device.id or not _police_only(tx, finding_id)
+
+
+def _police_only(tx: sqlite_utils.Database, finding_id: str) -> bool:
+    marks = ", ".join("?" * len(POLICE_ONLY))
+    row = tx.execute(
+        f"SELECT 1 FROM findings WHERE id = ? AND category IN ({marks})", [finding_id, *POLICE_ONLY]
+    ).fetchone()
+    return row is not None
+
+
+def _check_answer(
+    tx: sqlite_utils.Database, device: Device, event: FindingEvent, owner: str, status: str
+) -> None:
+    """A walker's "fixed" or "still there" on another device's finding only where a follow-up
+    walk can give one: the finding has gone to its holder, or is on an open follow-up; a police
+    device also on the disorder findings it holds. Else one phone could close (or reopen) any
+    finding before its holder ever heard of it."""
+    if event.kind not in FOLLOWUP_ANSWERS or owner == device.id or status != "received":
+        return
+    if device.police and _police_only(tx, event.finding_id):
+        return  # a disorder finding, and the police hold those
+    planned = tx.execute(
+        "SELECT 1 FROM followup_items i JOIN followups u ON u.id = i.followup_id"
+        " WHERE i.finding_id = ? AND u.closed_at IS NULL LIMIT 1",
+        [event.finding_id],
+    ).fetchone()
+    if planned is None:
+        raise NotForDevices(
+            f"event {event.id}: '{event.kind.value}' on finding {event.finding_id}, which has "
+            "not been sent to its holder yet and is on no open follow-up; only a coordinator "
+            "or the finding's owner can set it now — nothing of this batch was stored"
+        )
+
+
 # ---- track and photos ---------------------------------------------------------------------------
 
 
 def _track(tx: sqlite_utils.Database, device: Device, points: list[TrackPoint]) -> int:
+    walks = sorted({p.walk_id for p in points})
+    if walks:
+        marks = ", ".join("?" * len(walks))
+        others = tx.execute(
+            f"SELECT id FROM walks WHERE id IN ({marks}) AND device_id != ? LIMIT 1",
+            [*walks, device.id],
+        ).fetchone()
+        if others is not None:  # another device's walk: its route is that device's alone
+            raise NotForDevices(
+                f"route points for walk {others[0]}, which another device walked; a device "
+                "records only its own walks' routes — nothing of this batch was stored"
+            )
     rows = [(p.walk_id, iso(p.t), p.latitude, p.longitude, p.accuracy, device.id) for p in points]
     tx.conn.executemany(
         "INSERT OR IGNORE INTO track_points (walk_id, t, latitude, longitude, accuracy, device_id)"

@@ -476,3 +476,45 @@ def test_a_refused_form_keeps_the_police_choice(staff: Staff) -> None:
     page = staff.post("coordinator", "/c/devices/codes", {"name": " ", "police": "1"})
     assert page.status_code == 422
     assert re.search(r'name="police" value="1"[^>]* checked', page.text)
+
+
+# ---- a walker's answer only where a follow-up walk can give one ---------------------------------
+
+
+def test_another_devices_verified_on_an_unreported_finding_is_403_and_changes_nothing(
+    server: Server,
+) -> None:
+    reporter, other = server.enrol("reporter"), server.enrol("other")
+    finding = finding_json()
+    server.push(reporter, findings=[finding])
+    for kind in ("verified", "still_there"):
+        response = push(server, other, events=[event_json(finding["id"], kind)])
+        assert response.status_code == 403, response.text
+        assert "has not been sent to its holder yet" in response.json()["detail"]
+    assert server.rows("SELECT status FROM findings WHERE id = ?", finding["id"]) == [("received",)]
+    # On an open follow-up (or once sent to its holder) the same answer is what a walker gives.
+    followups.create(server.db, "Uppföljning", "Vivalla", [finding["id"]], "user:anna")
+    receipt = server.push(other, events=[event_json(finding["id"], "verified")])
+    assert [r["result"] for r in receipt["records"]] == ["created"]
+    assert server.rows("SELECT status FROM findings WHERE id = ?", finding["id"]) == [("verified",)]
+
+
+def test_a_comment_on_a_hidden_disorder_finding_is_answered_as_if_it_did_not_exist(
+    server: Server, disorder: dict[str, Any]
+) -> None:
+    other = enrol(server, "another walker")
+    receipt = server.push(other, events=[event_json(disorder["ord"]["id"], "comment")])
+    [record] = receipt["records"]
+    assert record["result"] == "conflict" and "is not on the server yet" in record["detail"]
+
+
+def test_route_points_for_another_devices_walk_are_403(server: Server) -> None:
+    walker, other = server.enrol("walker"), server.enrol("other")
+    walk = walk_json()
+    server.push(walker, walks=[walk])
+    point = {"walk_id": walk["id"], "t": utcnow().isoformat(), "latitude": 59.27,
+             "longitude": 15.2}  # fmt: skip
+    response = push(server, other, track=[point])
+    assert response.status_code == 403 and "another device walked" in response.json()["detail"]
+    assert server.rows("SELECT count(*) FROM track_points") == [(0,)]
+    assert server.push(walker, track=[point])["track_points"] == 1
