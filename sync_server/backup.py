@@ -32,9 +32,11 @@ Why it is consistent although phones keep syncing:
   still backed up, so one bad file does not cost the whole night's backup.
 
 A backup is built in a hidden directory next to DEST and renamed into place when complete, so a
-failed or interrupted backup never looks like one; `restore` does the same next to the data
-directory. Everything in a backup is its owner's alone (files 0600, directories 0700): it holds
-names, notes, photos and owner links.
+failed or interrupted backup never looks like one. `restore` does the same when the data
+directory does not exist yet; into an existing empty one it builds in a hidden directory inside
+it and moves the entries up, because the service's user may not write the parent (/srv of
+/srv/walkaudit) and a mount point cannot be renamed onto. Everything in a backup is its owner's
+alone (files 0600, directories 0700): it holds names, notes, photos and owner links.
 
     BackupError (a ServerError: the CLI prints its message)
      ├── BackupTargetNotEmpty   DEST (or the data directory to restore into) holds files
@@ -480,9 +482,9 @@ def _check(src: Path, entry: FileEntry) -> str | None:
 def restore(src: Path, data_dir: Path) -> RestoreResult:
     """Bring the backup in `src` into `data_dir`, which must be new or empty.
 
-    Every file is verified before anything is written; the copy is built next to `data_dir` and
-    renamed into place once complete and opened (migrated) by this server's code, so a failed
-    restore leaves nothing behind.
+    Every file is verified before anything is written; the copy is built in a hidden directory
+    (inside `data_dir` if it exists, else next to it) and put into place only once complete and
+    opened (migrated) by this server's code, so a failed restore leaves `data_dir` as it was.
     """
     src, data_dir = src.absolute(), data_dir.absolute()
     _refuse_non_empty(data_dir, _RESTORE_TARGET)
@@ -493,19 +495,32 @@ def restore(src: Path, data_dir: Path) -> RestoreResult:
             f"walkaudit {manifest.walkaudit_version}), but this server knows only up to "
             f"{len(MIGRATIONS)}; upgrade walkaudit-server, then restore"
         )
-    with _staging(data_dir, "restore") as stage:
-        for entry in manifest.files:
-            target = stage / entry.path
-            _make_dirs(target.parent)
-            if _copy_file(src / entry.path, target) != (entry.size, entry.sha256):
-                raise BackupDamaged(
-                    f"{src / entry.path} changed while it was being restored; nothing was "
-                    "restored — run restore again"
-                )
+    # Exists (and is empty, see above): its parent need not be ours to write, and it may be a
+    # mount point, so the copy is built inside it. Else the parent is where it must be made.
+    in_place = data_dir.is_dir()
+    with _staging(data_dir, "restore", inside=in_place) as stage:
+        if in_place:
+            os.chmod(data_dir, PRIVATE_DIR_MODE)  # as the renamed copy would be
+        _copy_backup(src, manifest, stage)
         findings, photos, schema = _open_restored(stage / DATABASE)
         _fsync_tree(stage)
-        _put_in_place(stage, data_dir, _RESTORE_TARGET)
+        if in_place:
+            _move_up(stage, data_dir, _RESTORE_TARGET)
+        else:
+            _put_in_place(stage, data_dir, _RESTORE_TARGET)
     return RestoreResult(data_dir, manifest, findings, photos, schema)
+
+
+def _copy_backup(src: Path, manifest: Manifest, stage: Path) -> None:
+    """Copy every file of the (verified) backup into `stage`, checking each again on the way."""
+    for entry in manifest.files:
+        target = stage / entry.path
+        _make_dirs(target.parent)
+        if _copy_file(src / entry.path, target) != (entry.size, entry.sha256):
+            raise BackupDamaged(
+                f"{src / entry.path} changed while it was being restored; nothing was "
+                "restored — run restore again"
+            )
 
 
 def _open_restored(path: Path) -> tuple[int, int, int]:
@@ -546,12 +561,17 @@ def _refuse_non_empty(path: Path, message: str) -> None:
 
 
 @contextlib.contextmanager
-def _staging(final: Path, what: str) -> Iterator[Path]:
-    """A private directory next to `final` to build in; removed again if anything fails."""
+def _staging(final: Path, what: str, inside: bool = False) -> Iterator[Path]:
+    """A private directory to build in, next to `final` (or, `inside`, in the existing `final`
+    itself); removed again if anything fails."""
     try:
-        _make_dirs(final.parent, private=False)
-        prefix = f".{final.name}.{what.replace(' ', '')}-"
-        stage = Path(tempfile.mkdtemp(prefix=prefix, dir=final.parent))  # 0700
+        if inside:
+            prefix = f".{what.replace(' ', '')}-"
+            stage = Path(tempfile.mkdtemp(prefix=prefix, dir=final))  # 0700
+        else:
+            _make_dirs(final.parent, private=False)
+            prefix = f".{final.name}.{what.replace(' ', '')}-"
+            stage = Path(tempfile.mkdtemp(prefix=prefix, dir=final.parent))  # 0700
     except OSError as exc:
         raise BackupError(f"cannot {what} into {final}: {exc}") from None
     try:
@@ -573,6 +593,36 @@ def _put_in_place(stage: Path, final: Path, message: str) -> None:
             raise BackupTargetNotEmpty(message.format(path=final)) from None
         raise
     _fsync_dir(final.parent)
+
+
+def _move_up(stage: Path, final: Path, message: str) -> None:
+    """Move the complete copy's entries from `stage` (inside `final`) up into `final`, durably,
+    and remove `stage`. If any step fails, what was moved is removed again: `final` is left
+    empty, so a retry works and `serve` finds no half data directory to start on."""
+    # The database last: cut off midway (a power cut), the directory holds no database rather
+    # than one whose photos are not all there.
+    names = sorted(os.listdir(stage), key=lambda name: (name.startswith(DATABASE), name))
+    moved: list[Path] = []
+    try:
+        for name in names:
+            if os.path.lexists(final / name):  # someone writes into it meanwhile: not ours
+                raise BackupTargetNotEmpty(message.format(path=final))
+            os.replace(stage / name, final / name)  # same filesystem: a rename, no copy
+            moved.append(final / name)
+        os.rmdir(stage)
+        _fsync_dir(final)
+    except BaseException:
+        for path in moved:
+            _remove(path)
+        raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):  # best effort: the first error is the one to report
+            path.unlink()
 
 
 def _make_dirs(path: Path, private: bool = True) -> None:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -477,3 +480,120 @@ def test_backup_and_restore_from_the_command_line(backed_up: Path, tmp_path: Pat
     assert f"--data {tmp_path / 'new'} serve" in back.err
     refused = run("walkaudit-server", "--data", tmp_path / "new", "restore", backed_up)
     assert refused.code == 1 and "is not empty" in refused.err
+
+
+# ---- restore into the directory the service's user was given, or a mount point ----
+
+
+@pytest.fixture
+def reachable() -> Iterator[Path]:
+    """A root-owned 0755 directory that other users can reach (tmp_path's parents are root's)."""
+    path = Path(tempfile.mkdtemp(prefix="walkaudit-restore-"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def tree_modes(root: Path) -> dict[str, int]:
+    """The mode of root and everything under it, by relative path."""
+    return {
+        p.relative_to(root).as_posix(): stat.S_IMODE(p.stat().st_mode)
+        for p in [root, *root.rglob("*")]
+    }
+
+
+@pytest.fixture
+def read_only_parent(reachable: Path) -> Iterator[Path]:
+    """srv/walkaudit where srv cannot be written (a read-only bind mount, which stops root too)
+    and walkaudit is the service's own empty disk (a tmpfs): as /srv/walkaudit on a server."""
+    srv = reachable / "srv"
+    target = srv / "walkaudit"
+    target.mkdir(parents=True)
+    subprocess.run(["mount", "--bind", srv, srv], check=True)
+    subprocess.run(["mount", "-o", "remount,bind,ro", srv], check=True)
+    try:
+        mount_tmpfs(target, 64 * 1024 * 1024)
+        yield target
+    finally:
+        if os.path.ismount(target):
+            subprocess.run(["umount", target], check=True)
+        subprocess.run(["umount", srv], check=True)
+
+
+def test_restore_into_its_empty_directory_in_a_parent_it_cannot_write(
+    backed_up: Path, read_only_parent: Path
+) -> None:
+    # As in the README: `walkaudit-server --data /srv/walkaudit restore …` as the service's user,
+    # who may write in /srv/walkaudit (made for it, empty) but not in /srv.
+    srv = read_only_parent.parent
+    with pytest.raises(OSError):
+        (srv / "probe").write_text("x")  # the parent really cannot be written
+
+    result = restore(backed_up, read_only_parent)
+
+    assert (result.findings, result.photos) == (3, 3)
+    assert [p.name for p in srv.iterdir()] == ["walkaudit"]  # nothing written beside it
+    expected = {f.path for f in verify(backed_up).files}
+    assert set(files_under(read_only_parent)) == expected  # every file, nothing hidden left
+    assert [p.name for p in read_only_parent.iterdir() if p.name.startswith(".")] == []
+    modes = tree_modes(read_only_parent)
+    assert {k: oct(m) for k, m in modes.items()
+            if (read_only_parent / k).is_dir() and m != 0o700} == {}  # fmt: skip
+    assert {k: oct(m) for k, m in modes.items()
+            if (read_only_parent / k).is_file() and m != 0o600} == {}  # fmt: skip
+    # The server opens it: three findings, each with its photo in the blob store.
+    listed = run("walkaudit-server", "--data", read_only_parent, "findings", "--json")
+    assert listed.code == 0, listed.err
+    findings = json.loads(listed.out)
+    assert [[p["stored"] for p in f["photos"]] for f in findings] == [[True]] * 3
+
+
+def mount_tmpfs(path: Path, size: int, remount: bool = False) -> None:
+    options = f"{'remount,' if remount else ''}size={size},mode=0755"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", path], check=True)
+
+
+@pytest.fixture
+def mount_point(reachable: Path) -> Iterator[Path]:
+    """An empty directory that a test mounts a tmpfs on (unmounted afterwards)."""
+    path = reachable / "data"
+    path.mkdir()
+    yield path
+    if os.path.ismount(path):
+        subprocess.run(["umount", path], check=True)
+
+
+def test_restore_into_a_mount_point(backed_up: Path, mount_point: Path) -> None:
+    # A data directory on its own disk cannot be renamed onto: the copy is built inside it.
+    mount_tmpfs(mount_point, 64 * 1024 * 1024)
+
+    result = restore(backed_up, mount_point)
+
+    assert (result.findings, result.photos) == (3, 3)
+    assert os.path.ismount(mount_point)
+    assert set(files_under(mount_point)) == {f.path for f in result.manifest.files}
+    assert [p.name for p in mount_point.iterdir() if p.name.startswith(".")] == []
+    assert stat.S_IMODE(mount_point.stat().st_mode) == 0o700  # as a restore into a new one
+    assert rows(mount_point / "walkaudit.db", "SELECT count(*) FROM findings") == [(3,)]
+
+
+def test_a_disk_full_midway_leaves_the_directory_empty_and_a_retry_works(
+    backed_up: Path, mount_point: Path
+) -> None:
+    files = verify(backed_up).files
+    assert files[0].path == "walkaudit.db"  # copied first
+    page = 4096
+    # Room for the database and not much more: the restore fails while copying the photos.
+    room = (files[0].size // page + 2) * page
+    assert room < sum(f.size for f in files)
+    mount_tmpfs(mount_point, room)
+
+    with pytest.raises(BackupError) as failed:
+        restore(backed_up, mount_point)
+
+    assert "No space left on device" in failed.value.message
+    assert f"cannot restore into {mount_point}" in failed.value.message
+    assert list(mount_point.iterdir()) == []  # nothing half that `serve` could start on
+    mount_tmpfs(mount_point, 64 * 1024 * 1024, remount=True)  # the disk made bigger
+    assert restore(backed_up, mount_point).findings == 3
+    assert set(files_under(mount_point)) == {f.path for f in files}
