@@ -125,15 +125,17 @@ def _serving(settings: Settings, args: argparse.Namespace) -> Settings:
     remembers the address."""
     settings = _with_address(settings, args)
     _configure_logging(settings)
+    if not settings.public_url and settings.host in ("0.0.0.0", "::", ""):
+        # On every interface the server cannot know which address people use: a guess (the
+        # loopback) would go into every owner's mail and every enrolment QR code.
+        raise ServerError(
+            f"listening on every interface ({settings.host or 'all'}): set WALKAUDIT_PUBLIC_URL "
+            "to the address phones and owners reach this server at (e.g. https://trygg.example.se)"
+        )
     changed = make_private(settings, extra=[SERVER_URL_FILE])
     if changed:
         _say(f"{PROG}: made {changed} file(s) in {settings.data_dir} readable by this user only")
     _remember_url(settings)
-    if not settings.public_url and settings.host in ("0.0.0.0", "::", ""):
-        _say(
-            f"{PROG}: listening on every interface, but links in mails will point at "
-            f"{settings.url}; set WALKAUDIT_PUBLIC_URL to the address people reach this server at"
-        )
     return settings
 
 

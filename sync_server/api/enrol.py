@@ -52,6 +52,11 @@ def enrol(
         if not counted_overall:
             throttles.enrol_overall.record(ALL)
         raise
+    except Exception:  # not a wrong code (a locked database, say): the try is given back
+        throttles.enrol_address.forgive(address)
+        if counted_overall:
+            throttles.enrol_overall.forgive(ALL)
+        raise
     throttles.enrol_address.forgive(address)
     if counted_overall:
         throttles.enrol_overall.forgive(ALL)

@@ -9,6 +9,9 @@ Three cheap checks (about a millisecond and two fsyncs), because no one of them 
   * one write transaction that commits (user_version rewritten with its own value): sees a
     database that is read-only, locked by another process or broken. On its own it would not see
     a full disk: SQLite's WAL reuses the space of its file, so small commits go on succeeding.
+The two writes run at most once every CHECK_EVERY_S (their answer is kept meanwhile): /healthz
+needs no credentials, and a client calling it in a loop must not make the server fsync in a loop
+and hold the write lock phones need. The free-space check costs nothing and runs every time.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
-from sync_server.api.deps import ServicesDep
+from sync_server.api.deps import Services, ServicesDep
 from sync_server.config import PRIVATE_FILE_MODE, Settings
 from sync_server.db import Database
 from walkaudit.model import PROTOCOL_VERSION
@@ -29,19 +33,28 @@ router = APIRouter(tags=["health"])
 
 MB = 1_000_000
 PROBE_BYTES = 4096
+CHECK_EVERY_S = 5.0
 
 
 @router.get("/healthz")
-def healthz(services: ServicesDep) -> dict[str, object]:
+def healthz(request: Request, services: ServicesDep) -> dict[str, object]:
     """200 with the protocol version when the server can store what it receives, else 503."""
-    problem = (
-        _low_space(services.settings)
-        or _cannot_write_file(services.settings.data_dir)
-        or _cannot_write_database(services.db)
-    )
+    problem = _low_space(services.settings) or _cannot_write(request, services)
     if problem:
         raise HTTPException(503, f"not healthy: {problem}")
     return {"status": "ok", "protocol": PROTOCOL_VERSION}
+
+
+def _cannot_write(request: Request, services: Services) -> str | None:
+    """The write probes' answer, at most CHECK_EVERY_S old (two callers at the same moment may
+    both probe: harmless, and no lock to hold)."""
+    checked_at, problem = getattr(request.app.state, "write_probe", (-CHECK_EVERY_S, None))
+    if time.monotonic() - checked_at >= CHECK_EVERY_S:
+        problem = _cannot_write_file(services.settings.data_dir) or _cannot_write_database(
+            services.db
+        )
+        request.app.state.write_probe = (time.monotonic(), problem)
+    return problem
 
 
 def _low_space(settings: Settings) -> str | None:

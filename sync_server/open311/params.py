@@ -75,8 +75,13 @@ def _plausible(year: int, name: str) -> None:
 
 
 def w3c(stored: str) -> str:
-    """A stored UTC timestamp in W3C form with the Swedish offset, to the second."""
-    return parse_iso(stored).astimezone(SWEDEN).isoformat(timespec="seconds")
+    """A stored UTC timestamp in W3C form with the Swedish offset, to the second (a time past
+    the calendar's end in Swedish time, year 9999 UTC, in UTC: one odd finding, not no feed)."""
+    moment = parse_iso(stored)
+    try:
+        return moment.astimezone(SWEDEN).isoformat(timespec="seconds")
+    except OverflowError:
+        return moment.isoformat(timespec="seconds")
 
 
 def _int(params: Mapping[str, str], names: tuple[str, ...], default: int, top: int) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ServerProcess, field, run
+from tests.support import ServerProcess, field, free_port, run
 
 # A rectangle around the walk's finding (Vivalla, Örebro), with the owner's address.
 AREA = {
@@ -146,3 +146,11 @@ def test_serve_believes_no_forwarded_for_by_itself(served: ServerProcess) -> Non
     served.stop()  # flush the access log
     log = served.log.read_text()
     assert "/no/such/page" in log and spoofed not in log
+
+
+def test_serve_on_every_interface_needs_the_public_address(tmp_path: Path) -> None:
+    # Listening on 0.0.0.0 it cannot know which address people use: no guess goes into mails.
+    r = run("walkaudit-server", "--data", tmp_path / "data", "serve", "--host", "0.0.0.0",
+            "--port", str(free_port()), timeout=30)  # fmt: skip
+    assert r.code != 0 and "set WALKAUDIT_PUBLIC_URL" in r.err
+    assert not (tmp_path / "data" / "server-url").exists()

@@ -31,6 +31,7 @@ from sync_server.accounts import add_user
 from sync_server.blobs import DiskBlobStore
 from sync_server.config import Settings
 from sync_server.db import Database, iso
+from sync_server.open311 import keys as open311_keys
 from sync_server.reports import run_pass
 from sync_server.routing import deadline, route_pending
 from tests.support import Result, ServerProcess, run
@@ -561,3 +562,7 @@ def test_every_page_shows_a_finding_from_the_last_instant_of_the_calendar(
         page = coordinator.get(path)
         assert page.status_code == 200, (path, page.text[-2000:])
     assert "9999-12-31" in coordinator.get("/c/export.csv").text
+    _, api_key = open311_keys.create_api_key(server.db, "Driftsystemet")  # Open311 too
+    for path in ("/open311/v2/requests.json", f"/open311/v2/requests/{odd}.json"):
+        feed = staff.clients["anonymous"].get(f"{path}?api_key={api_key}")
+        assert feed.status_code == 200 and "9999-12-31" in feed.text, (path, feed.text[-500:])
