@@ -62,6 +62,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from sync_server.blobs import fsync_dir
 from sync_server.config import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, Settings
 from sync_server.db import BUSY_TIMEOUT_MS, MIGRATIONS, Database, iso
 from sync_server.errors import ServerError
@@ -592,7 +593,7 @@ def _put_in_place(stage: Path, final: Path, message: str) -> None:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
             raise BackupTargetNotEmpty(message.format(path=final)) from None
         raise
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
 
 
 def _move_up(stage: Path, final: Path, message: str) -> None:
@@ -610,7 +611,7 @@ def _move_up(stage: Path, final: Path, message: str) -> None:
             os.replace(stage / name, final / name)  # same filesystem: a rename, no copy
             moved.append(final / name)
         os.rmdir(stage)
-        _fsync_dir(final)
+        fsync_dir(final)
     except BaseException:
         for path in moved:
             _remove(path)
@@ -687,15 +688,7 @@ def _fsync_tree(root: Path) -> None:
     """fsync every directory under root (the files were fsynced when written): the entries of a
     backup must be on disk before it is renamed into place."""
     for directory, _, _ in os.walk(root, topdown=False):
-        _fsync_dir(Path(directory))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_dir(Path(directory))
 
 
 def _safe_path(path: str) -> str:

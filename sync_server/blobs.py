@@ -296,8 +296,8 @@ class DiskBlobStore:
                 if _is_full(exc):
                     raise BlobStorageFull(sha256, os.fstat(fd).st_size, exc) from exc
                 raise
-            _fsync_dir(final.parent)
-            _fsync_dir(self._partial_dir)
+            fsync_dir(final.parent)
+            fsync_dir(self._partial_dir)
         finally:
             os.close(fd)
         return final
@@ -315,7 +315,7 @@ class DiskBlobStore:
             raise BlobNotFound(f"photo {sha256} is not in the store") from None
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     # A rename is durable only once the directory entry is: fsync the directory itself.
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -26,6 +26,22 @@ import httpx
 BIN = Path(sys.executable).parent
 
 
+def owner_square(owner: str = "Fastighet AB", email: str = "drift@fastighet.example.se",
+                 **properties: str) -> dict[str, Any]:  # fmt: skip
+    """A GeoJSON FeatureCollection for `owners import`: one owner holding a rectangle around the
+    test walks' findings (Vivalla, Örebro, about 59.2743 N 15.2066 E)."""
+    ring = [[15.2046, 59.2733], [15.2086, 59.2733], [15.2086, 59.2753], [15.2046, 59.2753],
+            [15.2046, 59.2733]]  # fmt: skip
+    return {
+        "type": "FeatureCollection",
+        "features": [{
+            "type": "Feature",
+            "properties": {"owner": owner, "email": email, **properties},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }],
+    }  # fmt: skip
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:

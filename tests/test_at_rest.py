@@ -15,33 +15,13 @@ from pathlib import Path
 
 from sync_server.db import Database
 from tests.conftest import make_photo
-from tests.support import ServerProcess, field, run
+from tests.support import ServerProcess, field, owner_square, run
 from walkaudit import model
 from walkaudit.drafts import Draft, DraftBox
 from walkaudit.store import Store
 
 PHOTO = Path(__file__).resolve().parent / "data" / "photos" / "phone" / "HMD_Nokia_8.3_5G.jpg"
-AREA = {
-    "type": "FeatureCollection",
-    "features": [
-        {
-            "type": "Feature",
-            "properties": {"owner": "Fastighet AB", "email": "drift@fastighet.example.se"},
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [
-                    [
-                        [15.2046, 59.2733],
-                        [15.2086, 59.2733],
-                        [15.2086, 59.2753],
-                        [15.2046, 59.2753],
-                        [15.2046, 59.2733],
-                    ]
-                ],  # fmt: skip
-            },
-        }
-    ],
-}
+AREA = owner_square()  # the walk's finding lies in it
 
 
 def modes(root: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from tests.e2e import conftest
 from tests.e2e.conftest import field
 from tests.server.mail_support import MailServer
-from tests.support import ServerProcess, run
+from tests.support import ServerProcess, owner_square, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -36,27 +36,7 @@ def link_from_email(server: ServerProcess, tmp_path: Path, owner: str) -> tuple[
     report goes out over SMTP (aiosmtpd on loopback), and the email carries the personal link.
     Returns (link, deadline shown in the mail).
     """
-    area = {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "properties": {"owner": owner, "email": "fastighet@example.se", "kind": "owner"},
-                "geometry": {
-                    "type": "Polygon",
-                    "coordinates": [
-                        [
-                            [15.2046, 59.2733],
-                            [15.2086, 59.2733],
-                            [15.2086, 59.2753],
-                            [15.2046, 59.2753],
-                            [15.2046, 59.2733],
-                        ]
-                    ],
-                },
-            }
-        ],
-    }
+    area = owner_square(owner, "fastighet@example.se", kind="owner")
     geo = tmp_path / "owners.geojson"
     geo.write_text(json.dumps(area))
     assert server.cli("owners", "import", str(geo)).code == 0

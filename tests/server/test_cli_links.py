@@ -19,30 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ServerProcess, field, free_port, run
+from tests.support import ServerProcess, field, free_port, owner_square, run
 
 # A rectangle around the walk's finding (Vivalla, Örebro), with the owner's address.
-AREA = {
-    "type": "FeatureCollection",
-    "features": [
-        {
-            "type": "Feature",
-            "properties": {"owner": "Fastighet AB", "email": "drift@fastighet.example.se"},
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [
-                    [
-                        [15.2046, 59.2733],
-                        [15.2086, 59.2733],
-                        [15.2086, 59.2753],
-                        [15.2046, 59.2753],
-                        [15.2046, 59.2733],
-                    ]
-                ],  # fmt: skip
-            },
-        }
-    ],
-}
+AREA = owner_square()  # the walk's finding lies in it
 
 
 @pytest.fixture(autouse=True)
