@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import make_finding
-from walkaudit import localtime
+from walkaudit import localtime, model
 from walkaudit.store import Store
 
 WINTER = "2026-01-15T07:19:00+00:00"  # 08:19 in Örebro
@@ -79,6 +80,63 @@ def test_the_findings_list_and_the_walks_show_swedish_time(tmp_path: Path, new_y
         assert "2026-01-15 08:19 · Mörk port" in texts  # not 07:19 (UTC) nor 02:19 (New York)
         assert "2026-07-15 09:19" in texts
         assert h.has(f"finding-{winter.id}") and h.has(f"finding-{summer.id}")
+        await h.close()
+
+    asyncio.run(scenario())
+
+
+END_OF_TIME = "9999-12-31T23:59:00+00:00"  # a phone's clock gone wrong: no Swedish time exists
+
+
+@pytest.mark.parametrize("zone_database", [True, False])
+def test_a_time_past_the_end_of_the_calendar_reads_as_utc(
+    monkeypatch: pytest.MonkeyPatch, zone_database: bool
+) -> None:
+    if not zone_database:
+        monkeypatch.setattr(localtime, "_zone", lambda: None)
+    with pytest.raises(OverflowError):  # what every screen that shows it used to die of
+        localtime.local(localtime.parse(END_OF_TIME))
+    assert localtime.day_hm(END_OF_TIME) == "9999-12-31 23:59 UTC"
+    assert localtime.hm(END_OF_TIME) == "23:59 UTC"
+    assert localtime.day_hm(datetime(9999, 12, 31, 23, 0)) == "9999-12-31 23:00 UTC"  # naive
+    assert localtime.day_hm("9999-12-31T22:59:00Z") == "9999-12-31 23:59"  # the last that has one
+    # Not even a UTC time exists: as the phone wrote it, with its zone.
+    assert localtime.day_hm("9999-12-31T23:59:00-05:00") == "9999-12-31 23:59 UTC-05:00"
+
+
+def test_the_findings_list_and_the_finding_show_a_time_at_the_end_of_the_calendar(
+    tmp_path: Path,
+) -> None:
+    from tests.ui.harness import Harness
+
+    store = Store.open(tmp_path)
+    store.set_meta(**{"ui.location_explained": "1", "ui.enrol_skipped": "1"})
+    walk = store.start_walk("Nyårsnatt")
+    far = store.save_finding(
+        make_finding(walk_id=walk.id, captured_at=END_OF_TIME, note="Mörk port")
+    )
+    # Its history as pulled from a server: a comment stamped with that same time.
+    comment = model.FindingEvent(
+        id=str(uuid.uuid4()),
+        finding_id=far.id,
+        kind=model.EventKind.COMMENT,
+        at=datetime.fromisoformat(END_OF_TIME),
+        note="Klockan går fel",
+    )
+    change = model.StatusChange(
+        seq=1, finding_id=far.id, status=model.FindingStatus.RECEIVED, event=comment
+    )
+    store.apply_changes([change], cursor=1)
+    store.close()
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        h.app.go("findings", walk_id=walk.id)
+        assert "9999-12-31 23:59 UTC · Mörk port" in h.texts()
+        await h.click(f"finding-{far.id}")
+        assert h.app.current == "finding"
+        [line] = [t for t in h.texts() if t.startswith("9999-12-31 23:59 UTC · ")]
+        assert line.endswith(" · Klockan går fel"), line
         await h.close()
 
     asyncio.run(scenario())

@@ -392,11 +392,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{reason}. It is kept here and not sent again by itself.",
     ),
     # The server's reason, when it is one of these (walkaudit.ui.syncer._KNOWN_REASONS).
+    # The capture time is fixed when the finding is saved: setting the clock right afterwards
+    # does not mend that finding, saving it again does.
     "sync.reason.time": (
-        "telefonens klocka visade en omöjlig tid – kontrollera datum och tid i telefonens "
-        "inställningar",
-        "the phone's clock showed an impossible time – check the date and time in the phone's "
-        "settings",
+        "telefonens klocka visade fel tid när fyndet sparades – ställ in rätt datum och tid och "
+        "spara fyndet igen",
+        "the phone's clock showed the wrong time when the finding was saved – set the right date "
+        "and time and save the finding again",
     ),
     "sync.reason.photo": (
         "fotot är skadat och går inte att visa",
@@ -437,6 +439,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{n} väntar på synk, varav {k} som servern inte tog emot",
         "{n} waiting to sync, {k} of them not accepted by the server",
     ),
+    # The sync bar's way to send the set-aside items again (the app's `sync --retry-refused`).
+    "sync.retry_refused": (
+        "Försök igen med det som inte togs emot",
+        "Try again with what was not accepted",
+    ),
+    "sync.retry_refused_confirm": (
+        "Skicka igen det som servern inte tog emot? Det kan bli nekat igen om inget har ändrats.",
+        "Send again what the server did not accept? It may be refused again if nothing has "
+        "changed.",
+    ),
+    "sync.retry_refused_send": ("Skicka igen", "Send again"),
 }
 
 

@@ -52,11 +52,28 @@ def parse(value: str | datetime) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _shown(value: str | datetime, pattern: str) -> str:
+    """The time in Swedish local time. One that has none — from 23:00 UTC on 9999-12-31, the
+    end of the calendar, from a phone's clock gone wrong — is shown as its UTC time, marked so,
+    rather than crashing the screen that lists it."""
+    at = parse(value)
+    try:
+        return local(at).strftime(pattern)
+    except OverflowError:
+        pass
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    try:
+        return f"{at.astimezone(UTC).strftime(pattern)} UTC"
+    except OverflowError:  # not even UTC fits (e.g. 23:59 at UTC-05:00): as written, with its zone
+        return f"{at.strftime(pattern)} {at.tzname()}"
+
+
 def hm(value: str | datetime) -> str:
     """'18:03' in Swedish time."""
-    return local(parse(value)).strftime("%H:%M")
+    return _shown(value, "%H:%M")
 
 
 def day_hm(value: str | datetime) -> str:
     """'2026-11-25 18:03' in Swedish time."""
-    return local(parse(value)).strftime("%Y-%m-%d %H:%M")
+    return _shown(value, "%Y-%m-%d %H:%M")

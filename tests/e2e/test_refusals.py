@@ -3,8 +3,8 @@
 A phone whose clock jumped to the year 9999 saved one finding, and a memory card cut another
 finding's photo in half. In chromium (412×915): one tap on *Synka nu* sends the good findings;
 the bar names the refused finding with its time and the server's reason; the badge says some are
-not accepted; the findings list marks the refused one *Godtogs inte – sparat här*. Screens are
-saved under tests/_artifacts/screens (refusals-*) for a person to look at.
+not accepted, with a button to try again; the findings list marks the refused one *Godtogs inte –
+sparat här*. Screens are saved under tests/_artifacts/screens (refusals-*) for a person to look at.
 """
 
 from __future__ import annotations
@@ -60,9 +60,13 @@ def test_the_walker_sees_which_finding_the_server_refused(
             ui.wait_text("godtogs inte av servern", 60)
             text = ui.text()
             assert "Fyndet ”Belysning – Trasig lampa” (9999-06-01 14:00)" in text, text[:1500]
-            assert "telefonens klocka visade en omöjlig tid" in text
+            assert "telefonens klocka visade fel tid när fyndet sparades" in text
+            assert "spara fyndet igen" in text
             assert "Servern tog inte emot 1 till" in text  # the cut photo, counted
             assert "varav 2 som servern inte tog emot" in text  # the badge: not "waiting" only
+            # The one way to send them again from the app, on its own line under the sentence.
+            ui.wait("sync-retry-refused")
+            ui.wait_text("Försök igen med det som inte togs emot")
             ui.screenshot("sync-bar")
             ui.click("walk-continue")
             ui.click("open-findings")

@@ -345,8 +345,10 @@ def _when(at: str) -> str:
     """'18:03' today, '2026-11-24 18:03' another day (a far-off date shows what is wrong)."""
     try:
         local = localtime.local(localtime.parse(at))
-    except (ValueError, OverflowError):
+    except ValueError:
         return at
+    except OverflowError:  # no Swedish time at the calendar's end: as the findings list shows it
+        return localtime.day_hm(at)
     today = localtime.local(datetime.now(UTC)).date()
     return local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
 

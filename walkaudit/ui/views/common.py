@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from walkaudit.ui.widgets import MIN_TARGET, palette, tagged
+from walkaudit.ui.widgets import MIN_TARGET, Choice, palette, question, tagged
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -34,6 +34,13 @@ def sync_bar(app: App) -> ft.Container:
         style=ft.ButtonStyle(side=side) if side else None,
     )
     button = tagged("sync-now", sync_button, t("sync.now"))
+    retry_button = ft.TextButton(
+        t("sync.retry_refused"),
+        icon=ft.Icons.REPLAY,
+        on_click=lambda e: _ask_retry_refused(app),
+        height=MIN_TARGET,
+    )
+    retry = tagged("sync-retry-refused", retry_button, t("sync.retry_refused"))
 
     def update() -> None:
         counts = app.state.pending()
@@ -49,18 +56,53 @@ def sync_bar(app: App) -> ft.Container:
         detail.value = info["text"]
         detail.visible = bool(info["text"])
         sync_button.disabled = info["running"]
+        # Only what was set aside needs a person's say to go again; the loop sends the rest.
+        retry.visible = bool(counts.refused)
+        retry_button.disabled = info["running"]
 
     update()
     app.on_refresh(update)
     # The badge takes the room the button leaves and wraps: a long count ("…, varav 2 som
-    # servern inte tog emot") must not push Synka nu off the screen.
+    # servern inte tog emot") must not push Synka nu off the screen. The retry button has a line
+    # of its own under the sentence that says what was refused, for the same reason.
     row = ft.Row(
         [ft.Container(tagged("pending-count", badge, badge.value), expand=True), button],
         alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
     )
     return ft.Container(
-        ft.Column([row, bar, detail], spacing=4),
+        ft.Column([row, bar, detail, retry], spacing=4),
         padding=ft.Padding.symmetric(horizontal=12, vertical=6),
+    )
+
+
+def _ask_retry_refused(app: App) -> None:
+    """Ask once, then queue what the server refused for good and sync: the walker may have
+    mended the cause (or the server's rules changed), and only they can know."""
+    t = app.t
+
+    async def send_again(e: Any) -> None:
+        app.page.pop_dialog()
+        await app.work(app.state.store.retry_refused)
+        if app.syncer.running:  # one under way may have its batch already: the next one sends
+            app.syncer.wake()
+            app.refresh()
+        else:
+            await app.syncer.run()
+
+    app.page.show_dialog(
+        question(
+            None,
+            t("sync.retry_refused_confirm"),
+            quiet=Choice(
+                "sync-retry-refused-cancel", t("common.cancel"), lambda e: app.page.pop_dialog()
+            ),
+            loud=Choice(
+                "sync-retry-refused-confirm",
+                t("sync.retry_refused_send"),
+                send_again,
+                icon=ft.Icons.SYNC,
+            ),
+        )
     )
 
 
