@@ -47,8 +47,6 @@ from walkaudit.model import (
 )
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no walk of this method happened before it
-# A follow-up walk's answers: what a walker says of a finding someone else captured.
-FOLLOWUP_ANSWERS = frozenset({EventKind.VERIFIED, EventKind.STILL_THERE})
 CLOCK_SKEW = timedelta(days=1)  # a phone's clock may run ahead; a time beyond it cannot be right
 _MAX_LISTED = 3
 
@@ -303,8 +301,6 @@ def _event(
     ).fetchone()
     if finding is not None and not _may_see(tx, device, event.finding_id, finding[0]):
         finding = None  # another device's disorder finding: answered as if it did not exist
-    if finding is not None:
-        _check_answer(tx, device, event, finding[0], finding[1])
     if finding is None or not record_event(tx, stored, content_hash, device.id, stamp, finding):
         detail = (
             f"finding {event.finding_id} is not on the server yet; the event is kept and sent "
@@ -326,30 +322,6 @@ def _police_only(tx: sqlite_utils.Database, finding_id: str) -> bool:
         f"SELECT 1 FROM findings WHERE id = ? AND category IN ({marks})", [finding_id, *POLICE_ONLY]
     ).fetchone()
     return row is not None
-
-
-def _check_answer(
-    tx: sqlite_utils.Database, device: Device, event: FindingEvent, owner: str, status: str
-) -> None:
-    """A walker's "fixed" or "still there" on another device's finding only where a follow-up
-    walk can give one: the finding has gone to its holder, or is on an open follow-up; a police
-    device also on the disorder findings it holds. Else one phone could close (or reopen) any
-    finding before its holder ever heard of it."""
-    if event.kind not in FOLLOWUP_ANSWERS or owner == device.id or status != "received":
-        return
-    if device.police and _police_only(tx, event.finding_id):
-        return  # a disorder finding, and the police hold those
-    planned = tx.execute(
-        "SELECT 1 FROM followup_items i JOIN followups u ON u.id = i.followup_id"
-        " WHERE i.finding_id = ? AND u.closed_at IS NULL LIMIT 1",
-        [event.finding_id],
-    ).fetchone()
-    if planned is None:
-        raise NotForDevices(
-            f"event {event.id}: '{event.kind.value}' on finding {event.finding_id}, which has "
-            "not been sent to its holder yet and is on no open follow-up; only a coordinator "
-            "or the finding's owner can set it now — nothing of this batch was stored"
-        )
 
 
 # ---- track and photos ---------------------------------------------------------------------------

@@ -478,25 +478,7 @@ def test_a_refused_form_keeps_the_police_choice(staff: Staff) -> None:
     assert re.search(r'name="police" value="1"[^>]* checked', page.text)
 
 
-# ---- a walker's answer only where a follow-up walk can give one ---------------------------------
-
-
-def test_another_devices_verified_on_an_unreported_finding_is_403_and_changes_nothing(
-    server: Server,
-) -> None:
-    reporter, other = server.enrol("reporter"), server.enrol("other")
-    finding = finding_json()
-    server.push(reporter, findings=[finding])
-    for kind in ("verified", "still_there"):
-        response = push(server, other, events=[event_json(finding["id"], kind)])
-        assert response.status_code == 403, response.text
-        assert "has not been sent to its holder yet" in response.json()["detail"]
-    assert server.rows("SELECT status FROM findings WHERE id = ?", finding["id"]) == [("received",)]
-    # On an open follow-up (or once sent to its holder) the same answer is what a walker gives.
-    followups.create(server.db, "Uppföljning", "Vivalla", [finding["id"]], "user:anna")
-    receipt = server.push(other, events=[event_json(finding["id"], "verified")])
-    assert [r["result"] for r in receipt["records"]] == ["created"]
-    assert server.rows("SELECT status FROM findings WHERE id = ?", finding["id"]) == [("verified",)]
+# ---- what a device may not touch at all ---------------------------------------------------------
 
 
 def test_a_comment_on_a_hidden_disorder_finding_is_answered_as_if_it_did_not_exist(

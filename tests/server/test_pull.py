@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync_server import followups, history
+from sync_server import history
 from walkaudit.model import EventKind
 
 from .conftest import Server, event_json, finding_json
@@ -61,7 +61,6 @@ def test_only_my_findings_and_status_after_each_event(server: Server) -> None:
     server.push(mine, findings=[finding])
     server.push(other, findings=[finding_json()])
     # another device's follow-up on my finding shows up in my pull, and a comment keeps the status
-    followups.create(server.db, "Uppföljning", "Vivalla", [finding["id"]], "user:anna")
     server.push(other, events=[event_json(finding["id"], "verified")])
     server.push(other, events=[event_json(finding["id"], "comment", note="still looks ok")])
     changes = pull(server, mine)["changes"]
