@@ -87,6 +87,9 @@ def test_an_evening_walk_arrives_whole_without_a_sync_tap(
             walk_to(context, ui, north, east)
             ui.click("new-finding")
             ui.wait("take-photo")
+            # The walker sees where the finding goes before saving it; on a loaded machine the
+            # browser's position can take longer than the walk's steps (then a save asks for a pin).
+            ui.wait_text("Position ±", 60)
             ui.page.wait_for_timeout(2500)  # the camera starts (again, for every finding)
             for i in range(1 if photos == "same" else int(photos)):
                 ui.click("take-photo")
