@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -32,3 +33,39 @@ def test_the_app_bundle_asks_only_for_what_it_uses_and_leaves_the_server_out() -
         with Image.open(ROOT / "assets" / name) as img:
             assert img.size[0] >= 512 and img.size[0] == img.size[1]
     assert "make_main" in (ROOT / "main.py").read_text()
+
+
+# The native packages Flet's mobile index builds. The copy in tests/data travels with the repo (a
+# fresh clone elsewhere has no ../shared); where ../shared is there, the two must agree.
+FORGE = ROOT / "tests" / "data" / "mobile" / "forge-recipes.txt"
+SHARED_FORGE = ROOT.parent / "shared" / "data" / "mobile" / "forge-recipes.txt"
+
+
+def _forge_names(path: Path) -> set[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {line.split()[0].lower() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def test_the_phone_install_resolves_to_pure_python_or_forge_packages(tmp_path: Path) -> None:
+    # What `flet build apk/ipa` can install: the base dependencies (no extras) must resolve only
+    # to py3-none-any wheels or packages on Flet's mobile index (../shared/notes/phone.md). The
+    # same check as ../shared/tools/phone-deps, with pip's own resolver.
+    if SHARED_FORGE.exists():
+        assert _forge_names(FORGE) == _forge_names(SHARED_FORGE), "refresh tests/data/mobile"
+    report = tmp_path / "report.json"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+         "--report", str(report), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    forge = _forge_names(FORGE)
+    native = []
+    for item in json.loads(report.read_text())["install"]:
+        name = item["metadata"]["name"].lower().replace("_", "-")
+        info = item.get("download_info", {})
+        if info.get("url", "").startswith("file:") and "archive_info" not in info:
+            continue  # walkaudit itself
+        if not (info.get("url", "").endswith("-none-any.whl") or name in forge):
+            native.append(f"{name} {item['metadata']['version']}")
+    assert native == [], f"native phone dependencies Flet's mobile index does not build: {native}"
