@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import stat
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # The data directory is for the server's user alone: the outbox holds owner links, the database
 # names, addresses and notes. Directories 0700, files 0600 (see `make_private`).
 PRIVATE_DIR_MODE = 0o700
@@ -98,8 +100,6 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_trusted_proxies(cls, value: str) -> str:
-        from sync_server.api.client import parse_trusted_proxies  # the one parser, its messages
-
         parse_trusted_proxies(value)  # ValueError names the entry that is not an address
         return value
 
@@ -180,3 +180,19 @@ def _restrict(path: str, mode: int) -> bool:
         log.warning("cannot make %s private (mode %o): %s", path, mode, exc)
         return False
     return True
+
+
+def parse_trusted_proxies(text: str) -> tuple[Network, ...]:
+    """The networks in "127.0.0.1, 10.0.0.0/8, ::1"; ValueError names an entry that is none."""
+    networks = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"WALKAUDIT_TRUSTED_PROXIES: {entry[:60]!r} is not an IP address or network; give"
+                " the reverse proxies' addresses, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)"
+            ) from None
+    return tuple(networks)

@@ -19,27 +19,9 @@ import logging
 
 from fastapi import Request
 
-from sync_server.config import Settings
+from sync_server.config import Network, Settings, parse_trusted_proxies
 
 log = logging.getLogger("walkaudit.server")
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_trusted_proxies(text: str) -> tuple[Network, ...]:
-    """The networks in "127.0.0.1, 10.0.0.0/8, ::1"; ValueError names an entry that is none."""
-    networks = []
-    for entry in (part.strip() for part in text.split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise ValueError(
-                f"WALKAUDIT_TRUSTED_PROXIES: {entry[:60]!r} is not an IP address or network; give"
-                " the reverse proxies' addresses, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)"
-            ) from None
-    return tuple(networks)
 
 
 @functools.lru_cache(maxsize=8)

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from sync_server import accounts, links
-from sync_server.api.client import parse_trusted_proxies
+from sync_server.config import parse_trusted_proxies
 from sync_server.db import Database
 from sync_server.throttle import (
     API_KEYS,
