@@ -6,6 +6,13 @@ replaces the page's view. Blocking work (SQLite, Pillow, httpx) runs in worker t
 the system back (`on_view_pop`) asks instead of leaving; the camera follows the app's lifecycle
 (released in the background, started again in front); a finding left half written when the app
 was killed is offered back at the next start.
+
+Start-up comes in two steps, so that a cold start on a phone shows the start screen first: the
+start screen is drawn from `walkaudit.glance` (the standard library's sqlite3 on the store's
+file), and only then are the Store, the models and the services imported and opened (pydantic,
+sqlite-utils, httpx, geopy: about half of a cold start). That is why AppState and the services
+are imported inside `_load`, not at the top. Until `ready` is set, `app.state` raises; a tap that
+needs it (continue the walk, start one) waits for `ready` — a fraction of a second.
 """
 
 from __future__ import annotations
@@ -14,33 +21,44 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import flet as ft
 
-from walkaudit.drafts import DraftBox
+from walkaudit import glance, i18n
 from walkaudit.ui import widgets
-from walkaudit.ui.state import AppState
+
+if TYPE_CHECKING:
+    from walkaudit.drafts import DraftBox
+    from walkaudit.ui.location import Location
+    from walkaudit.ui.photo import PhotoSource
+    from walkaudit.ui.state import AppState
+    from walkaudit.ui.syncer import Syncer
 
 log = logging.getLogger("walkaudit.ui")
 T = TypeVar("T")
 KEPT_VIEWS = {"walk"}  # expensive to build, visited again and again during a walk
 
 
+class NotReadyError(RuntimeError):
+    """The app's state was asked for before it was loaded (await `app.ready` first)."""
+
+
 class App:
     """One running app: page, state, services and navigation."""
 
-    def __init__(self, page: ft.Page, state: AppState) -> None:
-        from walkaudit.ui.location import Location
-        from walkaudit.ui.photo import PhotoSource
-        from walkaudit.ui.syncer import Syncer
-
+    def __init__(self, page: ft.Page, data_dir: Path) -> None:
         self.page = page
-        self.state = state
-        self.location = Location(self)
-        self.photos = PhotoSource(self)
-        self.syncer = Syncer(self)
-        self.drafts = DraftBox(state.data_dir)
+        self.data_dir = data_dir
+        self.ready = asyncio.Event()  # the Store and the services are open
+        self.first: glance.Glance | None = None  # what the first screen was drawn from
+        self._state: AppState | None = None
+        self._t = i18n.Translator(i18n.DEFAULT_LANGUAGE)
+        self._theme = "light"
+        self.location: Location
+        self.photos: PhotoSource
+        self.syncer: Syncer
+        self.drafts: DraftBox
         # Set by a view with work that a back gesture would lose; reset by every go().
         self.leave_guard: Callable[[], Any] | None = None
         self.current: str = ""
@@ -49,20 +67,59 @@ class App:
         self._kept: dict[tuple[Any, ...], tuple[ft.View, list[Callable[[], None]]]] = {}
 
     @property
+    def state(self) -> AppState:
+        if self._state is None:
+            raise NotReadyError("the app is still opening its store (await app.ready)")
+        return self._state
+
+    @property
+    def theme(self) -> str:
+        """The theme being shown (the saved setting, known before the Store is open)."""
+        return self._state.settings.theme if self._state is not None else self._theme
+
+    @property
     def t(self) -> Any:
-        return self.state.t
+        return self._state.t if self._state is not None else self._t
 
     async def start(self) -> None:
-        """First screen, then leftovers from a crash, then the sync loop."""
+        """First screen, then the Store and services, leftovers from a crash, the sync loop."""
         page = self.page
-        page.title = self.t("app.title")
-        widgets.apply_theme(page, self.state.settings.theme)
         page.on_view_pop = self._view_pop
         page.on_app_lifecycle_state_change = self._lifecycle
-        self.go("start")
+        self.first = await asyncio.to_thread(glance.read, self.data_dir)
+        first = self.first
+        if first is not None:
+            if first.lang in i18n.LANGUAGES:
+                self._t = i18n.Translator(first.lang)
+            self._theme = first.theme or self._theme
+        page.title = self.t("app.title")
+        widgets.apply_theme(page, self._theme)
+        if first is not None and (first.enrolled or first.enrol_skipped):
+            self.go("start")  # before the heavy imports: the walker sees the app at once
+        await self._load()
+        if self.current in ("", "start"):
+            # Drawn again from the open Store: the sync bar gets its numbers (and a first start
+            # gets the enrolment screen, which needs the Store anyway).
+            self.go("start")
         page.run_task(self._finish_leftovers)
         page.run_task(self._offer_draft)
         page.run_task(self.syncer.loop)
+
+    async def _load(self) -> None:
+        """Open the Store and start the services (the imports the first screen did without)."""
+        self._state = await asyncio.to_thread(_open_state, self.data_dir)
+        from walkaudit.drafts import DraftBox
+        from walkaudit.ui.location import Location
+        from walkaudit.ui.photo import PhotoSource
+        from walkaudit.ui.syncer import Syncer
+
+        self.location = Location(self)
+        self.photos = PhotoSource(self)
+        self.syncer = Syncer(self)
+        self.drafts = DraftBox(self._state.data_dir)
+        if self._state.settings.theme != self._theme:  # the glance could not read it
+            widgets.apply_theme(self.page, self._state.settings.theme)
+        self.ready.set()
 
     async def _finish_leftovers(self) -> None:
         if self.state.inbox.items():
@@ -94,18 +151,32 @@ class App:
         return self.state.store.has_finding(finding_id)
 
     async def _lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
+        """Pause: camera and GPS off. Resume: both back, and what waits is synced at once
+        (the walker may have come back into coverage: no need to wait for the loop's turn)."""
+        if not self.ready.is_set():
+            return  # nothing runs yet that a pause would need to stop
         await self.photos.lifecycle(e.state)
+        if e.state in (ft.AppLifecycleState.PAUSE, ft.AppLifecycleState.HIDE):
+            self.location.pause()
+        elif e.state in (ft.AppLifecycleState.RESUME, ft.AppLifecycleState.SHOW):
+            if self.location.paused:
+                self.syncer.wake()
+            await self.location.resume()
 
     def go(self, name: str, **params: Any) -> None:
         """Show a view by name (start, walk, new_finding, findings, finding, walk_end, …)."""
         from walkaudit.ui import views
 
+        if not self.ready.is_set() and name != "start":
+            # A tap on the first screen in the moment before the Store is open: shown when it is.
+            self.page.run_task(self._go_when_ready, name, params)
+            return
         self.leave_guard = None
-        self.photos.leave()  # the camera's control goes with the screen that showed it
+        if self.ready.is_set():
+            self.photos.leave()  # the camera's control goes with the screen that showed it
         previous = self.current
         self.current, self.params = name, params
-        settings = self.state.settings
-        key = (name, tuple(sorted(params.items())), settings.lang, settings.theme)
+        key = (name, tuple(sorted(params.items())), self.t.lang, self.theme)
         cached = self._kept.get(key)
         if cached is not None:
             # Back to the walk after saving a finding: the map with 2,000 pins is not rebuilt,
@@ -133,6 +204,10 @@ class App:
             self.page.views.clear()
             self.page.views.append(view)
         self.page.update()
+
+    async def _go_when_ready(self, name: str, params: dict[str, Any]) -> None:
+        await self.ready.wait()
+        self.go(name, **params)
 
     def forget_views(self) -> None:
         """Drop kept views (the walk ended, the language or theme changed)."""
@@ -175,12 +250,17 @@ class App:
         self.page.show_dialog(bar)
 
 
+def _open_state(data_dir: Path) -> AppState:
+    from walkaudit.ui.state import AppState  # the heavy imports, off the event loop
+
+    return AppState.open(data_dir)
+
+
 def make_main(data_dir: Path) -> Callable[[ft.Page], Any]:
     """The Flet entry point for a data directory (what `ft.run` and `flet run` call)."""
 
     async def main(page: ft.Page) -> None:
-        state = await asyncio.to_thread(AppState.open, data_dir)
-        app = App(page, state)
+        app = App(page, data_dir)
         page.data = app  # tests reach the app through the page
         await app.start()
 

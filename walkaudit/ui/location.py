@@ -27,6 +27,7 @@ class Location:
         self.granted: bool | None = None
         self._geo: Any = None
         self.tracking_walk: str | None = None
+        self.paused = False  # the app is in the background: no GPS, the route waits
 
     def _geolocator(self) -> Any:
         if self._geo is None:
@@ -100,18 +101,40 @@ class Location:
     def start_route(self, walk_id: str) -> None:
         """Record the route from the position stream until stop_route()."""
         self.tracking_walk = walk_id
-        self._geolocator().on_position_change = self._on_position
+        if not self.paused:
+            self._geolocator().on_position_change = self._on_position
 
     def stop_route(self) -> None:
         """Stop the position stream (battery) when the walk ends."""
         self.tracking_walk = None
+        self._stop_stream()
+
+    def pause(self) -> None:
+        """The app went to the background: the GPS goes off (the phone's battery, the walker's
+        privacy: the app asks only for location while in use), the walk stays active."""
+        self.paused = True
+        self._stop_stream()
+
+    async def resume(self) -> None:
+        """Back in front: the route goes on, and a fresh fix replaces the one from before the
+        pause (the walker may have moved a street away with the phone in the pocket)."""
+        if not self.paused:
+            return
+        self.paused = False
+        if self.tracking_walk is not None:
+            self._geolocator().on_position_change = self._on_position
+        if self.granted:
+            await self.fix()
+            self.app.refresh()
+
+    def _stop_stream(self) -> None:
         if self._geo is not None:
             self._geo.on_position_change = None
 
     async def _on_position(self, e: Any) -> None:
         walk_id = self.tracking_walk
         pos = e.position
-        if walk_id is None or pos is None:
+        if walk_id is None or pos is None or self.paused:  # a fix already on its way
             return
         self.app.state.last_position = (pos.latitude, pos.longitude, pos.accuracy)
         point = model.TrackPoint(

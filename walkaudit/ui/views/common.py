@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 def sync_bar(app: App) -> ft.Container:
     """'3 waiting to sync' + Sync now + a progress bar while syncing; refreshed by app.refresh()."""
     t = app.t
-    colours = palette(app.state.settings.theme)
+    colours = palette(app.theme)
     badge = ft.Text(size=15, weight=ft.FontWeight.W_600)
     detail = ft.Text(size=13)
     bar = ft.ProgressBar(visible=False, bar_height=6)
 
     async def sync_now(e: Any) -> None:
+        await app.ready.wait()  # tapped on the first screen of a cold start
         await app.syncer.run()
 
     # The tonal button's colours are the theme's (secondary container); in high contrast, yellow
@@ -43,6 +44,9 @@ def sync_bar(app: App) -> ft.Container:
     retry = tagged("sync-retry-refused", retry_button, t("sync.retry_refused"))
 
     def update() -> None:
+        if not app.ready.is_set():  # the first screen: the numbers follow in a moment
+            retry.visible = detail.visible = False
+            return
         counts = app.state.pending()
         n = counts.total
         if counts.refused:  # kept here, but no sync will move them: say so, not just "waiting"

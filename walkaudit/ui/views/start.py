@@ -1,12 +1,17 @@
-"""Start: the pending badge, walks (continue the active one), start a walk, follow-up, settings."""
+"""Start: the pending badge, walks (continue the active one), start a walk, follow-up, settings.
+
+The first screen of a cold start: built from `walkaudit.glance` (the standard library only), so
+it can show before the Store and the models are imported; see walkaudit/ui/app.py.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from walkaudit import localtime
+from walkaudit import glance, localtime
 from walkaudit.ui.views import common, enrol
 from walkaudit.ui.widgets import big_button, section_title, tagged
 
@@ -14,27 +19,50 @@ if TYPE_CHECKING:
     from walkaudit.ui.app import App
 
 
+log = logging.getLogger("walkaudit.ui")
+
+
+def facts(app: App) -> glance.Glance:
+    """What the screen shows: the first start's glance, then a fresh one each time."""
+    if not app.ready.is_set() and app.first is not None:
+        return app.first
+    seen = glance.read(app.data_dir)
+    if seen is not None:
+        return seen
+    # The Store is open, so its file exists: unreadable here is a bug, but not a reason to
+    # show nothing. The long way, through the Store (what glance saves the first screen).
+    log.error("the start screen could not read %s; reading through the Store", app.data_dir)
+    store = app.state.store
+    keys = (glance.META_TOKEN, glance.META_ENROL_SKIPPED, glance.META_ACTIVE_WALK)
+    meta = {k: v for k in keys if (v := store.get_meta(k))}
+    walks = [
+        glance.WalkLine(w.id, w.name, w.area, w.started_at, w.ended_at, len(store.findings(w.id)))
+        for w in store.walks()[: glance.MAX_WALKS]
+    ]
+    return glance.Glance(meta=meta, walks=walks)
+
+
 def build(app: App) -> ft.View:
-    state, t = app.state, app.t
-    if not state.enrolled and not state.store.get_meta("ui.enrol_skipped"):
+    t = app.t
+    seen = facts(app)
+    if not seen.enrolled and not seen.enrol_skipped:
         return enrol.build(app)
-    active = state.store.active_walk()
-    name = ft.TextField(label=t("walk.name"), capitalization=ft.TextCapitalization.SENTENCES)
-    area = ft.TextField(label=t("walk.area"))
+    active = seen.active_walk
 
     async def start_walk(e: Any) -> None:
         if not (name.value or "").strip():
             name.error = t("walk.name_missing")
             app.page.update()
             return
+        await app.ready.wait()  # typed and tapped in the first moment after a cold start
         walk = await app.work(
-            state.store.start_walk, name.value.strip(), (area.value or "").strip()
+            app.state.store.start_walk, name.value.strip(), (area.value or "").strip()
         )
         app.go("walk", walk_id=walk.id)  # the walk screen starts the route
 
     walks = ft.Column(spacing=4)
-    for w in state.store.walks()[:30]:
-        findings = len(state.store.findings(w.id))
+    for w in seen.walks[: glance.MAX_WALKS]:
+        findings = w.findings
         when = localtime.day_hm(w.started_at)  # not the process's zone: UTC in web mode
         subtitle = f"{when} · {findings} {t('walk.findings').lower()}"
         if w.area:
@@ -66,6 +94,10 @@ def build(app: App) -> ft.View:
             )
         )
     else:
+        # Made only here: with a walk in progress (the cold start in the pocket) the first
+        # screen has no text field, and flet's TextField module is not imported before it.
+        name = ft.TextField(label=t("walk.name"), capitalization=ft.TextCapitalization.SENTENCES)
+        area = ft.TextField(label=t("walk.area"))
         top += [
             section_title(t("start.new_walk")),
             tagged("walk-name", name, t("walk.name")),

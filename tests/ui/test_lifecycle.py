@@ -1,0 +1,213 @@
+"""The app on a phone that pauses and resumes it, and a cold start that shows the app at once.
+
+Lifecycle events are sent to the page as the Flutter client sends them (inactive, hide, pause;
+show, resume); the server is the real one on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_finding
+from tests.support import ServerProcess
+from walkaudit.store import Store
+from walkaudit.ui import syncer
+
+from .harness import Harness, explained, play
+from .sync_support import ServerView, enrolled_phone
+from .test_sync_truth import walk_to
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+
+async def lifecycle(h: Harness, *states: str) -> None:
+    for state in states:
+        await h.session.dispatch_event(h.page._i, "app_lifecycle_state_change", {"state": state})
+        h.raise_crash()
+
+
+def geolocator(h: Harness) -> Any:
+    return next(c for c in h.controls() if type(c).__name__ == "Geolocator")
+
+
+def streaming(h: Harness) -> bool:
+    """Whether the client is told to deliver position changes (Flutter's stream runs)."""
+    return geolocator(h).on_position_change is not None
+
+
+def test_in_the_background_the_gps_is_off_and_in_front_the_route_goes_on_and_waits_are_synced(
+    tmp_path: Path, server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(syncer, "IDLE_S", 3600.0)  # no idle look: only the resume can sync
+    phone = enrolled_phone(tmp_path, server)
+    view = ServerView(server)
+
+    async def scenario() -> None:
+        h = await Harness.start(phone)
+        store = h.app.state.store
+        await h.type("walk-name", "Kvällsvandring Brickebacken")
+        await h.click("walk-start")
+        await h.until(lambda: h.app.location.tracking_walk is not None)
+        walk = store.active_walk()
+        assert walk is not None and streaming(h)
+        await walk_to(h, 59.2743)
+        await walk_to(h, 59.2748)
+        await h.until(lambda: store.pending_counts().track_points >= 2)
+
+        fixes_before = h.conn.calls.count(("Geolocator", "get_current_position"))
+        # The phone goes into the pocket: the app is paused.
+        await lifecycle(h, "inactive", "hide", "pause")
+        assert not streaming(h), "the GPS stream must stop in the background"
+        assert h.app.location.tracking_walk == walk.id  # the walk itself goes on
+        await walk_to(h, 59.2790)  # a fix that was already on its way when the stream stopped
+        points = store.query("SELECT count(*) AS n FROM track_points")[0]["n"]
+        assert points == 2
+        assert view.route_points(walk.id) < points  # nothing has synced the route yet
+
+        # Out of the pocket: the stream is back, a fresh fix is taken, and what waits goes now.
+        await lifecycle(h, "show", "resume")
+        assert streaming(h)
+        assert h.conn.calls.count(("Geolocator", "get_current_position")) > fixes_before
+        await h.until(lambda: view.route_points(walk.id) == 2, timeout=60)
+        await walk_to(h, 59.2801)
+        await h.until(lambda: store.query("SELECT count(*) AS n FROM track_points")[0]["n"] == 3)
+        await h.close()
+
+    play(scenario)
+
+
+def test_a_notification_pulled_down_does_not_stop_the_gps(tmp_path: Path) -> None:
+    explained(tmp_path)
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        await h.type("walk-name", "Dagvandring")
+        await h.click("walk-start")
+        await h.until(lambda: h.app.location.tracking_walk is not None)
+        await lifecycle(h, "inactive", "resume")
+        assert streaming(h)
+        await h.close()
+
+    play(scenario)
+
+
+def test_the_walk_ended_while_paused_does_not_start_the_gps_again(tmp_path: Path) -> None:
+    explained(tmp_path)
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        await h.type("walk-name", "Kort vandring")
+        await h.click("walk-start")
+        await h.until(lambda: h.app.location.tracking_walk is not None)
+        await lifecycle(h, "inactive", "hide", "pause")
+        h.app.location.stop_route()  # ended from elsewhere while in the background
+        await lifecycle(h, "show", "resume")
+        assert not streaming(h)
+        await h.close()
+
+    play(scenario)
+
+
+CHILD = """
+import asyncio, json, sys
+from pathlib import Path
+from tests.ui import harness
+from walkaudit.ui.app import App
+seen = {}
+_go = App.go
+def go(self, name, **params):
+    _go(self, name, **params)
+    if not seen and self.page.views:
+        heavy = ("pydantic", "sqlite_utils", "PIL", "httpx", "geopy", "flet_map", "numpy")
+        seen.update(screen=name, ready=self.ready.is_set(),
+                    heavy=sorted(m for m in heavy if m in sys.modules))
+App.go = go
+harness.default_results = lambda: {}
+async def main():
+    h = await harness.Harness.start(Path(sys.argv[1]))
+    seen["keys"] = [k for k in ("walk-continue", "pending-count") if h.has(k)]
+    seen["badge"] = h.text_of("pending-count")
+    await h.close()
+asyncio.run(main())
+print(json.dumps(seen))
+"""
+
+
+def test_a_cold_start_shows_the_start_screen_before_the_heavy_imports(tmp_path: Path) -> None:
+    explained(tmp_path)
+    s = Store.open(tmp_path)
+    walk = s.start_walk("Vandring i Vivalla", "Vivalla")
+    s.save_finding(make_finding(walk_id=walk.id))
+    s.close()
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (seen["screen"], seen["ready"]) == ("start", False)
+    assert seen["heavy"] == []
+    # Once open, the same screen has its numbers: the walk (and its finding) wait for a sync.
+    assert seen["keys"] == ["walk-continue", "pending-count"]
+    assert seen["badge"] == "2 väntar på synk"
+
+
+def test_a_tap_in_the_first_moment_is_carried_out_when_the_store_is_open(tmp_path: Path) -> None:
+    explained(tmp_path)
+    s = Store.open(tmp_path)
+    walk = s.start_walk("Vandring i Vivalla", "")
+    s.close()
+
+    async def scenario() -> None:
+        from walkaudit.ui.app import App
+
+        taps: list[str] = []
+        original = App._load
+
+        async def slow_load(self: App) -> None:
+            # The walker taps *Fortsätt vandringen* on the first screen, before the Store is open.
+            await h_click_first(self, taps)
+            await original(self)
+
+        App._load = slow_load  # type: ignore[method-assign]
+        try:
+            h = await Harness.start(tmp_path)
+        finally:
+            App._load = original  # type: ignore[method-assign]
+        assert taps == ["walk-continue"]
+        await h.until(lambda: h.app.current == "walk")
+        assert h.app.params == {"walk_id": walk.id}
+        await h.close()
+
+    play(scenario)
+
+
+async def h_click_first(app: Any, taps: list[str]) -> None:
+    """Tap a control of the first screen by its key, the way the client does."""
+    for view in app.page.views:
+        for c in _walk(view):
+            if getattr(c, "key", None) is not None and str(getattr(c.key, "value", c.key)) == (
+                "walk-continue"
+            ):
+                taps.append("walk-continue")
+                await app.page.session.dispatch_event(c._i, "click", None)
+                return
+
+
+def _walk(control: Any) -> list[Any]:
+    found = [control]
+    for name in ("controls", "content", "appbar"):
+        child = getattr(control, name, None)
+        for c in child if isinstance(child, list) else [child] if child is not None else []:
+            found += _walk(c)
+    return found
