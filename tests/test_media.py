@@ -7,6 +7,7 @@ import hashlib
 import io
 import random
 import struct
+import subprocess
 import sys
 import zlib
 from collections.abc import Callable
@@ -548,6 +549,55 @@ def test_heic_without_pillow_heif(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # import fails, as on a bare phone
     with pytest.raises(media.HeifUnsupportedError, match=r"IMG_7.HEIC: .*export the photo as JPEG"):
         process_photo(HEIC.read_bytes(), name="IMG_7.HEIC")
+
+
+def test_on_a_phones_pillow_webp_and_heic_get_a_reason_and_jpeg_still_works(
+    tmp_path: Path,
+) -> None:
+    # The WebP is made here, where Pillow has WebP; the child is a Pillow without it.
+    webp = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(webp, "WEBP")
+    (tmp_path / "IMG_9.webp").write_bytes(webp.getvalue())
+    (tmp_path / "IMG_7.HEIC").write_bytes(HEIC.read_bytes())
+    (tmp_path / "IMG_8.jpg").write_bytes(picture_bytes())
+    child = (
+        "import sys\n"
+        "sys.modules['PIL._webp'] = None\n"  # Pillow built without libwebp, as on a phone
+        "sys.modules['pillow_heif'] = None\n"  # and no pillow-heif
+        "from pathlib import Path\n"
+        "from walkaudit import media\n"
+        "d = Path(sys.argv[1])\n"
+        "for name in ('IMG_9.webp', 'IMG_7.HEIC', 'IMG_8.jpg'):\n"
+        "    data = (d / name).read_bytes()\n"
+        "    print(name, media.unsupported_format(data[:64]))\n"
+        "    try:\n"
+        "        print(name, media.process_photo(data, name=name).width)\n"
+        "    except media.FormatUnsupportedError as exc:\n"
+        "        print(name, type(exc).__name__, exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "IMG_9.webp WebP",
+        "IMG_9.webp FormatUnsupportedError IMG_9.webp: WebP photos cannot be read on this"
+        " device; take the photo with the camera or choose a JPEG",
+        "IMG_7.HEIC HEIC",
+        "IMG_7.HEIC HeifUnsupportedError IMG_7.HEIC: HEIC photos need pillow-heif, which is not"
+        " available on this device; export the photo as JPEG",
+        "IMG_8.jpg None",
+        "IMG_8.jpg 640",
+    ]
+    # Here (the desktop CLI and the server, with WebP and pillow-heif) both are readable.
+    assert media.unsupported_format(webp.getvalue()[:64]) is None
+    assert media.unsupported_format(HEIC.read_bytes()[:64]) is None
+
+
+def picture_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (20, 120, 200)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
 
 
 @pytest.mark.parametrize(

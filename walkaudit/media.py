@@ -12,7 +12,8 @@ Every failure is a `PhotoError` whose message names the file and says what to do
         ├── NotAnImageError        empty, or not a JPEG/PNG/WebP/HEIC picture (a text file, …)
         ├── BrokenPhotoError       a picture, but damaged: truncated, corrupt picture data
         ├── PhotoTooLargeError     over max_input_bytes, or too many pixels (decompression bomb)
-        └── HeifUnsupportedError   a HEIC/HEIF photo, but pillow-heif is not available here
+        └── FormatUnsupportedError a WebP photo where Pillow has no WebP (a phone's Pillow)
+            └── HeifUnsupportedError   a HEIC/HEIF photo, but pillow-heif is not available here
 """
 
 from __future__ import annotations
@@ -67,7 +68,11 @@ class PhotoTooLargeError(PhotoError):
     """Too many bytes, or too many pixels (a decompression bomb)."""
 
 
-class HeifUnsupportedError(PhotoError):
+class FormatUnsupportedError(PhotoError):
+    """A picture in a format this device's Pillow cannot read (WebP, HEIC on a phone)."""
+
+
+class HeifUnsupportedError(FormatUnsupportedError):
     """A HEIC/HEIF photo on a device where pillow-heif is not available."""
 
 
@@ -249,6 +254,11 @@ def _image(fp: IO[bytes], name: str) -> Iterator[Image.Image]:
         raise NotAnImageError(
             f"{name}: {what} — choose a JPEG, PNG, WebP or HEIC photo, or take it again"
         )
+    if fmt == "WEBP" and not _webp_readable():
+        raise FormatUnsupportedError(
+            f"{name}: WebP photos cannot be read on this device; take the photo with the camera"
+            " or choose a JPEG"
+        )
     if fmt == "HEIF":
         _enable_heif(name)
         if not _boxes_complete(fp):  # libheif fills missing tiles in green, without an error
@@ -291,6 +301,29 @@ def _boxes_complete(fp: IO[bytes]) -> bool:
         at = end if size == 0 else at + max(size, 8)  # 0: the box runs to the end of the file
     fp.seek(0)
     return at <= end
+
+
+def unsupported_format(head: bytes) -> str | None:
+    """ "HEIC" or "WebP" when a picture starting with these bytes is in a format this device
+    cannot read (a phone: Pillow without WebP, no pillow-heif); else None.
+
+    For the gallery: the walker hears it when choosing the photo, not later from the inbox.
+    """
+    fmt = _sniff(head[:64])
+    if fmt == "WEBP" and not _webp_readable():
+        return "WebP"
+    if fmt == "HEIF":
+        try:
+            _enable_heif("")
+        except HeifUnsupportedError:
+            return "HEIC"
+    return None
+
+
+def _webp_readable() -> bool:
+    from PIL import features
+
+    return bool(features.check("webp"))
 
 
 _heif_lock = threading.Lock()

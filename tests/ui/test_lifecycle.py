@@ -211,3 +211,34 @@ def _walk(control: Any) -> list[Any]:
         for c in child if isinstance(child, list) else [child] if child is not None else []:
             found += _walk(c)
     return found
+
+
+def test_a_note_typed_just_before_the_pause_is_kept_when_the_app_is_killed_there(
+    tmp_path: Path,
+) -> None:
+    from walkaudit.drafts import DraftBox
+
+    from .test_new_finding import Camera, new_finding, start_walk
+
+    explained(tmp_path)
+    camera = Camera()
+    note = "Dörren till trapphuset går inte i lås"
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, camera.results())
+        await start_walk(h)
+        await new_finding(h)
+        await h.click("category-BEL")
+        await h.type("finding-note", note)
+        # Into the pocket at once, well inside the pause the autosave waits after typing.
+        await lifecycle(h, "inactive", "hide", "pause")
+        kept = DraftBox(tmp_path).load()
+        assert kept is not None and kept.note == note
+        await h.close()  # killed in the background: nothing else runs
+
+        h = await Harness.start(tmp_path, camera.results())
+        await h.until(lambda: h.has("draft-resume"))
+        assert any(note in t for t in h.texts())
+        await h.close()
+
+    play(scenario)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -61,6 +61,9 @@ class App:
         self.drafts: DraftBox
         # Set by a view with work that a back gesture would lose; reset by every go().
         self.leave_guard: Callable[[], Any] | None = None
+        # Written when the app goes to the background (a phone may kill it there without a
+        # word): the screen's unsaved work, e.g. the note typed a moment ago. Reset by go().
+        self.pause_hooks: list[Callable[[], Awaitable[None]]] = []
         self.current: str = ""
         self.params: dict[str, Any] = {}
         self._on_refresh: list[Callable[[], None]] = []
@@ -151,12 +154,16 @@ class App:
         return self.state.store.has_finding(finding_id)
 
     async def _lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
-        """Pause: camera and GPS off. Resume: both back, and what waits is synced at once
-        (the walker may have come back into coverage: no need to wait for the loop's turn)."""
+        """Pause: unsaved work written, camera and GPS off. Resume: both back, and what waits
+        is synced at once (the walker may be back in coverage: no need to wait for the loop)."""
         if not self.ready.is_set():
             return  # nothing runs yet that a pause would need to stop
+        leaving = e.state in (ft.AppLifecycleState.PAUSE, ft.AppLifecycleState.HIDE)
+        if leaving:
+            for hook in list(self.pause_hooks):
+                await hook()
         await self.photos.lifecycle(e.state)
-        if e.state in (ft.AppLifecycleState.PAUSE, ft.AppLifecycleState.HIDE):
+        if leaving:
             self.location.pause()
         elif e.state in (ft.AppLifecycleState.RESUME, ft.AppLifecycleState.SHOW):
             if self.location.paused:
@@ -172,6 +179,7 @@ class App:
             self.page.run_task(self._go_when_ready, name, params)
             return
         self.leave_guard = None
+        self.pause_hooks = []
         if self.ready.is_set():
             self.photos.leave()  # the camera's control goes with the screen that showed it
         previous = self.current

@@ -38,6 +38,7 @@ class Autosave:
         self.hold = False  # a kept draft waits for the walker's answer: do not overwrite it
         self._stopped = False
         self._timer: asyncio.TimerHandle | None = None
+        app.pause_hooks.append(self.now)  # the note typed a moment ago, before the app is killed
 
     async def now(self) -> None:
         """Write (or, with nothing entered, clear) the draft as it is now."""

@@ -166,13 +166,25 @@ class PhotoSource:
         files = await self._picker.pick_files(
             file_type=ft.FilePickerFileType.IMAGE, with_data=True, allow_multiple=limit > 1
         )
-        out = []
+        out, refused = [], []
         for f in (files or [])[:limit]:
             data = f.bytes
             if data is None and f.path:
                 data = await self.app.work(_read, f.path)
-            if data:
+            if not data:
+                continue
+            # A phone's Pillow reads neither HEIC nor WebP: said now, while the walker is
+            # choosing, not later by the inbox when they have walked on.
+            unreadable = await self.app.work(_unsupported_format, data)
+            if unreadable:
+                refused.append((f.name, unreadable))
+            else:
                 out.append((data, f.name))
+        if refused:
+            name, fmt = refused[0]
+            more = len(refused) - 1
+            key = "photo.format_unsupported_more" if more else "photo.format_unsupported"
+            self.app.snack(self.app.t(key, name=name, format=fmt, more=more), error=True)
         return out
 
     # ---- starting ----------------------------------------------------------------------------
@@ -310,3 +322,9 @@ def thumbnail(data: bytes, edge: int = THUMB_EDGE) -> bytes | None:
 def _read(path: str) -> bytes:
     with open(path, "rb") as fh:
         return fh.read()
+
+
+def _unsupported_format(data: bytes) -> str | None:
+    from walkaudit import media  # Pillow: not before the first photo
+
+    return media.unsupported_format(data[:64])
