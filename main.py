@@ -6,7 +6,7 @@ On the phone Flet sets FLET_APP_STORAGE_DATA (writable, private to the app); und
 
 import flet as ft
 
-from walkaudit.cli import default_data_dir
+from walkaudit.paths import default_data_dir
 from walkaudit.ui.app import make_main
 
 data_dir = default_data_dir()

@@ -77,9 +77,10 @@ def test_no_store_or_an_unknown_one_sends_the_app_the_long_way(tmp_path: Path) -
     assert glance.read(tmp_path) is None
 
 
-def test_the_glance_imports_no_heavy_package(tmp_path: Path) -> None:
+def test_what_main_py_imports_before_the_first_screen_holds_no_heavy_package() -> None:
     code = (
-        "import sys; from walkaudit import glance; "
+        "import sys; from walkaudit import glance; from walkaudit.paths import default_data_dir; "
+        "import walkaudit.ui.app; "
         "print(sorted(m for m in ('pydantic', 'sqlite_utils', 'PIL', 'httpx', 'geopy', "
         "'walkaudit.model', 'walkaudit.store') if m in sys.modules))"
     )

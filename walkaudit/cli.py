@@ -11,13 +11,13 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from walkaudit import categories, localtime, model
+from walkaudit.paths import default_data_dir
 from walkaudit.store import PendingCounts, SetAside, Store, StoreError, private_dir
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
@@ -25,14 +25,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 
 class UsageError(Exception):
     """Bad input on the command line: exit 2 with the message."""
-
-
-def default_data_dir() -> Path:
-    """--data, else $WALKAUDIT_DATA, else the Flet app's storage, else ~/.local/share."""
-    for var in ("WALKAUDIT_DATA", "FLET_APP_STORAGE_DATA"):
-        if os.environ.get(var):
-            return Path(os.environ[var])
-    return Path.home() / ".local" / "share" / "walkaudit"
 
 
 def say(message: str) -> None:

@@ -207,4 +207,7 @@ class Harness:
         for task in asyncio.all_tasks():
             if task is not asyncio.current_task() and "loop" in repr(task.get_coro()):
                 task.cancel()
+        # A sync's worker thread may still be writing (the pull after "Allt är synkat" shows):
+        # closing the store under it crashed SQLite in the phone-bundle walk.
+        await self.app.syncer.stop()
         self.app.state.store.close()

@@ -86,11 +86,20 @@ class Syncer:
         self._wake_requested = False
         self._next_at = 0.0  # when the loop looks next (monotonic clock)
         self._worker: asyncio.Future[sync.SyncReport] | None = None
+        self._attempt: _Attempt | None = None
 
     def wake(self) -> None:
         """Sync now (a finding was saved, the walk ended), even during a backoff wait."""
         self._wake_requested = True
         self._nudge.set()
+
+    async def stop(self) -> None:
+        """Tell a sync under way to send nothing more, and wait until its thread has let go of
+        the store (at most one read timeout): before the store is closed."""
+        if self._attempt is not None:
+            self._attempt.stop.set()
+        if self._worker is not None and not self._worker.done():
+            await asyncio.wait({self._worker}, timeout=READ_TIMEOUT_S + CONNECT_TIMEOUT_S)
 
     def _delay(self) -> float:
         delay = (
@@ -211,7 +220,7 @@ class Syncer:
 
     async def _watched(self) -> sync.SyncReport:
         """Run the sync in a worker and watch it: no byte moving for STALL_S gives up on it."""
-        attempt = _Attempt()
+        attempt = self._attempt = _Attempt()
         loop = asyncio.get_running_loop()
         worker = asyncio.ensure_future(self.app.work(self._sync_blocking, loop, attempt))
         worker.add_done_callback(functools.partial(_collect, attempt))
