@@ -132,12 +132,34 @@ App.go = go
 harness.default_results = lambda: {}
 async def main():
     h = await harness.Harness.start(Path(sys.argv[1]))
-    seen["keys"] = [k for k in ("walk-continue", "pending-count") if h.has(k)]
-    seen["badge"] = h.text_of("pending-count")
+    seen["keys"] = [k for k in ("walk-continue", "pending-count", "enrol-server") if h.has(k)]
+    seen["badge"] = h.text_of("pending-count") if h.has("pending-count") else None
     await h.close()
 asyncio.run(main())
 print(json.dumps(seen))
 """
+
+
+def cold_start(data: Path) -> dict[str, Any]:
+    """Start the app in a fresh interpreter: what the first view was, and the screen when open."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(data)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def test_a_first_start_shows_the_enrolment_screen_before_the_heavy_imports(
+    tmp_path: Path,
+) -> None:
+    seen = cold_start(tmp_path / "new-phone")
+    assert (seen["screen"], seen["ready"], seen["heavy"]) == ("start", False, [])
+    assert seen["keys"] == ["enrol-server"]
 
 
 def test_a_cold_start_shows_the_start_screen_before_the_heavy_imports(tmp_path: Path) -> None:
@@ -146,15 +168,7 @@ def test_a_cold_start_shows_the_start_screen_before_the_heavy_imports(tmp_path: 
     walk = s.start_walk("Vandring i Vivalla", "Vivalla")
     s.save_finding(make_finding(walk_id=walk.id))
     s.close()
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = cold_start(tmp_path)
     assert (seen["screen"], seen["ready"]) == ("start", False)
     assert seen["heavy"] == []
     # Once open, the same screen has its numbers: the walk (and its finding) wait for a sync.

@@ -97,13 +97,18 @@ class App:
             self._theme = first.theme or self._theme
         page.title = self.t("app.title")
         widgets.apply_theme(page, self._theme)
-        if first is not None and (first.enrolled or first.enrol_skipped):
-            self.go("start")  # before the heavy imports: the walker sees the app at once
+        self.go("start")  # before the heavy imports: the walker sees the app at once
         await self._load()
-        if self.current in ("", "start"):
-            # Drawn again from the open Store: the sync bar gets its numbers (and a first start
-            # gets the enrolment screen, which needs the Store anyway).
-            self.go("start")
+        if self.current == "start":
+            from walkaudit.ui.views import start
+
+            now = start.facts(self)
+            if first is None and (now.enrolled or now.enrol_skipped):
+                self.go("start")  # the glance could not read the store: drawn from the Store
+            else:
+                # Not drawn again (a field typed into in this moment would be emptied): the
+                # sync bar fills in its numbers.
+                self.refresh()
         page.run_task(self._finish_leftovers)
         page.run_task(self._offer_draft)
         page.run_task(self.syncer.loop)

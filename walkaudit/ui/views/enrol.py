@@ -16,7 +16,7 @@ def build(app: App) -> ft.View:
     t = app.t
     server = ft.TextField(
         label=t("enrol.server"),
-        value=app.state.store.get_meta("server_url") or "https://",
+        value=_server_url(app) or "https://",
         keyboard_type=ft.KeyboardType.URL,
         autofocus=True,
     )
@@ -35,6 +35,7 @@ def build(app: App) -> ft.View:
         busy.visible = True
         show(t("enrol.working"), False)
         try:
+            await app.ready.wait()  # the first screen of a first start: the store is opening
             await app.work(_enrol, app, url, key)
         except Exception as exc:
             busy.visible = False
@@ -47,11 +48,13 @@ def build(app: App) -> ft.View:
 
     def show(text: str, error: bool) -> None:
         message.value, message.visible = text, True
-        message.color = palette(app.state.settings.theme).error_text if error else None
+        message.color = palette(app.theme).error_text if error else None
         app.page.update()
 
-    def skip(e: Any) -> None:
-        app.state.store.set_meta(**{"ui.enrol_skipped": "1"})
+    async def skip(e: Any) -> None:
+        await app.ready.wait()
+        store = app.state.store
+        await app.work(lambda: store.set_meta(**{"ui.enrol_skipped": "1"}))
         app.go("start")
 
     return ft.View(
@@ -72,6 +75,13 @@ def build(app: App) -> ft.View:
             ),
         ],
     )
+
+
+def _server_url(app: App) -> str | None:
+    """The address typed last time (a retry after a wrong code), known before the Store opens."""
+    if app.ready.is_set():
+        return app.state.store.get_meta("server_url")
+    return app.first.server_url if app.first is not None else None
 
 
 def _enrol(app: App, url: str, code: str) -> None:

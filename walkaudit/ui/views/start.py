@@ -24,8 +24,9 @@ log = logging.getLogger("walkaudit.ui")
 
 def facts(app: App) -> glance.Glance:
     """What the screen shows: the first start's glance, then a fresh one each time."""
-    if not app.ready.is_set() and app.first is not None:
-        return app.first
+    if not app.ready.is_set():
+        # A first start has no store yet: an empty glance, which shows the enrolment screen.
+        return app.first or glance.Glance(meta={}, walks=[])
     seen = glance.read(app.data_dir)
     if seen is not None:
         return seen
