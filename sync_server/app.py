@@ -28,6 +28,7 @@ from sync_server.api import (
     owner,
     photos,
     sync,
+    tiles,
     workspace,
 )
 from sync_server.api.deps import Services
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.stats_index = stats
     install_error_handlers(app)
-    for module in (health, enrol, sync, photos, field):
+    for module in (health, enrol, sync, photos, field, tiles):
         app.include_router(module.router)
     workspace.install(app)  # the coordinator web: templates, sign-in redirects, refusals
     for module in WORKSPACE_ROUTERS:

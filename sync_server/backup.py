@@ -75,7 +75,10 @@ _BLOCK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COUNTED = ("findings", "events", "walks", "photos", "devices")
 # Top-level directories of a data directory and what a backup takes of them.
-_CACHE_DIRS = {"thumbs": "thumbnails: a cache, made again from the photos on first view"}
+_CACHE_DIRS = {
+    "thumbs": "thumbnails: a cache, made again from the photos on first view",
+    "tiles": "map packages and their tile cache: prepared again from the tile source",
+}
 _NOT_SERVER_DATA = "not written by the server (the demo keeps its field devices here)"
 
 

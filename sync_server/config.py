@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Map tiles for the coordinator's maps (Leaflet). Empty: no background map, points only.
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
+    # Offline map packages for phones (sync_server.tile_packages) are prepared from tile_url, at
+    # most this large (MB); an area whose estimate is larger is refused (413).
+    tile_package_max_mb: int = Field(default=50, gt=0)
     # Open311 GeoReport v2 reads without an api_key, from a view without personal data.
     open311_public_read: bool = False
     # Signed Open311 photo links (media_url) stop working after this many days (410 Gone).

@@ -44,7 +44,7 @@ def tile_png(z: int, x: int, y: int, extra_bytes: int = 0) -> bytes:
     if extra_bytes:
         # Noise in a corner costs PNG bytes roughly one for one (it does not compress).
         rng = random.Random(hash((z, x, y)))
-        side = min(255, int(extra_bytes ** 0.5 / 1.7) + 1)
+        side = min(255, int(extra_bytes**0.5 / 1.7) + 1)
         noise = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
         img.paste(noise, (256 - side, 256 - side))
     buf = io.BytesIO()
@@ -67,6 +67,9 @@ class TileSource:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Without it each keep-alive answer waits ~40 ms for the client's delayed ACK: the
+            # latency a test asks for would not be the latency it gets.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 m = TILE_PATH.match(self.path.split("?")[0])

@@ -20,7 +20,9 @@ def test_openapi_is_complete_and_consistent(server: Server) -> None:
     doc = server.client.get("/openapi.json").json()
     assert set(doc["paths"]) == {"/healthz", "/v1/enrol", "/v1/sync/push", "/v1/sync/pull",
                                  "/v1/photos/{sha256}", "/v1/findings/open",
-                                 "/v1/followups"}  # fmt: skip
+                                 "/v1/followups", "/v1/tiles/packages",
+                                 "/v1/tiles/packages/{package_id}",
+                                 "/v1/tiles/packages/{package_id}/file"}  # fmt: skip
     assert set(doc["paths"]["/v1/photos/{sha256}"]) == {"head", "put", "get"}
     push = doc["paths"]["/v1/sync/push"]["post"]
     body_ref = push["requestBody"]["content"]["application/json"]["schema"]["$ref"]
