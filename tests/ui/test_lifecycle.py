@@ -6,6 +6,7 @@ show, resume); the server is the real one on loopback.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -253,6 +254,145 @@ def test_a_note_typed_just_before_the_pause_is_kept_when_the_app_is_killed_there
         h = await Harness.start(tmp_path, camera.results())
         await h.until(lambda: h.has("draft-resume"))
         assert any(note in t for t in h.texts())
+        await h.close()
+
+    play(scenario)
+
+
+# ---- the moments around a start, and events that overlap -----------------------------------
+
+
+async def gated_start(data: Path) -> tuple[Any, asyncio.Event, asyncio.Task[Harness]]:
+    """Start the app with its Store held closed until `gate` is set: the first screen is up."""
+    from walkaudit.ui.app import App
+
+    gate, holder = asyncio.Event(), {}
+    original = App._load
+
+    async def held(self: App) -> None:
+        holder["app"] = self
+        await gate.wait()
+        await original(self)
+
+    App._load = held  # type: ignore[method-assign]
+    try:
+        task = asyncio.create_task(Harness.start(data))
+        while "app" not in holder:
+            await asyncio.sleep(0.01)
+    finally:
+        App._load = original  # type: ignore[method-assign]
+    return holder["app"], gate, task
+
+
+def on_screen(app: Any, key: str) -> Any:
+    for c in app.page.session.index.values():
+        k = getattr(c, "key", None)
+        if k is not None and (k == key or getattr(k, "value", None) == key):
+            return c
+    raise LookupError(key)
+
+
+def fire(app: Any, control: Any, name: str, data: Any = None) -> asyncio.Task[Any]:
+    """An event in a task of its own, as flet's socket server runs each one."""
+    return asyncio.create_task(app.page.session.dispatch_event(control._i, name, data))
+
+
+def test_two_taps_on_start_walk_in_the_first_moment_start_one_walk(tmp_path: Path) -> None:
+    explained(tmp_path)
+
+    async def scenario() -> None:
+        app, gate, task = await gated_start(tmp_path)
+        field = on_screen(app, "walk-name")
+        app.page.session.apply_patch(field._i, {"value": "Kvällsvandring"})
+        button = on_screen(app, "walk-start")
+        taps = [fire(app, button, "click"), fire(app, button, "click")]
+        await asyncio.sleep(0.05)
+        gate.set()
+        h = await task
+        await asyncio.gather(*taps)
+        await h.until(lambda: h.app.current == "walk")
+        assert [w.name for w in h.app.state.store.walks()] == ["Kvällsvandring"]
+        h.raise_crash()
+        await h.close()
+
+    play(scenario)
+
+
+def test_put_in_the_pocket_during_the_start_the_walk_waits_without_gps(tmp_path: Path) -> None:
+    explained(tmp_path)
+    s = Store.open(tmp_path)
+    s.start_walk("Vandring i Vivalla", "")
+    s.close()
+
+    async def scenario() -> None:
+        app, gate, task = await gated_start(tmp_path)
+        await fire(app, on_screen(app, "walk-continue"), "click")
+        await lifecycle_of(app, "inactive", "hide", "pause")
+        gate.set()
+        h = await task
+        await h.until(lambda: h.app.location.tracking_walk is not None)
+        assert not streaming(h)
+        await lifecycle(h, "show", "resume")
+        assert streaming(h)
+        await h.close()
+
+    play(scenario)
+
+
+async def lifecycle_of(app: Any, *states: str) -> None:
+    for state in states:
+        await app.page.session.dispatch_event(
+            app.page._i, "app_lifecycle_state_change", {"state": state}
+        )
+
+
+@pytest.mark.parametrize("gap_ms", [0, 5, 50])
+def test_a_resume_overlapping_a_pause_leaves_gps_and_camera_on(tmp_path: Path, gap_ms: int) -> None:
+    from .test_new_finding import Camera, new_finding, start_walk
+
+    explained(tmp_path)
+    camera = Camera()
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, camera.results())
+        await start_walk(h)
+        await new_finding(h)
+        await h.until(lambda: h.app.photos.ready)
+        await h.type("finding-note", "Trasig lampa")  # the pause writes the draft: it waits
+
+        def event(state: str) -> asyncio.Task[Any]:
+            return fire(h.app, h.page, "app_lifecycle_state_change", {"state": state})
+
+        events = [event(s) for s in ("inactive", "hide", "pause")]
+        await asyncio.sleep(gap_ms / 1000)
+        events += [event(s) for s in ("show", "resume")]
+        await asyncio.gather(*events)
+        await h.until(lambda: h.app.photos.ready)
+        assert not h.app.location.paused and streaming(h)
+        await h.close()
+
+    play(scenario)
+
+
+def test_location_allowed_in_the_phones_settings_starts_the_route_on_return(
+    tmp_path: Path,
+) -> None:
+    explained(tmp_path)
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, {("Geolocator", "request_permission"): "denied"})
+        await h.type("walk-name", "Kvällsvandring")
+        await h.click("walk-start")
+        await h.until(lambda: h.app.current == "walk" and h.app.location.granted is False)
+        assert h.app.location.tracking_walk is None
+        await lifecycle(h, "inactive", "hide", "pause")
+        # The walker allows location in the phone's settings, and comes back to the app.
+        h.conn.results[("Geolocator", "get_permission_status")] = "whileInUse"
+        await lifecycle(h, "show", "resume")
+        walk = h.app.state.store.active_walk()
+        assert walk is not None and h.app.location.tracking_walk == walk.id
+        assert streaming(h)
+        await h.until(lambda: h.app.state.last_position is not None)
         await h.close()
 
     play(scenario)

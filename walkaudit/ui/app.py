@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("walkaudit.ui")
 T = TypeVar("T")
 KEPT_VIEWS = {"walk"}  # expensive to build, visited again and again during a walk
+LEAVING = (ft.AppLifecycleState.PAUSE, ft.AppLifecycleState.HIDE)
+RETURNING = (ft.AppLifecycleState.RESUME, ft.AppLifecycleState.SHOW)
 
 
 class NotReadyError(RuntimeError):
@@ -64,6 +66,8 @@ class App:
         # Written when the app goes to the background (a phone may kill it there without a
         # word): the screen's unsaved work, e.g. the note typed a moment ago. Reset by go().
         self.pause_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._lifecycle_turn = 0
+        self._in_background = False  # paused before the Store was open: the GPS waits
         self.current: str = ""
         self.params: dict[str, Any] = {}
         self._on_refresh: list[Callable[[], None]] = []
@@ -97,18 +101,18 @@ class App:
             self._theme = first.theme or self._theme
         page.title = self.t("app.title")
         widgets.apply_theme(page, self._theme)
-        self.go("start")  # before the heavy imports: the walker sees the app at once
+        # Before the heavy imports: the walker sees the app at once. Not when a store is there
+        # that the glance could not read (locked, or newer): that walker is not shown the
+        # enrolment screen while the Store opens.
+        if first is not None or not (self.data_dir / glance.DB_NAME).exists():
+            self.go("start")
         await self._load()
-        if self.current == "start":
-            from walkaudit.ui.views import start
-
-            now = start.facts(self)
-            if first is None and (now.enrolled or now.enrol_skipped):
-                self.go("start")  # the glance could not read the store: drawn from the Store
-            else:
-                # Not drawn again (a field typed into in this moment would be emptied): the
-                # sync bar fills in its numbers.
-                self.refresh()
+        if self.current == "":
+            self.go("start")
+        elif self.current == "start":
+            # Not drawn again (a field typed into in this moment would be emptied): the sync
+            # bar fills in its numbers.
+            self.refresh()
         page.run_task(self._finish_leftovers)
         page.run_task(self._offer_draft)
         page.run_task(self.syncer.loop)
@@ -125,6 +129,8 @@ class App:
         self.photos = PhotoSource(self)
         self.syncer = Syncer(self)
         self.drafts = DraftBox(self._state.data_dir)
+        if self._in_background:  # put in the pocket during the start: no GPS until resumed
+            self.location.pause()
         if self._state.settings.theme != self._theme:  # the glance could not read it
             widgets.apply_theme(self.page, self._state.settings.theme)
         self.ready.set()
@@ -160,20 +166,29 @@ class App:
 
     async def _lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
         """Pause: unsaved work written, camera and GPS off. Resume: both back, and what waits
-        is synced at once (the walker may be back in coverage: no need to wait for the loop)."""
+        is synced at once (the walker may be back in coverage: no need to wait for the loop).
+
+        Flet runs each event in a task of its own, so a resume can arrive while a pause is still
+        writing its draft: the GPS is switched before the first await, and the camera follows
+        only the latest of the two.
+        """
+        if e.state not in LEAVING + RETURNING:
+            return  # inactive (a notification pulled down), detach, restart: nothing changes
+        self._lifecycle_turn += 1
+        turn = self._lifecycle_turn
+        self._in_background = e.state in LEAVING
         if not self.ready.is_set():
-            return  # nothing runs yet that a pause would need to stop
-        leaving = e.state in (ft.AppLifecycleState.PAUSE, ft.AppLifecycleState.HIDE)
-        if leaving:
+            return  # nothing runs yet; _load reads _in_background
+        if e.state in LEAVING:
+            self.location.pause()
             for hook in list(self.pause_hooks):
                 await hook()
-        await self.photos.lifecycle(e.state)
-        if leaving:
-            self.location.pause()
-        elif e.state in (ft.AppLifecycleState.RESUME, ft.AppLifecycleState.SHOW):
+        else:
             if self.location.paused:
                 self.syncer.wake()
             await self.location.resume()
+        if turn == self._lifecycle_turn:
+            await self.photos.lifecycle(e.state)
 
     def go(self, name: str, **params: Any) -> None:
         """Show a view by name (start, walk, new_finding, findings, finding, walk_end, …)."""

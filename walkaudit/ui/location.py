@@ -117,15 +117,32 @@ class Location:
 
     async def resume(self) -> None:
         """Back in front: the route goes on, and a fresh fix replaces the one from before the
-        pause (the walker may have moved a street away with the phone in the pocket)."""
-        if not self.paused:
-            return
-        self.paused = False
-        if self.tracking_walk is not None:
+        pause (the walker may have moved a street away with the phone in the pocket). Location
+        refused earlier and allowed since in the phone's settings: the walk's route starts."""
+        was_paused, self.paused = self.paused, False
+        if was_paused and self.tracking_walk is not None:  # before any await: a pause may race
             self._geolocator().on_position_change = self._on_position
-        if self.granted:
+        if self.granted is False and await self._allowed_now():
+            self.granted, was_paused = True, True
+            walk = await self.app.work(self.app.state.store.active_walk)
+            if walk is not None and self.tracking_walk is None and not self.paused:
+                self.start_route(walk.id)
+        if was_paused and self.granted and not self.paused:
             await self.fix()
             self.app.refresh()
+
+    async def _allowed_now(self) -> bool:
+        """Whether location is allowed now (asked without a dialog: the status only)."""
+        try:
+            import flet_geolocator as ftg
+
+            status = await self._geolocator().get_permission_status()
+        except Exception:  # no geolocation here: still refused
+            return False
+        return status in {
+            ftg.GeolocatorPermissionStatus.WHILE_IN_USE,
+            ftg.GeolocatorPermissionStatus.ALWAYS,
+        }
 
     def _stop_stream(self) -> None:
         if self._geo is not None:

@@ -50,15 +50,23 @@ def build(app: App) -> ft.View:
         return enrol.build(app)
     active = seen.active_walk
 
+    starting: list[bool] = []  # a second tap while the first is on its way starts no walk
+
     async def start_walk(e: Any) -> None:
         if not (name.value or "").strip():
             name.error = t("walk.name_missing")
             app.page.update()
             return
-        await app.ready.wait()  # typed and tapped in the first moment after a cold start
-        walk = await app.work(
-            app.state.store.start_walk, name.value.strip(), (area.value or "").strip()
-        )
+        if starting:
+            return
+        starting.append(True)
+        try:
+            await app.ready.wait()  # typed and tapped in the first moment after a cold start
+            walk = await app.work(
+                app.state.store.start_walk, name.value.strip(), (area.value or "").strip()
+            )
+        finally:
+            starting.clear()
         app.go("walk", walk_id=walk.id)  # the walk screen starts the route
 
     walks = ft.Column(spacing=4)
