@@ -8,6 +8,11 @@ TileLayer has no colour filter, so the whole map sits in a Container whose colou
 inverts it (white "difference"); pins, route and position are drawn in inverted colours, so
 after the filter they show their true colours on the dark ground. The map's background (seen
 while tiles load) is inverted the same way and shows dark.
+
+Where the map has no background (no tile package here and no network, or no tile source at
+all), a hint says so over the map instead of a blank slab: shown at once when the caller knows
+(MapTiles.hint_shown), or when the TileLayer reports a tile it could not load. The hint sits
+outside the inverting filter, in the theme's message colours.
 """
 
 from __future__ import annotations
@@ -21,6 +26,25 @@ import flet as ft
 from walkaudit.ui import widgets
 
 DEFAULT_CENTRE = (59.2743, 15.2066)  # Örebro, until the first fix
+NO_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # a template that is never asked (NEVER_ZOOM)
+NEVER_ZOOM = 99
+
+
+@dataclass(frozen=True)
+class MapTiles:
+    """Where the map's tiles come from (walkaudit.ui.offline_map decides), and the hint."""
+
+    url: str  # XYZ template; empty: no background map at all
+    fallback_url: str | None = None  # tried for a tile the first template lacks
+    max_native_zoom: int = 19
+    hint_text: str = ""
+    hint_shown: bool = False  # known already: there is no background map here
+    hint_colours: tuple[str, str] = ("#2F3033", "#F1F0F4")  # (background, text)
+    attribution: str = "OpenStreetMap"
+
+    @classmethod
+    def online(cls, url: str) -> MapTiles:
+        return cls(url=url, hint_shown=not url.strip())
 
 
 @dataclass(frozen=True)
@@ -76,7 +100,7 @@ class LiveMap:
 
     def __init__(
         self,
-        tile_url: str,
+        tiles: MapTiles | str,
         *,
         on_tap: Callable[[float, float], Any] | None = None,
         centre: tuple[float, float] | None = None,
@@ -87,6 +111,8 @@ class LiveMap:
         import flet_map as ftm
 
         self._ftm = ftm
+        self.tiles = tiles if isinstance(tiles, MapTiles) else MapTiles.online(tiles)
+        self.tile_errors = 0
         self.dark = page_is_dark() if dark is None else dark
         palette = widgets.DARK if self.dark else widgets.LIGHT
         ground = palette.map_ground
@@ -103,7 +129,7 @@ class LiveMap:
 
         self.map = ftm.Map(
             layers=[
-                ftm.TileLayer(url_template=tile_url, user_agent_package_name="se.walkaudit.app"),
+                self._tile_layer(),
                 self.route_layer,
                 self.accuracy_layer,
                 self.pin_layer,
@@ -111,7 +137,7 @@ class LiveMap:
                 # flet_map puts "flutter_map | ©" before the text; the colours are the palette's
                 # (the default, the theme's surface, would be inverted to a white box at night).
                 ftm.SimpleAttribution(
-                    text="OpenStreetMap",
+                    text=self.tiles.attribution,
                     bgcolor=painted(palette.attribution[0], self.dark),
                     text_style=ft.TextStyle(color=painted(palette.attribution[1], self.dark)),
                 ),
@@ -120,14 +146,82 @@ class LiveMap:
             initial_zoom=zoom,
             on_tap=tapped if on_tap else None,
             bgcolor=painted(ground, self.dark),
+            expand=True,
+        )
+        drawn: ft.Control = self.map
+        if self.dark:
+            drawn = ft.Container(self.map, color_filter=INVERT, expand=True)
+        self.hint_text = ft.Text(
+            self.tiles.hint_text,
+            color=self.tiles.hint_colours[1],
+            size=15,
+            weight=ft.FontWeight.W_600,
+        )
+        self.hint = ft.Container(
+            ft.Semantics(
+                identifier="map-hint",
+                content=ft.Row(
+                    [ft.Icon(ft.Icons.CLOUD_OFF, color=self.tiles.hint_colours[1]), self.hint_text],
+                    spacing=10,
+                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                ),
+            ),
+            key="map-hint",
+            bgcolor=self.tiles.hint_colours[0],
+            border_radius=12,
+            padding=ft.Padding.symmetric(horizontal=14, vertical=10),
+            margin=12,
+            visible=self.tiles.hint_shown,
+            top=0,
+            left=0,
+            right=0,
+        )
+        # The text wraps inside the card: a Row would give it one line, cut at the screen edge.
+        self.hint_text.expand = True
+        self.control: ft.Control = ft.Stack(
+            [ft.Container(drawn, expand=True, left=0, top=0, right=0, bottom=0), self.hint],
             expand=height is None,
             height=height,
         )
-        self.control: ft.Control = self.map
-        if self.dark:
-            self.control = ft.Container(
-                self.map, color_filter=INVERT, expand=height is None, height=height
-            )
+
+    def _tile_layer(self) -> Any:
+        tiles = self.tiles
+        return self._ftm.TileLayer(
+            url_template=tiles.url or NO_TILES,
+            fallback_url=tiles.fallback_url or None,
+            max_native_zoom=tiles.max_native_zoom,
+            # No source at all: the layer is never drawn (no zoom reaches it), so nothing is
+            # requested; the hint is shown from the start instead.
+            min_zoom=0 if tiles.url else NEVER_ZOOM,
+            user_agent_package_name="se.walkaudit.app",
+            on_image_error=self._tile_failed,
+        )
+
+    def _tile_failed(self, e: Any) -> None:
+        """A tile could not be loaded (from the package nor online): say there is no map here.
+
+        Called once per failed tile; only the first change is sent to the client.
+        """
+        self.tile_errors += 1
+        if self.hint.visible:
+            ft.context.mark_update_called()  # nothing changed: no redraw of the whole view
+            return
+        self.hint.visible = True
+        self.hint.update()
+
+    def set_tiles(self, tiles: MapTiles) -> None:
+        """Take tiles from elsewhere (a package arrived): a new layer, so every tile reloads."""
+        if tiles == self.tiles:
+            return
+        self.tiles = tiles
+        self.tile_errors = 0
+        self.map.layers[0] = self._tile_layer()
+        self.hint.visible = tiles.hint_shown
+        self.hint_text.value = tiles.hint_text
+
+    def show_hint(self, shown: bool) -> None:
+        """Show or hide the hint (the caller's knowledge, e.g. the last download failed)."""
+        self.hint.visible = shown or self.tile_errors > 0
 
     def set_pins(self, pins: Sequence[Pin]) -> bool:
         """Show these pins; True if anything changed. New pins are appended, not redrawn."""
@@ -188,7 +282,7 @@ class LiveMap:
 
 
 def build_map(
-    tile_url: str,
+    tiles: MapTiles | str,
     pins: Sequence[Pin],
     route: Sequence[tuple[float, float]] = (),
     me: tuple[float, float, float | None] | None = None,
@@ -204,7 +298,7 @@ def build_map(
         or (me[:2] if me else None)
         or ((pins[-1].latitude, pins[-1].longitude) if pins else None)
     )
-    live = LiveMap(tile_url, on_tap=on_tap, centre=where, zoom=zoom, height=height, dark=dark)
+    live = LiveMap(tiles, on_tap=on_tap, centre=where, zoom=zoom, height=height, dark=dark)
     live.set_pins(pins)
     live.set_route(route)
     live.set_me(me)

@@ -44,6 +44,11 @@ def build(app: App) -> ft.View:
         app.snack(t("enrol.done", server=url))
         app.go("start")
         app.syncer.wake()
+        here = app.state.last_position
+        if here is not None:  # online now: the map of where the walker is, for later walks
+            from walkaudit.ui import offline_map
+
+            app.page.run_task(offline_map.of(app).download_here, here[:2], False)
         return None
 
     def show(text: str, error: bool) -> None:

@@ -11,7 +11,7 @@ import flet as ft
 from walkaudit import answers, localtime, model
 from walkaudit.remote import RemotePhotos
 from walkaudit.store import FrozenError
-from walkaudit.ui import mapview
+from walkaudit.ui import mapview, offline_map
 from walkaudit.ui.views import common
 from walkaudit.ui.views.findings import status_text
 from walkaudit.ui.views.walk import sync_status
@@ -112,7 +112,7 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
             ),
             ft.Container(
                 mapview.build_map(
-                    state.settings.tile_url,
+                    offline_map.of(app).map_tiles((f.latitude, f.longitude)),
                     [pin],
                     centre=(f.latitude, f.longitude),
                     zoom=17,

@@ -17,7 +17,7 @@ import flet as ft
 
 from walkaudit import answers, localtime, model, sync
 from walkaudit.remote import MyAnswer, RemotePhotos, card_photos
-from walkaudit.ui import mapview
+from walkaudit.ui import mapview, offline_map
 from walkaudit.ui.views import common
 from walkaudit.ui.views.finding import who_answered
 from walkaudit.ui.views.findings import status_text
@@ -302,7 +302,13 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
         body.append(
             ft.Container(
                 mapview.build_map(
-                    state.settings.tile_url, pins, height=240, me=state.last_position, zoom=15
+                    offline_map.of(app).map_tiles(
+                        _middle(pins) or (state.last_position[:2] if state.last_position else None)
+                    ),
+                    pins,
+                    height=240,
+                    me=state.last_position,
+                    zoom=15,
                 ),
                 height=240,
             )
@@ -595,4 +601,14 @@ def _home_button(app: App) -> ft.Control:
                 height=56,
             )
         ]
+    )
+
+
+def _middle(pins: list[mapview.Pin]) -> tuple[float, float] | None:
+    """Where the follow-up map opens: the middle of its findings."""
+    if not pins:
+        return None
+    return (
+        sum(p.latitude for p in pins) / len(pins),
+        sum(p.longitude for p in pins) / len(pins),
     )

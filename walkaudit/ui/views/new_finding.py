@@ -277,12 +277,18 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         app.page.run_task(keeper.now)
 
     def show_pin_map(e: Any = None) -> None:
+        from walkaudit.ui import offline_map
+
         lat, lon = draft.latitude, draft.longitude
         centre = (lat, lon) if lat is not None and lon is not None else None
         me = state.last_position
         here = [mapview.Pin("draft", *centre, draft.category or "OVR", "waiting")] if centre else []
+        maps = offline_map.of(app)
+        # No position at all (location refused): the pin map opens on the walk's area, from the
+        # phone's map package when there is one, and says so when there is no map to show.
+        around = centre or (me[:2] if me else None) or maps.centre()
         pin_map.content = mapview.build_map(
-            state.settings.tile_url, here, me=me, on_tap=dropped, centre=centre, zoom=18, height=260
+            maps.map_tiles(around), here, me=me, on_tap=dropped, centre=around, zoom=18, height=260
         )
         pin_map.visible = True
         app.page.update()

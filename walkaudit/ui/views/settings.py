@@ -1,4 +1,5 @@
-"""Settings: server, language, theme (dark for night walks, high contrast), photo size, map."""
+"""Settings: server, language, theme (dark for night walks, high contrast), photo size, map,
+and the maps on the phone (offline packages: size, delete, download the area around here)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def build(app: App) -> ft.View:
         app.go("enrol")
 
     server = state.store.get_meta("server_url") or "–"
+    maps_section = _maps(app)
     return ft.View(
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         route="/settings",
@@ -85,6 +87,8 @@ def build(app: App) -> ft.View:
                 "settings-tiles-save",
                 ft.OutlinedButton(t("finding.save"), on_click=save_tiles, height=MIN_TARGET),
             ),
+            section_title(t("settings.maps")),
+            *maps_section,
             section_title(t("settings.server")),
             ft.Text(server, selectable=True),
             tagged(
@@ -93,3 +97,63 @@ def build(app: App) -> ft.View:
             ),
         ],
     )
+
+
+def _maps(app: App) -> list[ft.Control]:
+    """The packages on the phone (area, size, delete) and a download for where the walker is."""
+    from walkaudit.ui import offline_map
+
+    t = app.t
+    maps = offline_map.of(app)
+    listed = ft.Column(spacing=2)
+
+    def fill() -> None:
+        listed.controls.clear()
+        for p in maps.packages.packages:
+            b = p.bounds
+            label = t("settings.map_item", lat=(b.south + b.north) / 2,
+                      lon=(b.west + b.east) / 2, mb=p.size_bytes / offline_map.MiB)  # fmt: skip
+            listed.controls.append(
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.MAP),
+                        ft.Text(label, expand=True),
+                        tagged(
+                            f"map-delete-{p.id}",
+                            ft.TextButton(
+                                t("settings.map_delete"),
+                                icon=ft.Icons.DELETE,
+                                on_click=deleting(p.id),
+                                height=MIN_TARGET,
+                            ),
+                        ),
+                    ]
+                )
+            )
+        if not listed.controls:
+            listed.controls.append(ft.Text(t("settings.maps_none")))
+
+    def deleting(package_id: str) -> Any:
+        async def delete(e: Any) -> None:
+            await app.work(maps.delete, package_id)
+            fill()
+            app.snack(t("settings.map_deleted"))
+            app.page.update()
+
+        return delete
+
+    async def download(e: Any) -> None:
+        me = app.state.last_position or await app.location.fix()
+        if await maps.download_here((me[0], me[1]) if me else None):
+            fill()
+            app.page.update()
+
+    fill()
+    button = tagged(
+        "settings-map-here",
+        ft.OutlinedButton(
+            t("settings.map_here"), icon=ft.Icons.DOWNLOAD, on_click=download, height=MIN_TARGET
+        ),
+    )
+    panel = maps.panel(with_button=False)  # progress and messages: the button above is "here"
+    return [listed, button, panel]

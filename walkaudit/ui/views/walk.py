@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from walkaudit.store import NoActiveWalkError
-from walkaudit.ui import mapview
+from walkaudit.ui import mapview, offline_map
 from walkaudit.ui.views import common, walk_end
 from walkaudit.ui.widgets import BIG_TARGET, MIN_TARGET, big_button, tagged
 
@@ -60,12 +60,14 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         return _no_walk(app)
     me0 = state.last_position
     start_pins = pins(state, walk.id)
+    maps = offline_map.of(app)
     centre = (
         me0[:2]
         if me0
         else ((start_pins[-1].latitude, start_pins[-1].longitude) if start_pins else None)
-    )
-    live = mapview.LiveMap(state.settings.tile_url, centre=centre)
+    ) or maps.centre()  # no position yet: the walk's area, if its map is on the phone
+    live = mapview.LiveMap(maps.map_tiles(centre), centre=centre)
+    maps.attach(live)  # the map switches to the area's package when it arrives
     live.set_pins(start_pins)
     holder = ft.Container(live.control, expand=True)
     position = ft.Text(size=13)
@@ -76,6 +78,8 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         live.set_pins(pins(state, walk.id))
         live.set_route(state.store.route(walk.id))
         live.set_me(me)
+        live.show_hint(maps.map_tiles(me[:2] if me else centre).hint_shown)
+        maps.redraw_panels()
         position.value = (
             t("walk.position", accuracy=round(me[2] or 0)) if me else t("walk.no_position")
         )
@@ -84,6 +88,9 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
     app.on_refresh(draw)
     if walk.ended_at is None and app.location.tracking_walk != walk.id:
         app.page.run_task(_resume_route, app, walk.id)
+    if walk.ended_at is None:
+        # Online at the walk's start: the area's map comes to the phone for the rest of it.
+        app.page.run_task(maps.walk_opened, walk.id)
 
     asking = {"open": False, "ending": False}
 
@@ -195,6 +202,7 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         controls=[
             common.sync_bar(app),
             ft.Container(position, padding=ft.Padding.only(left=12)),
+            maps.panel(),
             holder,
         ],
     )
