@@ -434,6 +434,43 @@ def test_a_download_cut_twice_resumes_where_it_stopped(tmp_path: Path, source: T
         server.stop()
 
 
+def test_a_resume_after_the_server_made_the_package_anew_takes_the_new_file_whole(
+    tmp_path: Path, source: TileSource
+) -> None:
+    # A download cut in an earlier session; meanwhile the server prepared the package again (a
+    # stale one is refreshed). Resuming must not splice the old file's start onto the new one.
+    server = start_server(tmp_path, source.template)
+    try:
+        url, token = phone_of(tmp_path, server)
+        folder = tmp_path / "phone" / "maps"
+        with tiles.device_client(url, token) as http:
+            whole = tiles.download_package(http, tiles.area_around(*OREBRO), tmp_path / "first")
+            old = http.get(f"/v1/tiles/packages/{whole.id}/file")
+        assert old.status_code == 200 and old.headers["ETag"]
+        partial = folder / tiles.PARTIAL_DIR
+        partial.mkdir(parents=True)
+        part = partial / f"{whole.id}{tiles.SUFFIX}.part"
+        part.write_bytes(old.content[: len(old.content) // 3])
+        (partial / f"{part.name}.etag").write_text(old.headers["ETag"], encoding="ascii")
+        # The server's package changes under the same id (a refreshed preparation).
+        [on_server] = (server.data / "tiles" / "packages").glob(f"{whole.id}.mbtiles")
+        db = sqlite3.connect(on_server)
+        db.execute(
+            "INSERT OR REPLACE INTO metadata(name, value) VALUES ('description', ?)", ["x" * 5000]
+        )
+        db.commit()
+        db.close()
+        new = on_server.read_bytes()
+        assert new != old.content
+
+        with tiles.device_client(url, token) as http:
+            package = tiles.download_package(http, tiles.area_around(*OREBRO), folder)
+        assert package.path.read_bytes() == new
+        assert not part.exists() and list(partial.iterdir()) == []
+    finally:
+        server.stop()
+
+
 def test_a_damaged_file_is_not_installed(tmp_path: Path, source: TileSource) -> None:
     server = start_server(tmp_path, source.template)
     relay = Relay(server.port, damage=True)

@@ -489,6 +489,7 @@ class _Download:
         self.on_progress = on_progress
         self.should_stop = should_stop
         self.sleep = sleep
+        self._sent_size: int | None = None  # the file's size as the server sent it
 
     def run(self, box: Box) -> Package:
         self._tell(Progress("asking"))
@@ -501,15 +502,19 @@ class _Download:
         self._tell(Progress("checking", status.estimated_bytes, status.tiles, status.tiles,
                             part.stat().st_size, part.stat().st_size))  # fmt: skip
         try:
-            if status.bytes is not None and part.stat().st_size != status.bytes:
+            # The size the server said when it sent the file (the status may be older).
+            expected = self._sent_size or status.bytes
+            if expected is not None and part.stat().st_size != expected:
                 raise CorruptPackageError(
                     f"the map package arrived with {part.stat().st_size} bytes of "
-                    f"{status.bytes}; it will be downloaded again"
+                    f"{expected}; it will be downloaded again"
                 )
             read_package(part, check=True)
         except CorruptPackageError:
             part.unlink(missing_ok=True)  # never resumed from: it is wrong, not short
             raise
+        finally:
+            part.with_name(part.name + ".etag").unlink(missing_ok=True)
         os.replace(part, installed)
         package = read_package(installed)
         self._tell(Progress("done", status.estimated_bytes, status.tiles, status.tiles,
@@ -565,19 +570,40 @@ class _Download:
 
     def _fetch_from(self, status: PackageStatus, part: Path, have: int, total: int) -> bool:
         """Stream the file from byte `have`; True when it is complete."""
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        tag = part.with_name(part.name + ".etag")  # which file the bytes so far came from
+        headers = {}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+            if tag.exists():
+                # The server may have prepared the package again since (a stale one is
+                # refreshed): If-Range makes it send the whole new file instead of splicing.
+                headers["If-Range"] = tag.read_text(encoding="ascii").strip()
         url = f"/v1/tiles/packages/{status.id}/file"
         with self.http.stream("GET", url, headers=headers) as r:
-            if r.status_code == 416 and have:  # nothing after `have`: the file is complete
-                return True
+            if r.status_code == 416 and have:
+                if total and have == total:  # nothing after `have`: the file is complete
+                    return True
+                part.unlink()  # bytes of some other file: start again
+                raise _Transient("the file on the server is not the one being resumed")
             self._raise_for(r)
-            if r.status_code == 200 and have:
-                have = 0  # the server ignored the Range: start again
+            if r.status_code == 200:
+                have = 0  # the whole file (the first request, or another file than before)
+                etag = r.headers.get("ETag", "")
+                if etag and not etag.startswith("W/"):
+                    tag.write_text(etag, encoding="ascii")
+                else:
+                    tag.unlink(missing_ok=True)
             elif r.status_code == 206 and not r.headers.get("Content-Range", "").startswith(
                 f"bytes {have}-"
             ):
                 raise _Transient("the server answered another part of the file than asked")
-            total = total or have + int(r.headers.get("Content-Length") or 0)
+            # The size of the file being sent now (the status may describe an older one).
+            whole = r.headers.get("Content-Range", "").rpartition("/")[2]
+            if whole.isdigit():
+                total = int(whole)
+            elif r.status_code == 200 and r.headers.get("Content-Length", "").isdigit():
+                total = int(r.headers["Content-Length"])
+            self._sent_size = total or None
             with open(part, "r+b" if have else "wb") as out:
                 out.seek(have)
                 out.truncate()
