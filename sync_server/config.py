@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Offline map packages for phones (sync_server.tile_packages) are prepared from tile_url, at
     # most this large (MB); an area whose estimate is larger is refused (413).
     tile_package_max_mb: int = Field(default=50, gt=0)
+    # A package neither asked for nor downloaded for this many days is removed (the sweep at
+    # start-up and every few hours); asked for again, it is prepared again.
+    tile_package_keep_days: float = Field(default=90, gt=0)
     # Open311 GeoReport v2 reads without an api_key, from a view without personal data.
     open311_public_read: bool = False
     # Signed Open311 photo links (media_url) stop working after this many days (410 Gone).

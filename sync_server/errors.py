@@ -20,7 +20,7 @@ Modules with errors of their own (subclasses of ServerError unless said):
   backup.BackupError ─ BackupTargetNotEmpty, NotABackup, BackupDamaged, BackupTooNew  (CLI)
   mailer.MailError ─ BadSmtpUrl, DeliveryError ─ PermanentDeliveryError
   tile_packages.TilePackageError ─ BadArea 422, PackageTooLarge 413, NoAllowedSource 503,
-                                   UnknownPackage 404, PackageNotReady 409
+                                   UnknownPackage 404, PackageNotReady 409, TooManyPackages 429
   open311 errors (sync_server.open311.errors), e.g. media.LinkExpired          → 410
 The blob store has its own errors (`sync_server.blobs.BlobError` and subclasses, not
 ServerErrors), among them BlobStorageFull → 507 like any full disk (sync_server.api.errors).

@@ -4,48 +4,75 @@ Phones must not bulk-download from a public tile server (OpenStreetMap's tile us
 it), so the server prepares each package from its one configured source, `tile_url`, and refuses
 (NoAllowedSource) when that is OpenStreetMap's or empty. It asks politely: at most
 FETCH_CONCURRENCY requests at once for the whole server, a User-Agent naming walkaudit-server and
-its address, a few retries with backoff on 5xx/429/network errors. Every tile fetched is kept in
-an on-disk cache, so an overlapping area, or a package asked for again after a failure, costs the
-source only the tiles not yet held.
+its address, a few retries with backoff on 5xx and network errors, and when the source answers 429
+every request to it waits as long as its Retry-After says (at most MAX_PAUSE_S). Every tile
+fetched is kept in an on-disk cache, so an overlapping area, or a package asked for again after a
+failure, costs the source only the tiles not yet held.
 
-Preparation runs in a background thread: `request()` answers at once with the package's status,
-and the same area (rounded to 4 decimals, ~10 m) with the same source is the same package: a
-second request while one prepares joins it, a ready one is served as it is, a failed one is
-prepared again. A tile the source does not have (404) or keeps failing on is left out and counted
-(`missing`); the package fails only when the source cannot be reached, gives no tile at all, or
-the tiles add up to more than the cap. The file is written as `.part` and renamed when complete,
-so a file under its final name is always a whole package; tiles go from the cache into SQLite one
-at a time, so memory stays flat whatever the package's size.
+Preparation runs in the background, on a fixed pool of threads (MAX_PREPARING packages at once,
+FETCH_CONCURRENCY requests): `request()` answers at once with the package's status, and a package
+that waits its turn is "preparing" with `done` 0 (the contract has no "queued" state; the log says
+it waits). At most MAX_PER_DEVICE packages of one device and MAX_AT_ONCE in all may be preparing
+or waiting; beyond that a request is refused (TooManyPackages, with a time to wait).
+
+The same area (rounded to 4 decimals, ~10 m) with the same source is the same package: a second
+request while one prepares joins it, a ready one is served as it is, a failed one is prepared
+again, and a ready one older than PACKAGE_MAX_AGE_S is prepared again while its last file is still
+served; the new file replaces it in one rename (so its ETag changes then), and if preparing again
+fails the last file stays ready.
+
+What a package holds: every tile covering the area, except those the source does not have (404 or
+another 4xx, an answer that is no PNG or JPEG or too large for a tile, or a tile the cache cannot
+store): those are left out and counted (`missing_tiles`). A tile that failed for a reason that
+passes (429, 5xx, a network error, after ATTEMPTS tries) is not left out quietly: the package
+fails as a whole with a sentence saying the source is overloaded or cannot be reached, and asking
+again later fetches only what the cache lacks. So a "ready" package never has holes that a later
+try would fill. It also fails when the server's disk is full, when the source gives no tile at
+all, or when the file would be larger than the cap (its real size on disk is what counts).
+
+The file is written as `.part` and renamed when complete, so a file under its final name is always
+a whole package; tiles go from the cache into SQLite one at a time, so memory stays flat whatever
+the package's size.
+
+Disk stays bounded by `sweep()` (at start-up and every SWEEP_EVERY_S, see sync_server.api.tiles):
+it removes packages not asked for or downloaded for `tile_package_keep_days`, and cached tiles a
+package would no longer use (older than CACHE_MAX_AGE_S, plus a day).
 
 Layout under {data_dir}/tiles/:
-    cache/{source}/{z}/{x}/{y}   tiles as the source sent them (PNG or JPEG); {source} is a hash
-                                 of the template, so a new tile_url never serves old tiles
-    packages/{id}.mbtiles        ready packages (MBTiles 1.3, tile_row in TMS order)
+    cache/{source}/{z}/{x}/{y}   tiles as the source sent them (PNG or JPEG); {source} is
+                                 source_key(tile_url), so a new tile_url never serves old tiles
+    packages/{id}.mbtiles        ready packages (MBTiles 1.3, tile_row in TMS order); the file's
+                                 access time is when it was last asked for or downloaded
 
 Errors (TilePackageError, a ServerError; sync_server.api.tiles maps them to HTTP):
     BadArea          the box is no usable area (not finite, out of range, empty, too large) → 422
     PackageTooLarge  the estimated package exceeds tile_package_max_mb                     → 413
+    TooManyPackages  the device (or the server) has as many packages preparing as it may   → 429
     NoAllowedSource  tile_url is empty, no XYZ template, or a source forbidding bulk use   → 503
-    UnknownPackage   no package has this id                                                → 404
+    UnknownPackage   no package has this id (any more)                                     → 404
     PackageNotReady  the file of a package still preparing, or failed                     → 409
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
+import functools
 import hashlib
 import logging
 import math
 import os
+import queue
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -72,20 +99,35 @@ MAX_AREA_KM2 = 25.0  # a walk covers a neighbourhood, not a town
 # What one tile weighs for the estimate: a town's raster tiles are 15–40 KB at z16–18 and far
 # less at low zooms, where a package has few tiles anyway.
 ESTIMATED_TILE_BYTES = 20_000
-FETCH_CONCURRENCY = 4  # requests to the source at once, for the whole server
-MAX_PREPARING = 2  # packages prepared at once; more wait their turn (state "preparing")
+FETCH_CONCURRENCY = 4  # requests to the source at once, for the whole server (the fetch threads)
+FETCH_WINDOW = 2 * FETCH_CONCURRENCY  # tiles of one package handed to the fetch threads at once
+MAX_PREPARING = 2  # packages prepared at once (the preparing threads); more wait their turn
+MAX_PER_DEVICE = 2  # packages one device may have preparing or waiting at once
+MAX_AT_ONCE = 8  # packages preparing or waiting, for the whole server
+BUSY_RETRY_S = 30  # Retry-After when a request is refused for one of the two limits above
 ATTEMPTS = 3  # per tile, on a network error, 5xx or 429
 BACKOFF_S = 0.5  # before the 2nd attempt; doubles, with jitter
-UNREACHABLE_AFTER = 4  # tiles in a row whose every attempt failed on the network: source down
+MAX_PAUSE_S = 60  # the longest Retry-After of a 429 that is honoured
+DEFAULT_PAUSE_S = 5  # the pause after a 429 without a usable Retry-After
+GIVE_UP_AFTER = 4  # tiles in a row that failed (network, 5xx, 429): the source is down
 LOGGED_LEFT_OUT = 20  # tiles left out that are logged one by one, per package
 MAX_TILE_BYTES = 2 * MiB  # a "tile" larger than this is not one
 CACHE_MAX_AGE_S = 30 * 86400  # maps change: older tiles are fetched again
 PACKAGE_MAX_AGE_S = 30 * 86400  # and a package older than this is prepared again when asked for
+# The sweep spares a day more than the age above: a tile found fresh a moment ago by a package
+# being prepared is still there when the package's file is written.
+SWEEP_GRACE_S = 86400
+SWEEP_EVERY_S = 6 * 3600  # how often the server sweeps (sync_server.api.tiles)
 ROUND = 4  # decimals of the box that make a package's identity (~10 m)
 EARTH_RADIUS_KM = 6371.0088
 FORBIDDEN_HOSTS = ("tile.openstreetmap.org",)  # and their subdomains (a.tile…, b.tile…)
 ALLOWED_SOURCES = (
     "the deployment's own tile server, the municipality's, or Lantmäteriet's open topographic map"
+)
+STORAGE_FULL = (
+    "the server's disk is full, so the map package cannot be stored; the tiles fetched so far are "
+    "kept, and asking for the package again once whoever runs the server has freed space "
+    "continues from them"
 )
 
 State = Literal["preparing", "ready", "failed"]
@@ -104,12 +146,20 @@ class PackageTooLarge(TilePackageError):
     """The estimated package is larger than the server's cap."""
 
 
+class TooManyPackages(TilePackageError):
+    """The device, or the whole server, has as many packages preparing as it may."""
+
+    def __init__(self, message: str, retry_after: int = BUSY_RETRY_S) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NoAllowedSource(TilePackageError):
     """The server has no tile source that allows preparing packages."""
 
 
 class UnknownPackage(TilePackageError):
-    """No package has this id."""
+    """No package has this id (or its file has been removed)."""
 
 
 class PackageNotReady(TilePackageError):
@@ -306,6 +356,26 @@ def user_agent(settings: Settings) -> str:
     return f"walkaudit-server/{version} (offline map packages for safety walks; +{settings.url})"
 
 
+def source_key(template: str) -> str:
+    """The cache's folder for a tile source: a hash of its template."""
+    return hashlib.sha256(template.encode()).hexdigest()[:16]
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float:
+    """How long a 429's Retry-After (seconds or an HTTP date) asks to wait, within 1..MAX_PAUSE_S;
+    DEFAULT_PAUSE_S when there is none or it cannot be read."""
+    value = (value or "").strip()
+    seconds: float = DEFAULT_PAUSE_S
+    if value.isdigit():
+        seconds = int(value)
+    elif value:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - (now or time.time())
+        except (TypeError, ValueError):
+            seconds = DEFAULT_PAUSE_S
+    return min(float(MAX_PAUSE_S), max(1.0, seconds))
+
+
 # ---- packages -------------------------------------------------------------------------------
 
 
@@ -320,11 +390,13 @@ class Package:
     max_bytes: int
     attribution: str
     state: State = "preparing"
-    done: int = 0  # tiles handled so far, kept or left out
-    missing: int = 0  # tiles left out: the source has none, or kept failing
+    done: int = 0  # tiles handled so far: kept, left out, or failed
+    missing: int = 0  # tiles left out: the source has none (or none the cache can hold)
+    failed: int = 0  # tiles that failed for a reason that passes (429, 5xx, network)
     fetched_bytes: int = 0  # the kept tiles' bytes
     bytes: int | None = None
     reason: str | None = None
+    device: str | None = None  # who asked for this preparation (for MAX_PER_DEVICE)
 
     def as_dict(self) -> dict[str, Any]:
         """The API's PackageStatus."""
@@ -344,11 +416,94 @@ class Package:
         }
 
 
+Kind = Literal["kept", "missing", "failed", "full", "stopped"]
+
+
 @dataclass(frozen=True)
 class _Outcome:
-    kind: Literal["kept", "missing", "unreachable", "stopped"]
+    """What became of one tile: kept (in the cache), missing (the source has none, or none the
+    cache can hold), failed (429/5xx/network, every attempt), full (the disk), stopped."""
+
+    kind: Kind
     size: int = 0
     note: str = ""  # what went wrong, for the log and a reason
+    network: bool = False  # failed on the network, not with an HTTP answer
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: bytes | None = None
+    too_large: bool = False
+    retry_after: str | None = None
+
+
+@dataclass
+class _Job:
+    """One preparation of a package: its tiles and how far they are."""
+
+    package: Package
+    template: str
+    tiles: list[Tile]
+    left_out: set[Tile] = field(default_factory=set)
+    in_a_row: int = 0  # tiles failed one after the other
+    last_failure: _Outcome | None = None
+    problem: str | None = None  # why the package gave up, once it did
+    pending: int = 0  # tiles handed to the fetch threads and not back yet
+    back: threading.Condition = field(default_factory=threading.Condition)
+
+
+class NoThread(RuntimeError):
+    """The system would not start a thread (it is out of threads or memory)."""
+
+
+class _Pool:
+    """A fixed number of daemon threads running the functions handed to them, in order.
+
+    Threads are started on first use (most servers never prepare a package) and never hold the
+    process up; one that would not start is tried again on the next `submit`."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Run `work` on one of the threads; NoThread if there is none and none will start."""
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            while len(self._threads) < self.size:
+                thread = threading.Thread(
+                    target=self._run, name=f"{self.name}-{len(self._threads)}", daemon=True
+                )
+                try:
+                    thread.start()
+                except RuntimeError as exc:
+                    if not self._threads:
+                        raise NoThread(str(exc)) from exc
+                    log.warning("map packages: %s: runs on %d threads", exc, len(self._threads))
+                    break
+                self._threads.append(thread)
+            self._queue.put(work)
+
+    def close(self, deadline: float) -> bool:
+        """Let the threads end once their queue is done; True if all did by `deadline`."""
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
+    def _run(self) -> None:
+        while (work := self._queue.get()) is not None:
+            try:
+                work()
+            except BaseException:  # the work handles its own errors: this is a bug, not a stop
+                log.exception("map packages: a background task failed")
 
 
 class TilePackages:
@@ -362,11 +517,12 @@ class TilePackages:
         for stale in self.packages_dir.glob("*.part"):  # a preparation a stop cut short
             stale.unlink(missing_ok=True)
         self.max_bytes = settings.tile_package_max_mb * MiB
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._packages: dict[str, Package] = {}
-        self._threads: set[threading.Thread] = set()
-        self._slots = threading.BoundedSemaphore(FETCH_CONCURRENCY)
-        self._preparing = threading.BoundedSemaphore(MAX_PREPARING)
+        self._gone: set[str] = set()  # ready packages whose file was removed meanwhile
+        self._preparers = _Pool(MAX_PREPARING, f"{THREAD_PREFIX}prepare")
+        self._fetchers = _Pool(FETCH_CONCURRENCY, f"{THREAD_PREFIX}fetch")
+        self._pause_until = 0.0  # monotonic: no request to the source before (a 429 said so)
         self._stop = threading.Event()
         self._http = httpx.Client(
             headers={"User-Agent": user_agent(settings)},
@@ -377,10 +533,11 @@ class TilePackages:
 
     # ---- what the API calls -------------------------------------------------------------
 
-    def request(self, box: Box) -> dict[str, Any]:
+    def request(self, box: Box, device: str | None = None) -> dict[str, Any]:
         """The package for this area: started if new (or failed, or gone stale), else as it is.
 
-        BadArea, NoAllowedSource or PackageTooLarge refuse it before anything is fetched.
+        BadArea, NoAllowedSource or PackageTooLarge refuse it before anything is fetched;
+        TooManyPackages when `device`, or the server, has as many preparing as it may.
         """
         box = check_box(box)
         template = check_source(self.settings.tile_url)
@@ -394,51 +551,63 @@ class TilePackages:
             )
         pid = package_id(box, template)
         with self._lock:
-            current = self._packages.get(pid) or self._from_disk(pid)
-            if current is not None and (
-                current.state == "preparing" or (current.state == "ready" and self._fresh(pid))
-            ):
-                self._packages[pid] = current
+            current = self._current(pid)
+            if current is not None and current.state == "preparing":
+                return current.as_dict()
+            if current is not None and current.state == "ready" and self._fresh(pid):
+                self._touch(pid)
                 return current.as_dict()
             if self._stop.is_set():
                 raise NoAllowedSource("the server is stopping; ask for the map package again")
+            self._check_room(device)
             package = Package(
-                pid, box, tiles, estimate, self.max_bytes, self.settings.tile_attribution
+                pid,
+                box,
+                tiles,
+                estimate,
+                self.max_bytes,
+                self.settings.tile_attribution,
+                device=device,
             )
             self._packages[pid] = package
-            thread = threading.Thread(
-                target=self._prepare,
-                args=(package, template),
-                name=f"{THREAD_PREFIX}{pid[:8]}",
-                daemon=True,  # never holds the process up; close() stops it first
-            )
-            self._threads.add(thread)
-            thread.start()
+            self._gone.discard(pid)
+            self._start(package, template)
             return package.as_dict()
 
     def status(self, pid: str) -> dict[str, Any]:
-        """The package's status; UnknownPackage if there is none."""
+        """The package's status; UnknownPackage if there is none (any more)."""
         with self._lock:
-            package = self._packages.get(pid) or self._from_disk(pid)
+            package = self._current(pid)
+            if package is None and pid in self._gone:
+                raise UnknownPackage(
+                    f"map package {pid} is no longer on this server (its file was removed); ask "
+                    "for the area's package again with POST /v1/tiles/packages"
+                )
             if package is None:
                 raise UnknownPackage(
                     f"there is no map package {pid} on this server; ask for the area's package "
                     "again with POST /v1/tiles/packages"
                 )
-            self._packages[pid] = package
             return package.as_dict()
 
-    def file(self, pid: str) -> Path:
-        """The ready package's file; UnknownPackage or PackageNotReady otherwise."""
+    def open_file(self, pid: str) -> tuple[BinaryIO, os.stat_result]:
+        """The package's file, open, and its stat: the ready one, or while the package is prepared
+        again, the last ready one (replaced by the new one in one rename). UnknownPackage or
+        PackageNotReady when there is none. Marks the file as used (for `sweep`)."""
         status = self.status(pid)
-        path = self._path(pid)
-        if status["state"] == "ready" and path.exists():
-            return path
+        try:
+            opened = open(self._path(pid), "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError:
+            opened = None
+        if opened is not None:
+            return opened, _mark_used(opened)
         if status["state"] == "failed":
             raise PackageNotReady(
                 f"map package {pid} failed: {status['reason']} Ask for it "
                 "again with POST /v1/tiles/packages"
             )
+        if status["state"] == "ready":  # removed between the two looks
+            return self.open_file(pid)  # says it is gone
         raise PackageNotReady(
             f"map package {pid} is still being prepared ({status['done']:,} of "
             f"{status['tiles']:,} tiles); ask for its status until it is ready"
@@ -450,11 +619,8 @@ class TilePackages:
         the threads are daemons and never hold the process up)."""
         self._stop.set()
         deadline = time.monotonic() + timeout_s
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        if not any(thread.is_alive() for thread in threads):
+        preparers_done = self._preparers.close(deadline)
+        if self._fetchers.close(deadline) and preparers_done:
             self._http.close()
 
     # ---- where things are ---------------------------------------------------------------
@@ -466,11 +632,36 @@ class TilePackages:
         # Named per thread: a package prepared again never shares its file with the last try.
         return self.packages_dir / f"{pid}.{threading.get_ident()}.part"
 
+    def _cache_path(self, template: str, z: int, x: int, y: int) -> Path:
+        return self.root / "cache" / source_key(template) / str(z) / str(x) / str(y)
+
     def _fresh(self, pid: str) -> bool:
         try:
             return time.time() - self._path(pid).stat().st_mtime < PACKAGE_MAX_AGE_S
         except FileNotFoundError:
-            return False  # removed by hand: prepared again
+            return False
+
+    def _touch(self, pid: str) -> None:
+        with contextlib.suppress(FileNotFoundError), open(self._path(pid), "rb") as used:
+            _mark_used(used)
+
+    def _current(self, pid: str) -> Package | None:
+        """The package as it stands (from memory, or from its file after a restart); None if
+        there is none, or its file is gone (then noted in `_gone`). Under the lock."""
+        package = self._packages.get(pid)
+        if package is None:
+            package = self._from_disk(pid)
+            if package is not None:
+                self._packages[pid] = package
+            return package
+        if package.state == "ready" and not self._path(pid).exists():
+            log.warning(
+                "map package %s: its file was removed; it is prepared again when asked", pid
+            )
+            del self._packages[pid]
+            self._gone.add(pid)
+            return None
+        return package
 
     def _from_disk(self, pid: str) -> Package | None:
         """A package prepared before this process started (its status is in its metadata)."""
@@ -481,7 +672,8 @@ class TilePackages:
             with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
                 meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
             west, south, east, north = (float(v) for v in meta["bounds"].split(","))
-        except (sqlite3.Error, KeyError, ValueError) as exc:
+            size = path.stat().st_size
+        except (sqlite3.Error, KeyError, ValueError, OSError) as exc:
             log.warning("map package %s: unreadable, prepared again when asked for: %s", pid, exc)
             return None
         box = Box(south, west, north, east)
@@ -496,47 +688,156 @@ class TilePackages:
             state="ready",
             done=tiles,
             missing=int(meta.get("missing_tiles", 0) or 0),
-            bytes=path.stat().st_size,
+            bytes=size,
         )
 
-    def _cache_path(self, template: str, z: int, x: int, y: int) -> Path:
-        source = hashlib.sha256(template.encode()).hexdigest()[:16]
-        return self.root / "cache" / source / str(z) / str(x) / str(y)
+    # ---- starting (under the lock) ------------------------------------------------------
 
-    # ---- preparing (in the package's thread) --------------------------------------------
+    def _check_room(self, device: str | None) -> None:
+        """TooManyPackages if `device`, or the server, may not start another package now."""
+        busy = [p for p in self._packages.values() if p.state == "preparing"]
+        mine = sum(1 for p in busy if device is not None and p.device == device)
+        if mine >= MAX_PER_DEVICE:
+            raise TooManyPackages(
+                f"this device already has {mine} map packages being prepared, as many as it may "
+                f"at once; ask for this one again when one of them is ready (in about "
+                f"{BUSY_RETRY_S} seconds)"
+            )
+        if len(busy) >= MAX_AT_ONCE:
+            raise TooManyPackages(
+                f"the server is preparing {len(busy)} map packages right now, as many as it "
+                f"does at once; ask for this one again in about {BUSY_RETRY_S} seconds"
+            )
+
+    def _start(self, package: Package, template: str) -> None:
+        """Hand the package to the preparing threads; if none will start, it fails at once."""
+        ahead = sum(1 for p in self._packages.values() if p.state == "preparing") - 1
+        try:
+            self._preparers.submit(functools.partial(self._prepare, package, template))
+        except NoThread as exc:
+            log.error("map package %s: no thread to prepare it: %s", package.id, exc)
+            self._fail(
+                package,
+                "the server could not start preparing the package (it is short of threads "
+                "or memory); ask for it again in a few minutes",
+            )
+            return
+        if ahead >= MAX_PREPARING:
+            log.info(
+                "map package %s queued: %d packages are prepared before it (%d at once)",
+                package.id,
+                ahead,
+                MAX_PREPARING,
+            )
+
+    # ---- preparing (in a preparing thread) ----------------------------------------------
 
     def _prepare(self, package: Package, template: str) -> None:
+        part = self._part(package.id)
         try:
-            with self._preparing:
-                if not self._stop.is_set():
-                    self._fetch_and_build(package, template)
-            if self._stop.is_set() and package.state == "preparing":
+            if not self._stop.is_set() and package.state == "preparing":
+                tiles = [t for r in plan(package.box) for t in r.tiles()]
+                job = _Job(package, template, tiles)
+                self._fetch_all(job)
+                self._finish(job, part)
+            if self._stop.is_set():
                 self._fail(package, "the server stopped while preparing the package; ask again")
         except Exception as exc:
             if _storage_full(exc):
-                reason = "the server's storage is full; try again later"
-            else:
-                reason = (
-                    "preparing the package failed unexpectedly; the reason is in the "
-                    "server's log, try again later"
+                log.error("map package %s: %s", package.id, exc)
+                self._fail(package, STORAGE_FULL)
+            elif isinstance(exc, NoThread):
+                log.error("map package %s: no thread to fetch its tiles: %s", package.id, exc)
+                self._fail(
+                    package,
+                    "the server could not start fetching the package's tiles (it is short of "
+                    "threads or memory); ask for it again in a few minutes",
                 )
-            log.exception("map package %s failed", package.id)
-            self._fail(package, reason)
+            else:
+                log.exception("map package %s failed", package.id)
+                self._fail(
+                    package,
+                    "preparing the package failed unexpectedly; the reason is in the "
+                    "server's log, try again later",
+                )
         finally:
-            self._part(package.id).unlink(missing_ok=True)
-            with self._lock:
-                self._threads.discard(threading.current_thread())
+            part.unlink(missing_ok=True)
 
-    def _fetch_and_build(self, package: Package, template: str) -> None:
-        started = time.monotonic()
-        tiles = [t for r in plan(package.box) for t in r.tiles()]
-        left_out, problem = self._fetch_all(package, template, tiles)
-        if self._stop.is_set():
+    def _fetch_all(self, job: _Job) -> None:
+        """Every tile into the cache (or counted out), FETCH_WINDOW at a time on the shared fetch
+        threads; returns once every tile handed out is back."""
+        with job.back:
+            for tile in job.tiles:
+                while job.pending >= FETCH_WINDOW:
+                    job.back.wait()
+                if job.problem is not None or self._stop.is_set():
+                    break
+                self._fetchers.submit(functools.partial(self._fetch_one, job, tile))
+                job.pending += 1
+            while job.pending:
+                job.back.wait()
+
+    def _fetch_one(self, job: _Job, tile: Tile) -> None:
+        """One tile, in a fetch thread: whatever happens, it is counted and handed back."""
+        try:
+            if job.problem is not None or self._stop.is_set():
+                outcome = _Outcome("stopped")
+            else:
+                try:
+                    outcome = self._tile(job.template, *tile)
+                except Exception as exc:  # the cache, mostly: it must not end the thread
+                    outcome = _broken(exc)
+            self._count(job, tile, outcome)
+        finally:
+            with job.back:
+                job.pending -= 1
+                job.back.notify_all()
+
+    def _count(self, job: _Job, tile: Tile, outcome: _Outcome) -> None:
+        """Book one tile's outcome; the package gives up (fails at once) when it must."""
+        if outcome.kind == "stopped":
             return
-        if problem:
-            self._fail(package, problem)
+        package = job.package
+        give_up: str | None = None
+        with self._lock:
+            package.done += 1
+            package.missing += outcome.kind == "missing"
+            package.failed += outcome.kind == "failed"
+            package.fetched_bytes += outcome.size
+            if outcome.kind == "kept":
+                job.in_a_row = 0
+                if package.fetched_bytes > package.max_bytes:
+                    give_up = self._too_large(package, package.fetched_bytes)
+            else:
+                job.left_out.add(tile)
+                if len(job.left_out) <= LOGGED_LEFT_OUT:  # the total is in the "ready" line
+                    verb = "left out" if outcome.kind == "missing" else "not fetched"
+                    log.info("map package %s: tile %d/%d/%d %s: %s", package.id, *tile, verb,
+                             outcome.note)  # fmt: skip
+            if outcome.kind == "missing":
+                job.in_a_row = 0  # an answer: the source works
+            elif outcome.kind == "failed":
+                job.in_a_row += 1
+                job.last_failure = outcome
+                if job.in_a_row >= GIVE_UP_AFTER:
+                    give_up = self._source_trouble(job)
+            elif outcome.kind == "full":
+                give_up = STORAGE_FULL
+            if give_up is not None and job.problem is None:
+                job.problem = give_up
+                self._fail(package, give_up)
+
+    def _finish(self, job: _Job, part: Path) -> None:
+        """After the fetching: the package's file, or the reason it has none."""
+        package = job.package
+        if job.problem is not None or self._stop.is_set():
+            return  # failed already, or the caller says the server stopped
+        if package.done != len(job.tiles):
+            raise RuntimeError(f"{package.done} of {len(job.tiles)} tiles were handled")
+        if package.failed:
+            self._fail(package, self._source_trouble(job))
             return
-        kept = [t for t in tiles if t not in left_out]
+        kept = [t for t in job.tiles if t not in job.left_out]
         if not kept:
             self._fail(
                 package,
@@ -544,93 +845,80 @@ class TilePackages:
                 "the server can check WALKAUDIT_TILE_URL",
             )
             return
-        size = self._build(package, template, kept)
-        if size is None:
+        started = time.monotonic()
+        if not self._build(package, job.template, kept, part):
             return
+        size = part.stat().st_size
+        if size > package.max_bytes:
+            self._fail(package, self._too_large(package, size, whole=True))
+            return
+        with open(part, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(part, self._path(package.id))
         with self._lock:
-            package.state, package.bytes = "ready", size
+            package.state, package.bytes, package.reason = "ready", size, None
         log.info(
-            "map package %s ready: %d tiles (%d left out), %.1f MB in %.1f s",
+            "map package %s ready: %d tiles (%d left out), %.1f MB, written in %.1f s",
             package.id,
-            len(kept),
+            package.tiles - package.missing,
             package.missing,
             size / MiB,
             time.monotonic() - started,
         )
 
     def _fail(self, package: Package, reason: str) -> None:
+        """The preparation failed (the first reason counts). A package prepared again because
+        it was stale stays ready with its last file."""
         with self._lock:
+            if package.state != "preparing":
+                return
             package.state, package.reason = "failed", reason
-        log.warning("map package %s failed: %s", package.id, reason)
-
-    def _fetch_all(
-        self, package: Package, template: str, tiles: list[Tile]
-    ) -> tuple[set[Tile], str | None]:
-        """Get every tile into the cache, FETCH_CONCURRENCY at a time: the tiles left out, and
-        the reason to give up (None if not)."""
-        todo = iter(tiles)
-        left_out: set[Tile] = set()
-        state = {"unreachable_in_a_row": 0, "problem": None}
-        lock = threading.Lock()
-
-        def work() -> None:
-            while not self._stop.is_set() and state["problem"] is None:
-                with lock:
-                    tile = next(todo, None)
-                if tile is None:
-                    return
-                outcome = self._tile(template, *tile)
-                with lock:
-                    self._count(package, tile, outcome, left_out, state)
-
-        workers = [
-            threading.Thread(target=work, name=f"{THREAD_PREFIX}{package.id[:8]}-{n}", daemon=True)
-            for n in range(FETCH_CONCURRENCY)
-        ]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        problem = state["problem"]
-        return left_out, problem if isinstance(problem, str) else None
-
-    def _count(
-        self,
-        package: Package,
-        tile: Tile,
-        outcome: _Outcome,
-        left_out: set[Tile],
-        state: dict[str, Any],
-    ) -> None:
-        """Book one tile's outcome; sets state["problem"] when the package must give up."""
-        if outcome.kind == "stopped":
-            return
-        if outcome.kind == "kept":
-            state["unreachable_in_a_row"] = 0
-        else:
-            left_out.add(tile)
-            if len(left_out) <= LOGGED_LEFT_OUT:  # the total is in the "ready" line
-                log.info("map package %s: tile %d/%d/%d left out: %s", package.id, *tile,
-                         outcome.note)  # fmt: skip
-        if outcome.kind == "unreachable":
-            state["unreachable_in_a_row"] += 1
-            if state["unreachable_in_a_row"] >= UNREACHABLE_AFTER:
-                kept = package.done - package.missing
-                state["problem"] = (
-                    f"the map tile source cannot be reached ({outcome.note}); the {kept:,} tiles "
-                    "fetched so far are kept, and asking for the package again continues from them"
-                )
-        with self._lock:
-            package.done += 1
-            package.missing += outcome.kind != "kept"
-            package.fetched_bytes += outcome.size
-            over = package.fetched_bytes > package.max_bytes
-        if over and state["problem"] is None:
-            state["problem"] = (
-                f"the tiles of this area add up to more than the {package.max_bytes / MiB:,.0f} MB "
-                f"this server allows for a package (the estimate was "
-                f"{package.estimated_bytes / MiB:,.1f} MB); choose a smaller area around the walk"
+            last = None
+            if self._packages.get(package.id) is package:
+                last = self._from_disk(package.id)
+                if last is not None:
+                    self._packages[package.id] = last
+        if last is not None:
+            log.warning(
+                "map package %s: preparing it again failed, its last file stays ready: %s",
+                package.id,
+                reason,
             )
+        else:
+            log.warning("map package %s failed: %s", package.id, reason)
+
+    def _source_trouble(self, job: _Job) -> str:
+        package = job.package
+        last = job.last_failure or _Outcome("failed", note="no answer")
+        kept = package.done - package.missing - package.failed
+        if last.network:
+            return (
+                f"the map tile source cannot be reached ({last.note}); the {kept:,} tiles "
+                "fetched so far are kept, and asking for the package again continues from them"
+            )
+        return (
+            f"the map tile source is overloaded or failing ({last.note}; {package.failed:,} "
+            f"tiles could not be fetched); the {kept:,} tiles fetched so far are kept, and asking "
+            "for the package again in a few minutes continues from them"
+        )
+
+    @staticmethod
+    def _too_large(package: Package, size: int, whole: bool = False) -> str:
+        """The reason for a package over the cap: its tiles so far, or its whole file."""
+        cap, estimate = package.max_bytes / MiB, package.estimated_bytes / MiB
+        if whole:
+            return (
+                f"the map package for this area came to {size / MiB:,.2f} MB, more than the "
+                f"{cap:,.0f} MB this server allows for a package (the estimate was "
+                f"{estimate:,.1f} MB); choose a smaller area around the walk"
+            )
+        return (
+            f"the tiles of this area add up to more than the {cap:,.0f} MB this server allows "
+            f"for a package ({size / MiB:,.1f} MB before all were fetched; the estimate was "
+            f"{estimate:,.1f} MB); choose a smaller area around the walk"
+        )
+
+    # ---- one tile (in a fetch thread) ---------------------------------------------------
 
     def _tile(self, template: str, z: int, x: int, y: int) -> _Outcome:
         """One tile into the cache (unless it is there and fresh), with retries."""
@@ -638,66 +926,84 @@ class TilePackages:
         try:
             if time.time() - path.stat().st_mtime < CACHE_MAX_AGE_S:
                 return _Outcome("kept", path.stat().st_size)
-        except FileNotFoundError:
-            pass
+        except OSError:
+            pass  # not cached (or the cache cannot be read: writing it says why)
         url = tile_url(template, z, x, y)
-        note, network = "", False
+        failure = _Outcome("failed", note="no answer")
         for attempt in range(ATTEMPTS):
-            if attempt and self._stop.wait(BACKOFF_S * 2 ** (attempt - 1) * random.uniform(1, 1.5)):
+            # After a 429 the pause is the wait; otherwise back off before trying again.
+            if attempt and failure.note != "HTTP 429" and self._stop.wait(_backoff(attempt)):
                 return _Outcome("stopped")
-            if self._stop.is_set():
+            if not self._wait_for_source():
                 return _Outcome("stopped")
             try:
-                with self._slots:
-                    status, body = self._get(url)
+                answer = self._get(url)
             except httpx.HTTPError as exc:
-                note, network = (
-                    (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__),
-                    True,
-                )
+                note = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                failure = _Outcome("failed", note=note, network=True)
                 continue
-            if status == 200 and body is not None and image_format(body):
-                _write_atomically(path, body)
-                return _Outcome("kept", len(body))
-            if status == 200:
+            if answer.status == 200 and answer.too_large:
+                return _Outcome(
+                    "missing",
+                    note=f"the answer is larger than {MAX_TILE_BYTES // MiB} MB, too large for "
+                    "a map tile",
+                )
+            if answer.status == 200 and answer.body is not None and image_format(answer.body):
+                _write_atomically(path, answer.body)
+                return _Outcome("kept", len(answer.body))
+            if answer.status == 200:
                 return _Outcome("missing", note="the answer is not a PNG or JPEG tile")
-            note, network = f"HTTP {status}", False
-            if status not in (408, 429) and status < 500:
-                return _Outcome("missing", note=note)  # 404: the source has no such tile
-        return _Outcome("unreachable" if network else "missing", note=note)
+            failure = _Outcome("failed", note=f"HTTP {answer.status}")
+            if answer.status == 429:
+                self._pause(answer.retry_after)
+            elif answer.status != 408 and answer.status < 500:
+                return _Outcome("missing", note=f"HTTP {answer.status}")  # 404: no such tile
+        return failure
 
-    def _get(self, url: str) -> tuple[int, bytes | None]:
-        """The status and body (None when larger than MAX_TILE_BYTES)."""
+    def _get(self, url: str) -> _Answer:
+        """The source's answer; the body only for a 200 no larger than MAX_TILE_BYTES."""
         with self._http.stream("GET", url) as answer:
             if answer.status_code != 200:
-                return answer.status_code, None
+                return _Answer(answer.status_code, retry_after=answer.headers.get("retry-after"))
             body = bytearray()
             for chunk in answer.iter_bytes():
                 body += chunk
                 if len(body) > MAX_TILE_BYTES:
-                    return answer.status_code, None
-            return answer.status_code, bytes(body)
+                    return _Answer(200, too_large=True)
+            return _Answer(200, bytes(body))
 
-    def _build(self, package: Package, template: str, kept: list[Tile]) -> int | None:
-        """Write the MBTiles file (as .part, renamed when whole); its size, or None if stopped."""
-        path, part = self._path(package.id), self._part(package.id)
+    def _pause(self, retry_after: str | None) -> None:
+        """A 429: no request to the source, from any package, until its Retry-After is over."""
+        seconds = retry_after_s(retry_after)
+        with self._lock:
+            now = time.monotonic()
+            starts = self._pause_until <= now
+            self._pause_until = max(self._pause_until, now + seconds)
+        if starts:
+            log.warning(
+                "map packages: the tile source answered 429 (too many requests); no request to it "
+                "for %.0f s",
+                seconds,
+            )
+
+    def _wait_for_source(self) -> bool:
+        """Wait out a pause a 429 asked for; False if the server stops meanwhile."""
+        while True:
+            with self._lock:
+                left = self._pause_until - time.monotonic()
+            if left <= 0:
+                return True
+            if self._stop.wait(left):
+                return False
+
+    # ---- the file -----------------------------------------------------------------------
+
+    def _build(self, package: Package, template: str, kept: list[Tile], part: Path) -> bool:
+        """Write the MBTiles file as `part`; False if the server stopped meanwhile. Tiles that
+        vanished from the cache meanwhile are left out and counted."""
         part.unlink(missing_ok=True)  # thread ids are reused: never add to an old file
-        first = self._cache_path(template, *kept[0]).read_bytes()[:16]
         box = package.box
-        meta = {
-            "name": f"walkaudit {','.join(f'{v:g}' for v in box.bounds)}",
-            "format": image_format(first) or "png",
-            "bounds": ",".join(f"{v:.{ROUND}f}" for v in box.bounds),
-            "center": f"{(box.west + box.east) / 2:.{ROUND}f},"
-            f"{(box.south + box.north) / 2:.{ROUND}f},16",
-            "minzoom": str(MIN_ZOOM),
-            "maxzoom": str(MAX_ZOOM),
-            "attribution": package.attribution,
-            "type": "baselayer",
-            "version": "1",
-            "description": "Offline map of a safety walk's area",
-            "missing_tiles": str(package.missing),
-        }
+        formats: list[str] = []
         db = sqlite3.connect(part)
         try:
             # A tile's last overflow page is half empty on average: 1 KB pages instead of 4 KB
@@ -715,39 +1021,155 @@ class TilePackages:
                 "CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)"
             )
             db.execute("CREATE UNIQUE INDEX name ON metadata (name)")
+            db.executemany(
+                "INSERT INTO tiles VALUES (?, ?, ?, ?)",
+                self._rows(package, template, kept, formats),
+            )
+            meta = {
+                "name": f"walkaudit {','.join(f'{v:g}' for v in box.bounds)}",
+                "format": formats[0] if formats else "png",
+                "bounds": ",".join(f"{v:.{ROUND}f}" for v in box.bounds),
+                "center": f"{(box.west + box.east) / 2:.{ROUND}f},"
+                f"{(box.south + box.north) / 2:.{ROUND}f},16",
+                "minzoom": str(MIN_ZOOM),
+                "maxzoom": str(MAX_ZOOM),
+                "attribution": package.attribution,
+                "type": "baselayer",
+                "version": "1",
+                "description": "Offline map of a safety walk's area",
+                "missing_tiles": str(package.missing),  # after the rows: vanished ones count
+            }
             db.executemany("INSERT INTO metadata VALUES (?, ?)", meta.items())
-            db.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?)", self._rows(template, kept))
             db.commit()
         finally:
             db.close()
-        if self._stop.is_set():
-            return None
-        with open(part, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(part, path)
-        return path.stat().st_size
+        return not self._stop.is_set()
 
-    def _rows(self, template: str, kept: list[Tile]) -> Iterator[tuple[Any, ...]]:
-        """The tiles table's rows, read from the cache one at a time (memory stays flat)."""
+    def _rows(
+        self, package: Package, template: str, kept: list[Tile], formats: list[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """The tiles table's rows, read from the cache one at a time (memory stays flat); the
+        first tile's format goes into `formats`."""
         for z, x, y in kept:
             if self._stop.is_set():
                 return
             try:
                 data = self._cache_path(template, z, x, y).read_bytes()
-            except FileNotFoundError:  # removed from the cache by hand meanwhile
-                log.warning("map package: tile %d/%d/%d vanished from the cache", z, x, y)
+            except OSError as exc:  # removed from the cache meanwhile (by hand, say)
+                if _storage_full(exc):
+                    raise
+                log.warning(
+                    "map package %s: tile %d/%d/%d vanished from the cache, left out: %s",
+                    package.id, z, x, y, exc,
+                )  # fmt: skip
+                with self._lock:
+                    package.missing += 1
                 continue
+            if not formats:
+                formats.append(image_format(data) or "png")
             yield z, x, tms_row(z, y), data
+
+
+def _mark_used(file: BinaryIO) -> os.stat_result:
+    """Mark the open package file as used now, for `sweep` (its access time: the modification
+    time stays, and so does the ETag); its stat."""
+    stat = os.fstat(file.fileno())
+    try:
+        os.utime(file.fileno(), ns=(time.time_ns(), stat.st_mtime_ns))
+    except OSError as exc:  # a file the server may read but not touch: kept the full time
+        log.warning("map package %s: cannot mark it used: %s", file.name, exc)
+    return stat
+
+
+def _backoff(attempt: int) -> float:
+    return BACKOFF_S * 2 ** (attempt - 1) * random.uniform(1, 1.5)
+
+
+def _broken(exc: Exception) -> _Outcome:
+    """A tile whose handling raised: the disk is full, or it cannot be kept (left out)."""
+    if _storage_full(exc):
+        return _Outcome("full", note=str(exc))
+    return _Outcome(
+        "missing", note=f"it cannot be kept in the tile cache ({type(exc).__name__}: {exc})"
+    )
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a half-written tile would hold the space it took
+        raise
 
 
 def _storage_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
         return True
     return isinstance(exc, sqlite3.Error) and "database or disk is full" in str(exc)
+
+
+# ---- keeping the disk bounded ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What a sweep removed."""
+
+    packages: int = 0
+    tiles: int = 0
+    bytes: int = 0
+
+
+def sweep(settings: Settings, now: float | None = None) -> Swept:
+    """Remove packages not asked for or downloaded for `tile_package_keep_days` (their access
+    time, see TilePackages.open_file), cached tiles older than a package would use, and leftovers
+    of preparations cut short. Safe while the server prepares packages."""
+    root = settings.data_dir / "tiles"
+    if not root.is_dir():
+        return Swept()  # this server never prepared a package
+    now = time.time() if now is None else now
+    keep_s = settings.tile_package_keep_days * 86400
+    packages, tiles, freed = 0, 0, 0
+    for path in (root / "packages").glob("*.mbtiles"):
+        size = _remove_if(path, lambda st: now - max(st.st_atime, st.st_mtime) > keep_s)
+        packages, freed = packages + (size is not None), freed + (size or 0)
+    leftovers = [*(root / "packages").glob("*.part"), *(root / "cache").rglob(".*.tmp")]
+    for path in leftovers:  # a stop cut them short (a preparation takes minutes, not a day)
+        freed += _remove_if(path, lambda st: now - st.st_mtime > SWEEP_GRACE_S) or 0
+    for folder, _, names in os.walk(root / "cache", topdown=False):
+        for name in names:
+            size = _remove_if(
+                Path(folder) / name,
+                lambda st: now - st.st_mtime > CACHE_MAX_AGE_S + SWEEP_GRACE_S,
+            )
+            tiles, freed = tiles + (size is not None), freed + (size or 0)
+        if folder != str(root / "cache"):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # only if empty
+    swept = Swept(packages, tiles, freed)
+    if packages or tiles:
+        log.info(
+            "map packages: removed %d packages unused for %g days and %d cached tiles older "
+            "than %d days (%.1f MB)",
+            packages,
+            settings.tile_package_keep_days,
+            tiles,
+            (CACHE_MAX_AGE_S + SWEEP_GRACE_S) // 86400,
+            freed / MiB,
+        )
+    return swept
+
+
+def _remove_if(path: Path, old: Callable[[os.stat_result], bool]) -> int | None:
+    """Remove the file if `old(its stat)`: its size, or None if it stays (or went already)."""
+    try:
+        stat = path.stat()
+        if not old(stat):
+            return None
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    return stat.st_size

@@ -1,25 +1,33 @@
 """Offline map packages (issue 11): the server prepares a walk area's tiles from its own source.
 
-Against `walkaudit-server serve` on loopback with tests/tile_source.py as WALKAUDIT_TILE_URL: the
-count and estimate follow the slippy-map formulas (computed here independently), the file is an
-MBTiles whose tiles are the source's PNGs with TMS rows, a second request costs the source
-nothing, the cap and a forbidden or missing source are refused, a source that is down fails the
-package with a sentence and a later request succeeds, tiles the source lacks are left out and
-counted, a cut download resumes with Range, and tokens and boxes are checked. The pure functions
-(tile math, the source rule) are checked in-process at the end.
+Against `walkaudit-server serve` on loopback with tests/tile_source.py (or a scripted source in
+front of its tiles) as WALKAUDIT_TILE_URL: the count and estimate follow the slippy-map formulas
+(computed here independently), the file is an MBTiles whose tiles are the source's PNGs with TMS
+rows, a second request costs the source nothing, the cap (on the file's real size) and a forbidden
+or missing source are refused, a source that is down or failing fails the package with a sentence
+and a later request continues from the cache, a 429 pauses every request for its Retry-After,
+tiles the source lacks are left out and counted (and a tile the cache cannot hold too, while a
+full disk fails the package), one device and the whole server may prepare only so many packages
+at once, old packages and tiles are swept, a cut download resumes with Range and If-Range, a
+stale package is served while prepared again, and tokens and boxes are checked. The pure
+functions (tile math, the source rule, Retry-After) are checked in-process at the end.
 """
 
 from __future__ import annotations
 
+import email.utils
 import http.server
 import io
 import json
 import math
+import os
+import re
 import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +36,12 @@ import pytest
 from PIL import Image
 
 from sync_server import tile_packages as tp
+from sync_server.app import create_app
+from sync_server.config import Settings
+from tests.server.conftest import TestClient
+from tests.server.test_faults import TmpfsServer, fill
 from tests.support import ServerProcess, TcpProxy, free_port
-from tests.tile_source import TILE_PATH, ZOOM_COLOURS, TileSource
+from tests.tile_source import TILE_PATH, ZOOM_COLOURS, TileSource, tile_png
 
 pytestmark = pytest.mark.slow
 
@@ -132,6 +144,104 @@ def phone(server: ServerProcess) -> Iterator[httpx.Client]:
         yield http
 
 
+Answer = tuple[int, dict[str, str], bytes]  # status, headers, body
+
+
+class ScriptedSource:
+    """A tile source on loopback whose answers a test decides, in front of tests/tile_source.py's
+    tiles: `answer(tile)` may give (status, headers, body) instead of the tile (None: the tile);
+    `missing` tiles are 404. `hold(which)` makes requests for those tiles wait until `release(n)`
+    lets n of them go or `open()` all; `asked` logs every request, `held` counts those waiting."""
+
+    def __init__(self, missing: set[Tile] | None = None) -> None:
+        self.asked: list[Tile] = []
+        self.answered: list[tuple[Tile, int]] = []
+        self.answer: Callable[[Tile], Answer | None] = lambda tile: None
+        self.missing = missing or set()
+        self.held = 0
+        self._holding: Callable[[Tile], bool] = lambda tile: False
+        self._tickets = threading.Semaphore(0)
+        self._lock = threading.Lock()
+        self._tiles: dict[Tile, bytes] = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                m = TILE_PATH.match(self.path)
+                tile = (int(m[1]), int(m[2]), int(m[3])) if m else (0, 0, 0)
+                status, headers, body = outer._handle(tile)
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def template(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{{z}}/{{x}}/{{y}}.png"
+
+    def tile(self, z: int, x: int, y: int) -> bytes:
+        with self._lock:
+            if (z, x, y) not in self._tiles:
+                self._tiles[(z, x, y)] = tile_png(z, x, y)
+            return self._tiles[(z, x, y)]
+
+    def hold(self, which: Callable[[Tile], bool]) -> None:
+        self._holding = which
+
+    def release(self, n: int) -> None:
+        self._tickets.release(n)
+
+    def open(self) -> None:
+        self._holding = lambda tile: False
+        self._tickets.release(1000)
+
+    def close(self) -> None:
+        self.open()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, tile: Tile) -> Answer:
+        with self._lock:
+            self.asked.append(tile)
+            wait = self._holding(tile)
+            self.held += wait
+        if wait:
+            self._tickets.acquire()
+            with self._lock:
+                self.held -= 1
+        answer = self.answer(tile)
+        if answer is None:
+            answer = (404, {}, b"") if tile in self.missing else (200, {}, self.tile(*tile))
+        with self._lock:
+            self.answered.append((tile, answer[0]))
+        return answer
+
+
+def eventually(condition: Callable[[], bool], what: str, limit_s: float = 30) -> None:
+    """Wait until `condition()` holds (a server works in the background)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {limit_s} s")
+        time.sleep(0.02)
+
+
+def log_lines(server: ServerProcess, text: str) -> list[str]:
+    return [line for line in server.log.read_text().splitlines() if text in line]
+
+
 # ---- size and tiles -------------------------------------------------------------------------
 
 
@@ -161,6 +271,7 @@ def test_the_file_is_an_mbtiles_of_exactly_the_sources_tiles_with_tms_rows(
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/vnd.sqlite3"
     assert int(answer.headers["content-length"]) == len(answer.content) == status["bytes"]
+    assert status["bytes"] <= status["max_bytes"]
     db = mbtiles(answer.content, tmp_path / "package.mbtiles")
     meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
     assert meta["format"] == "png"
@@ -361,68 +472,451 @@ def test_a_source_that_is_down_fails_the_package_and_a_later_request_succeeds(
     assert "Traceback" not in server.log.read_text()
 
 
-class FaultySource:
-    """In front of a TileSource: answers 500 for `broken` tiles, passes everything else on."""
-
-    def __init__(self, upstream: TileSource, broken: set[Tile]) -> None:
-        self.asked: list[Tile] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                m = TILE_PATH.match(self.path)
-                key = (int(m[1]), int(m[2]), int(m[3])) if m else (0, 0, 0)
-                outer.asked.append(key)
-                if key in broken:
-                    answer = httpx.Response(500, content=b"tile renderer crashed")
-                else:
-                    answer = httpx.get(upstream.template.format(z=key[0], x=key[1], y=key[2]))
-                self.send_response(answer.status_code)
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.port = free_port()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def test_tiles_the_source_lacks_or_fails_on_are_left_out_and_counted_the_rest_kept(
+def test_tiles_the_source_lacks_are_left_out_and_tiles_it_fails_on_fail_the_package(
     tmp_path: Path,
 ) -> None:
     wanted = sorted(expected_tiles(**OREBRO))
     missing = set([t for t in wanted if t[0] == 18][:3])
     broken = set([t for t in wanted if t[0] == 17][:2])
-    with TileSource(missing=missing) as upstream:
-        faulty = FaultySource(upstream, broken)
-        server = start(tmp_path / "server", f"http://127.0.0.1:{faulty.port}/{{z}}/{{x}}/{{y}}.png")
-        try:
-            with device(server) as http:
-                status = ready(http, OREBRO)
-                assert status["done"] == status["tiles"] == len(wanted)
-                data = http.get(f"/v1/tiles/packages/{status['id']}/file").content
-        finally:
-            server.stop()
-            faulty.close()
-        db = mbtiles(data, tmp_path / "package.mbtiles")
-        assert set(package_rows(db)) == tms(set(wanted) - missing - broken)
-        meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
-        assert meta["missing_tiles"] == str(len(missing) + len(broken))
-        # A 404 is an answer (asked once); a 500 is worth another try before giving up.
-        assert all(faulty.asked.count(t) == 1 for t in missing)
-        assert all(faulty.asked.count(t) == tp.ATTEMPTS for t in broken)
-        log = server.log.read_text()
-        assert sum("left out: HTTP 404" in line for line in log.splitlines()) == len(missing)
-        assert sum("left out: HTTP 500" in line for line in log.splitlines()) == len(broken)
+    source = ScriptedSource(missing=missing)
+    mended = threading.Event()
+    source.answer = lambda tile: (
+        (500, {}, b"tile renderer crashed") if tile in broken and not mended.is_set() else None
+    )
+    server = start(tmp_path / "server", source.template)
+    try:
+        with device(server) as http:
+            first = http.post("/v1/tiles/packages", json=OREBRO).json()
+            failed = settle(http, first["id"])
+            # A 500 passes: the package is not made ready with holes a later try would fill.
+            assert failed["state"] == "failed" and failed["done"] == len(wanted)
+            assert failed["reason"].startswith(
+                "the map tile source is overloaded or failing (HTTP 500; 2 tiles could not be "
+                "fetched)"
+            )
+            assert "asking for the package again in a few minutes continues" in failed["reason"]
+            assert http.get(f"/v1/tiles/packages/{first['id']}/file").status_code == 409
+            # A 404 is an answer (asked once); a 500 is worth another try before giving up.
+            assert all(source.asked.count(t) == 1 for t in missing)
+            assert all(source.asked.count(t) == tp.ATTEMPTS for t in broken)
+            before = len(source.asked)
+            mended.set()
+            status = ready(http, OREBRO)
+            assert status["id"] == first["id"] and status["done"] == status["tiles"]
+            data = http.get(f"/v1/tiles/packages/{status['id']}/file").content
+        # The second try asked only for what the cache lacked: the failed and the absent tiles.
+        assert sorted(source.asked[before:]) == sorted(missing | broken)
+    finally:
+        server.stop()
+        source.close()
+    db = mbtiles(data, tmp_path / "package.mbtiles")
+    assert set(package_rows(db)) == tms(set(wanted) - missing)
+    meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
+    assert meta["missing_tiles"] == str(len(missing))
+    for z, x, y in missing:
+        assert log_lines(server, f"tile {z}/{x}/{y} left out: HTTP 404")
+    assert len(log_lines(server, "not fetched: HTTP 500")) == len(broken)
+
+
+def test_a_429_pauses_every_request_for_its_retry_after_and_the_package_is_whole(
+    tmp_path: Path,
+) -> None:
+    wanted = expected_tiles(**OREBRO)
+    source = ScriptedSource()
+    window = {"until": 0.0}
+
+    def polite(tile: Tile) -> Answer | None:
+        # Past 60 requests the source asks for a 3 s pause, and answers 429 until it is over.
+        if len(source.asked) > 60 and not window["until"]:
+            window["until"] = time.monotonic() + 3
+        if time.monotonic() < window["until"]:
+            return 429, {"Retry-After": "3"}, b"slow down"
+        return None
+
+    source.answer = polite
+    server = start(tmp_path / "server", source.template)
+    try:
+        with device(server) as http:
+            status = ready(http, OREBRO)
+            data = http.get(f"/v1/tiles/packages/{status['id']}/file").content
+    finally:
+        server.stop()
+        source.close()
+    refused = [tile for tile, code in source.answered if code == 429]
+    # Only the requests already under way when the pause began met it; none came during it.
+    assert 1 <= len(refused) <= tp.FETCH_CONCURRENCY
+    db = mbtiles(data, tmp_path / "package.mbtiles")
+    assert set(package_rows(db)) == tms(wanted)  # no hole where a 429 was
+    assert dict(db.execute("SELECT name, value FROM metadata").fetchall())["missing_tiles"] == "0"
+    assert len(log_lines(server, "answered 429 (too many requests); no request to it for 3 s")) == 1
+
+
+def test_a_tile_the_cache_cannot_hold_is_left_out_and_counted_the_rest_kept(
+    tmp_path: Path, source: TileSource
+) -> None:
+    # The cache's folder for zoom 16 is a file: every tile there fails to be written (as on a
+    # damaged disk), and the fetch threads must go on with the other tiles.
+    root = tmp_path / "server"
+    blocked = root / "tiles" / "cache" / tp.source_key(source.template) / "16"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a folder")
+    wanted = expected_tiles(**OREBRO)
+    z16 = {t for t in wanted if t[0] == 16}
+    server = start(root, source.template)
+    try:
+        with device(server) as http:
+            status = ready(http, OREBRO)
+            assert status["done"] == status["tiles"] == len(wanted)
+            data = http.get(f"/v1/tiles/packages/{status['id']}/file").content
+    finally:
+        server.stop()
+    db = mbtiles(data, tmp_path / "package.mbtiles")
+    assert set(package_rows(db)) == tms(wanted - z16)
+    meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
+    assert meta["missing_tiles"] == str(len(z16))
+    said = log_lines(server, "left out: it cannot be kept in the tile cache (NotADirectoryError")
+    assert len(said) == min(len(z16), tp.LOGGED_LEFT_OUT)
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_a_full_disk_fails_the_package_with_a_sentence_and_a_later_request_completes_it(
+    tmp_path: Path,
+) -> None:
+    source = ScriptedSource()
+    source.hold(lambda tile: tile[0] >= 16)  # zoom 12–15 come at once, the rest when let go
+    env = {"WALKAUDIT_REPORT_INTERVAL_S": "0", "WALKAUDIT_MIN_FREE_MB": "1",
+           "WALKAUDIT_TILE_URL": source.template}  # fmt: skip
+    server = TmpfsServer(tmp_path / "data", 24, env).start()
+    wanted = expected_tiles(**OREBRO)
+    try:
+        with device(server) as http:
+            pid = http.post("/v1/tiles/packages", json=OREBRO).json()["id"]
+            eventually(lambda: source.held >= 1, "the server asks for a tile at zoom 16")
+            filler = server.inside / "filler"
+            fill(filler)  # the disk is full for a moment...
+            source.release(1)  # ...as one tile arrives
+
+            def failed_or_half_written() -> bool:
+                answer = http.get(f"/v1/tiles/packages/{pid}")
+                stuck = list((server.inside / "tiles" / "cache").rglob(".*.tmp"))
+                return bool(stuck) or (answer.status_code == 200 and
+                                       answer.json()["state"] != "preparing")  # fmt: skip
+
+            eventually(failed_or_half_written, "the tile's write fails")
+            filler.unlink()  # ...and then there is room again
+            source.open()
+            failed = settle(http, pid)
+            assert failed["state"] == "failed" and failed["reason"] == tp.STORAGE_FULL
+            assert "disk is full" in failed["reason"] and "freed space" in failed["reason"]
+            assert http.get(f"/v1/tiles/packages/{pid}/file").status_code == 409
+            assert not list((server.inside / "tiles").rglob("*.tmp"))  # nothing half-written
+            asked = len(source.asked)
+            status = ready(http, OREBRO)
+            data = http.get(f"/v1/tiles/packages/{pid}/file").content
+        assert all(z >= 16 for z, _, _ in source.asked[asked:])  # zoom 12–15 from the cache
+    finally:
+        server.stop()
+        source.close()
+    assert status["done"] == len(wanted)
+    db = mbtiles(data, tmp_path / "package.mbtiles")
+    assert set(package_rows(db)) == tms(wanted)
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_a_tile_too_large_is_left_out_and_said_to_be_too_large(tmp_path: Path) -> None:
+    wanted = expected_tiles(**OREBRO)
+    huge = min(t for t in wanted if t[0] == 18)
+    source = ScriptedSource()
+    oversize = b"\x89PNG\r\n\x1a\n" + b"\0" * (tp.MAX_TILE_BYTES + 1)
+    source.answer = lambda tile: (200, {}, oversize) if tile == huge else None
+    server = start(tmp_path / "server", source.template)
+    try:
+        with device(server) as http:
+            status = ready(http, OREBRO)
+            data = http.get(f"/v1/tiles/packages/{status['id']}/file").content
+    finally:
+        server.stop()
+        source.close()
+    db = mbtiles(data, tmp_path / "package.mbtiles")
+    assert set(package_rows(db)) == tms(wanted - {huge})
+    z, x, y = huge
+    [said] = log_lines(server, f"tile {z}/{x}/{y} left out")
+    assert said.endswith("the answer is larger than 2 MB, too large for a map tile")
+
+
+# ---- limits: packages at once, the cap, the disk --------------------------------------------
+
+
+def small_area(i: int) -> dict[str, float]:
+    """The i-th of many distinct areas of about 50 m × 30 m north of Örebro."""
+    south = round(59.30 + i * 0.001, 4)
+    return {"south": south, "west": 15.30, "north": round(south + 0.0005, 4), "east": 15.3005}
+
+
+def threads(server: ServerProcess) -> int:
+    assert server.proc is not None
+    return len(os.listdir(f"/proc/{server.proc.pid}/task"))
+
+
+def test_one_device_and_the_whole_server_prepare_only_so_many_packages_at_once(
+    tmp_path: Path,
+) -> None:
+    source = ScriptedSource()
+    source.hold(lambda tile: True)  # nothing is ready until the test lets the source answer
+    server = start(tmp_path / "server", source.template)
+    phones = [device(server) for _ in range(tp.MAX_AT_ONCE // tp.MAX_PER_DEVICE + 1)]
+    try:
+        idle = threads(server)
+        answers = [phones[0].post("/v1/tiles/packages", json=small_area(i)) for i in range(200)]
+        codes = Counter(a.status_code for a in answers)
+        assert codes == {202: tp.MAX_PER_DEVICE, 429: 200 - tp.MAX_PER_DEVICE}
+        refused = answers[-1]
+        assert refused.headers["Retry-After"] == str(tp.BUSY_RETRY_S)
+        assert refused.json()["detail"] == (
+            "this device already has 2 map packages being prepared, as many as it may at once; "
+            f"ask for this one again when one of them is ready (in about {tp.BUSY_RETRY_S} "
+            "seconds)"
+        )
+        # A fixed pool prepares them: no thread per package.
+        assert threads(server) <= idle + tp.MAX_PREPARING + tp.FETCH_CONCURRENCY + 2
+        # Other devices may start theirs, up to the server's limit.
+        started = [a.json()["id"] for a in answers if a.status_code == 202]
+        for n, phone in enumerate(phones[1:-1], start=1):
+            for i in range(tp.MAX_PER_DEVICE):
+                answer = phone.post("/v1/tiles/packages", json=small_area(1000 + 10 * n + i))
+                assert answer.status_code == 202, answer.text
+                started.append(answer.json()["id"])
+        assert len(started) == tp.MAX_AT_ONCE
+        last = phones[-1].post("/v1/tiles/packages", json=small_area(2000))
+        assert last.status_code == 429 and last.headers["Retry-After"] == str(tp.BUSY_RETRY_S)
+        assert last.json()["detail"].startswith(
+            f"the server is preparing {tp.MAX_AT_ONCE} map packages right now"
+        )
+        # Those beyond the first two wait their turn: "preparing" with nothing done, and the
+        # log says they are queued (the contract has no state for it).
+        queued = started[tp.MAX_PREPARING :]
+        assert all(phones[0].get(f"/v1/tiles/packages/{pid}").json()["done"] == 0
+                   for pid in queued)  # fmt: skip
+        assert len(log_lines(server, "queued:")) == len(queued)
+        source.open()
+        assert all(settle(phones[0], pid)["state"] == "ready" for pid in started)
+        again = phones[0].post("/v1/tiles/packages", json=small_area(3000))
+        assert again.status_code == 202
+        assert settle(phones[0], again.json()["id"])["state"] == "ready"
+    finally:
+        for phone in phones:
+            phone.close()
+        server.stop()
+        source.close()
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_a_thread_that_cannot_start_fails_the_package_instead_of_leaving_it_preparing(
+    tmp_path: Path, source: TileSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packages = tp.TilePackages(Settings(data_dir=tmp_path, tile_url=source.template))
+    box = tp.Box(**OREBRO)
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(threading.Thread, "start", refuse)
+            status = packages.request(box, "device-1")
+        assert status["state"] == "failed"
+        assert status["reason"] == (
+            "the server could not start preparing the package (it is short of threads or "
+            "memory); ask for it again in a few minutes"
+        )
+        assert packages.request(box, "device-1")["state"] == "preparing"  # tried again
+        deadline = time.monotonic() + 60
+        while packages.status(status["id"])["state"] == "preparing":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert packages.status(status["id"])["state"] == "ready"
+    finally:
+        packages.close()
+
+
+def test_the_cap_counts_the_files_real_size_not_only_its_tiles(tmp_path: Path) -> None:
+    wanted = expected_tiles(**OREBRO)
+    cap_mb = 6
+    # Every tile padded so that the tiles together just fit the cap (and the estimate is under
+    # it); the file, with SQLite's pages and index around them, does not.
+    size = cap_mb * MiB // len(wanted)
+    assert len(wanted) * tp.ESTIMATED_TILE_BYTES < cap_mb * MiB < len(wanted) * (size + 1)
+    source = ScriptedSource()
+    source.answer = lambda tile: (200, {}, source.tile(*tile).ljust(size, b"\0"))
+    server = start(tmp_path / "server", source.template, WALKAUDIT_TILE_PACKAGE_MAX_MB=str(cap_mb))
+    try:
+        with device(server) as http:
+            first = http.post("/v1/tiles/packages", json=OREBRO)
+            assert first.status_code == 202
+            status = settle(http, first.json()["id"])
+    finally:
+        server.stop()
+        source.close()
+    assert status["state"] == "failed", status
+    assert re.fullmatch(
+        r"the map package for this area came to 6\.\d\d MB, more than the 6 MB this server "
+        r"allows for a package \(the estimate was 5\.3 MB\); choose a smaller area around the walk",
+        status["reason"],
+    )
+    assert not list((tmp_path / "server" / "tiles" / "packages").iterdir())
+
+
+def test_tiles_far_larger_than_estimated_stop_the_package_before_all_are_fetched(
+    tmp_path: Path,
+) -> None:
+    source = ScriptedSource()
+    source.answer = lambda tile: (200, {}, source.tile(*tile).ljust(150_000, b"\0"))
+    server = start(tmp_path / "server", source.template, WALKAUDIT_TILE_PACKAGE_MAX_MB="6")
+    try:
+        with device(server) as http:
+            status = settle(http, http.post("/v1/tiles/packages", json=OREBRO).json()["id"])
+    finally:
+        server.stop()
+        source.close()
+    assert status["state"] == "failed"
+    assert status["reason"].startswith(
+        "the tiles of this area add up to more than the 6 MB this server allows for a package ("
+    )
+    assert status["reason"].endswith("estimate was 5.3 MB); choose a smaller area around the walk")
+    assert len(source.asked) < len(expected_tiles(**OREBRO)) // 2  # it stopped asking
+
+
+def test_old_packages_and_old_cached_tiles_are_swept_at_start_up(tmp_path: Path) -> None:
+    source = ScriptedSource()
+    root = tmp_path / "server"
+    other = {"south": 59.2800, "west": 15.1900, "north": 59.2850, "east": 15.2000}
+    server = start(root, source.template)
+    long_ago = time.time() - 100 * 86400  # beyond the 90 days packages are kept unused
+    stale = time.time() - 40 * 86400  # beyond the 30 days a cached tile is used
+    try:
+        with device(server) as http:
+            unused, used = ready(http, OREBRO)["id"], ready(http, other)["id"]
+            packages = root / "tiles" / "packages"
+            for pid in (unused, used):
+                os.utime(packages / f"{pid}.mbtiles", (long_ago, long_ago))
+            # Downloading a package marks it used (without changing its ETag).
+            etag = http.get(f"/v1/tiles/packages/{used}/file").headers["etag"]
+            assert http.get(f"/v1/tiles/packages/{used}/file").headers["etag"] == etag
+        cache = root / "tiles" / "cache" / tp.source_key(source.template)
+        z18 = list((cache / "18").rglob("*"))
+        for path in z18:
+            os.utime(path, (stale, stale))
+        server.stop()
+        server.start()
+        eventually(lambda: not (packages / f"{unused}.mbtiles").exists(), "the sweep at start-up")
+        eventually(lambda: not (cache / "18").exists(), "the old tiles swept")
+        kept = (packages / f"{used}.mbtiles").stat().st_mtime
+        assert kept == pytest.approx(long_ago, abs=0.01)  # kept, as it was
+        assert (cache / "17").is_dir()  # the fresh tiles stay
+        assert log_lines(server, "map packages: removed 1 packages unused for 90 days and")
+        with device(server) as http:
+            gone = http.get(f"/v1/tiles/packages/{unused}")
+            assert gone.status_code == 404 and "POST /v1/tiles/packages" in gone.json()["detail"]
+            asked = len(source.asked)
+            ready(http, OREBRO)  # prepared again: only the swept tiles are asked for
+        assert sorted(source.asked[asked:]) == sorted(t for t in expected_tiles(**OREBRO)
+                                                       if t[0] == 18)  # fmt: skip
+    finally:
+        server.stop()
+        source.close()
+
+
+def test_the_sweep_runs_again_and_again_while_the_server_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tp, "SWEEP_EVERY_S", 0.05)
+    app = create_app(Settings(data_dir=tmp_path, tile_package_keep_days=1, report_interval_s=0))
+    with TestClient(app):
+        packages = tmp_path / "tiles" / "packages"
+        packages.mkdir(parents=True)
+        old = packages / "0123456789abcdef01234567.mbtiles"
+        old.write_bytes(b"SQLite format 3\0")
+        young = packages / "89abcdef0123456789abcdef.mbtiles"
+        young.write_bytes(b"SQLite format 3\0")
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(old, (two_days_ago, two_days_ago))
+        eventually(lambda: not old.exists(), "the next sweep")
+        assert young.exists()
+
+
+# ---- a ready package, later -----------------------------------------------------------------
+
+
+def test_a_ready_package_whose_file_was_removed_is_said_to_be_gone_and_prepared_again(
+    phone: httpx.Client, server: ServerProcess
+) -> None:
+    area = {"south": 59.2600, "west": 15.2300, "north": 59.2630, "east": 15.2350}
+    pid = ready(phone, area)["id"]
+    (server.data / "tiles" / "packages" / f"{pid}.mbtiles").unlink()
+    for path in (f"/v1/tiles/packages/{pid}", f"/v1/tiles/packages/{pid}/file"):
+        answer = phone.get(path)
+        assert answer.status_code == 404
+        assert answer.json()["detail"] == (
+            f"map package {pid} is no longer on this server (its file was removed); ask for "
+            "the area's package again with POST /v1/tiles/packages"
+        )
+    again = phone.post("/v1/tiles/packages", json=area)
+    assert again.status_code == 202 and again.json()["id"] == pid
+    assert settle(phone, pid)["state"] == "ready"
+    assert phone.get(f"/v1/tiles/packages/{pid}/file").status_code == 200
+
+
+def test_a_stale_package_is_served_while_prepared_again_and_its_etag_changes_when_replaced(
+    tmp_path: Path,
+) -> None:
+    source = ScriptedSource()
+    root = tmp_path / "server"
+    server = start(root, source.template)
+    month_ago = time.time() - 31 * 86400  # older than a package and a tile are used
+
+    def age_everything() -> None:
+        for path in (root / "tiles").rglob("*"):
+            if path.is_file():
+                os.utime(path, (month_ago, month_ago))
+
+    try:
+        with device(server) as http:
+            pid = ready(http, OREBRO)["id"]
+            age_everything()
+            old = http.get(f"/v1/tiles/packages/{pid}/file")
+            source.hold(lambda tile: True)
+            again = http.post("/v1/tiles/packages", json=OREBRO)
+            assert again.status_code == 202 and again.json()["state"] == "preparing"
+            eventually(lambda: source.held >= 1, "the package is prepared again")
+            # Meanwhile the last file is served as it was, whole or from where a cut left it.
+            meanwhile = http.get(f"/v1/tiles/packages/{pid}/file")
+            assert meanwhile.status_code == 200 and meanwhile.content == old.content
+            assert meanwhile.headers["etag"] == old.headers["etag"]
+            rest = http.get(
+                f"/v1/tiles/packages/{pid}/file",
+                headers={"Range": "bytes=1000-", "If-Range": old.headers["etag"]},
+            )
+            assert rest.status_code == 206 and rest.content == old.content[1000:]  # fmt: skip
+            source.open()
+            assert settle(http, pid)["state"] == "ready"
+            new = http.get(
+                f"/v1/tiles/packages/{pid}/file",
+                headers={"Range": "bytes=1000-", "If-Range": old.headers["etag"]},
+            )
+            # Another file now: the old ETag no longer matches, so the whole new file comes.
+            assert new.status_code == 200 and new.headers["etag"] != old.headers["etag"]
+            assert int(new.headers["content-length"]) == len(new.content)
+            # Preparing again can fail (the source breaks): the last file stays ready.
+            age_everything()
+            source.answer = lambda tile: (503, {}, b"down for maintenance")
+            assert http.post("/v1/tiles/packages", json=OREBRO).status_code == 202
+            kept = settle(http, pid)
+            assert kept["state"] == "ready" and kept["reason"] is None
+            assert http.get(f"/v1/tiles/packages/{pid}/file").content == new.content
+    finally:
+        server.stop()
+        source.close()
+    assert log_lines(server, "preparing it again failed, its last file stays ready: the map tile")
 
 
 # ---- download -------------------------------------------------------------------------------
@@ -431,9 +925,11 @@ def test_tiles_the_source_lacks_or_fails_on_are_left_out_and_counted_the_rest_ke
 def test_a_cut_download_resumes_with_range(phone: httpx.Client) -> None:
     pid = ready(phone, OREBRO)["id"]
     whole = phone.get(f"/v1/tiles/packages/{pid}/file")
+    etag = whole.headers["etag"]
+    assert etag.startswith('"') and not etag.startswith("W/")  # strong: it may be used to resume
     got = bytearray()
     with phone.stream("GET", f"/v1/tiles/packages/{pid}/file") as cut:
-        etag = cut.headers["etag"]
+        assert cut.headers["etag"] == etag
         for chunk in cut.iter_bytes(4096):
             got += chunk
             if len(got) >= 10_000:
@@ -441,7 +937,7 @@ def test_a_cut_download_resumes_with_range(phone: httpx.Client) -> None:
     rest = phone.get(
         f"/v1/tiles/packages/{pid}/file", headers={"Range": f"bytes={len(got)}-", "If-Range": etag}
     )
-    assert rest.status_code == 206
+    assert rest.status_code == 206 and rest.headers["etag"] == etag
     assert rest.headers["content-range"] == f"bytes {len(got)}-{len(whole.content) - 1}/" \
                                             f"{len(whole.content)}"  # fmt: skip
     assert bytes(got) + rest.content == whole.content
@@ -449,6 +945,38 @@ def test_a_cut_download_resumes_with_range(phone: httpx.Client) -> None:
     assert beyond.status_code == 416 and "from the start" in beyond.json()["detail"]
     garbled = phone.get(f"/v1/tiles/packages/{pid}/file", headers={"Range": "bytes=abc"})
     assert garbled.status_code == 200 and garbled.content == whole.content
+
+
+def test_if_range_decides_whether_the_range_counts_and_of_several_ranges_the_first_is_served(
+    phone: httpx.Client,
+) -> None:
+    pid = ready(phone, OREBRO)["id"]
+    url = f"/v1/tiles/packages/{pid}/file"
+    whole = phone.get(url)
+    size, etag = len(whole.content), whole.headers["etag"]
+
+    def get(range_: str, if_range: str | None = None) -> httpx.Response:
+        headers = {"Range": range_} | ({"If-Range": if_range} if if_range else {})
+        return phone.get(url, headers=headers)
+
+    # The phone has it all already: with the matching ETag as without, nothing lies beyond.
+    for answer in (get(f"bytes={size}-"), get(f"bytes={size}-", etag)):
+        assert answer.status_code == 416, answer.status_code
+        assert answer.headers["content-range"] == f"bytes */{size}"
+    # Another version of the file (an old ETag, a weak one, a date): the whole file, 200.
+    for other in ('"0-0-0"', f"W/{etag}", whole.headers["last-modified"]):
+        answer = get("bytes=100-", other)
+        assert answer.status_code == 200 and answer.content == whole.content, other
+        assert answer.headers["etag"] == etag
+    # Several ranges: the first the file can satisfy, as one 206.
+    answer = get(f"bytes={size + 10}-, 10-19, 30-39", etag)
+    assert answer.status_code == 206 and answer.content == whole.content[10:20]
+    assert answer.headers["content-range"] == f"bytes 10-19/{size}"
+    answer = get("bytes=-100")
+    assert answer.status_code == 206 and answer.content == whole.content[-100:]
+    answer = get(f"bytes=0-{size * 2}")
+    assert answer.status_code == 206 and answer.content == whole.content
+    assert answer.headers["content-range"] == f"bytes 0-{size - 1}/{size}"
 
 
 # ---- stopping -------------------------------------------------------------------------------
@@ -515,3 +1043,14 @@ def test_which_sources_allow_packages() -> None:
             tp.check_source(refused)
     url = tp.tile_url("https://{s}.t.se/{z}/{x}/{-y}{r}.png", 16, 35571, 18900)
     assert url == f"https://{'abc'[(35571 + 18900) % 3]}.t.se/16/35571/{2**16 - 1 - 18900}.png"
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_kept_within_a_minute() -> None:
+    now = 1_800_000_000.0
+    assert tp.retry_after_s("3") == 3
+    assert tp.retry_after_s("120") == tp.MAX_PAUSE_S == 60  # a source's hour is not waited out
+    assert tp.retry_after_s("0") == 1
+    in_ten = email.utils.formatdate(now + 10, usegmt=True)
+    assert tp.retry_after_s(in_ten, now=now) == pytest.approx(10)
+    for unusable in (None, "", "soon", "-5"):
+        assert tp.retry_after_s(unusable, now=now) == tp.DEFAULT_PAUSE_S
