@@ -7,11 +7,17 @@ that prepared them from a TileSource, through a proxy that cuts the connection m
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import os
+import resource
 import shutil
+import signal
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -174,6 +180,38 @@ def test_a_file_without_metadata_is_refused_with_a_reason(tmp_path: Path) -> Non
         tiles.read_package(path)
 
 
+def test_a_package_the_map_cannot_show_is_not_listed(data_dir: Path) -> None:
+    """Someone copies other MBTiles into maps/: vector tiles, or a file claiming zoom 0–99."""
+    box = tiles.area_around(*OREBRO)
+    make_package(data_dir / "maps" / "vector.mbtiles", box, range(16, 17), format="pbf")
+    make_package(data_dir / "maps" / "deep.mbtiles", box, range(16, 17), minzoom="0",
+                 maxzoom="99")  # fmt: skip
+    packages = tiles.TilePackages(data_dir)
+    assert [p.id for p in packages.packages] == ["orebro"]
+    assert max(p.max_zoom for p in packages.packages) == 18  # what the map's layer is told
+    with pytest.raises(tiles.UnsupportedPackageError, match="holds pbf tiles; only png and jpg"):
+        tiles.read_package(data_dir / "maps" / "vector.mbtiles")
+    with pytest.raises(tiles.UnsupportedPackageError, match="claims zoom levels 0–99"):
+        tiles.read_package(data_dir / "maps" / "deep.mbtiles")
+
+
+def test_a_package_replaced_under_the_same_name_is_read_anew(tmp_path: Path) -> None:
+    """A refreshed download of the same area is moved over the old file (same id, same path):
+    the tiles served are the new file's, not those of the connection opened before."""
+    box = tiles.area_around(*OREBRO)
+    maps = tmp_path / "maps"
+    make_package(maps / "p.mbtiles", box, range(16, 17), source=lambda z, x, y: b"\x89PNG old")
+    packages = tiles.TilePackages(tmp_path)
+    x, y = tiles.tile_xy(*OREBRO, 16)
+    assert packages.tile(16, x, y) == b"\x89PNG old"  # its connection is open now
+    make_package(
+        tmp_path / "new.mbtiles", box, range(16, 17), source=lambda z, x, y: b"\x89PNG new"
+    )
+    os.replace(tmp_path / "new.mbtiles", maps / "p.mbtiles")  # what a download does
+    packages.reload()
+    assert packages.tile(16, x, y) == b"\x89PNG new"
+
+
 # ---- the local tile server -----------------------------------------------------------------
 
 
@@ -193,8 +231,33 @@ def test_the_local_server_serves_package_tiles_over_http(data_dir: Path) -> None
         assert gone.headers["access-control-allow-origin"] == "*"
         assert httpx.get(server.template.replace("/tiles/", "/other/")).status_code == 404
         assert (server.served, server.missing) == (1, 2)
+        # Never kept by the map's own cache: the port is new at each start, and flutter_map's
+        # disk cache (keyed by URL) would store the package's tiles a second time each time.
+        assert r.headers["cache-control"] == "no-store"
     finally:
         server.close()
+
+
+def test_the_local_server_is_reachable_from_this_phone_only(data_dir: Path) -> None:
+    server = tiles.LocalTileServer(tiles.TilePackages(data_dir))
+    try:
+        assert server.server.server_address[0] == "127.0.0.1"
+        assert server.accepts()
+        # Another address of this machine (on Linux all of 127/8 is this machine, so a server
+        # bound to every interface answers there): nobody else gets in.
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.2", server.port), timeout=2).close()
+    finally:
+        server.close()
+
+
+def test_a_server_whose_socket_was_taken_says_so_and_closes(data_dir: Path) -> None:
+    """iOS may close the listening socket of a suspended app: `accepts` tells, `close` ends."""
+    server = tiles.LocalTileServer(tiles.TilePackages(data_dir))
+    server.server.socket.shutdown(socket.SHUT_RDWR)
+    assert not server.accepts()
+    server.close()
+    assert not server._thread.is_alive()
 
 
 def test_the_local_server_answers_many_requests_at_once(data_dir: Path) -> None:
@@ -425,8 +488,12 @@ def test_a_download_cut_twice_resumes_where_it_stopped(tmp_path: Path, source: T
         relay.close()
         assert relay.cuts == 0  # both cuts happened
         ranges = [line for line in relay.asked if line.lower().startswith("range:")]
-        assert len(ranges) == 2  # resumed twice, from where each cut left it
-        assert relay.down < size * 1.2  # not downloaded again from the start
+        # Resumed twice, each time from further on than the last: what arrived before a cut
+        # is kept (a reset may throw away what sat unread in the phone's socket buffer, so the
+        # offsets are not exactly the relay's cut points).
+        starts = [int(line.split("=")[1].split("-")[0]) for line in ranges]
+        assert len(starts) == 2 and 0 < starts[0] < starts[1] < size, ranges
+        assert relay.down < size * 2  # never downloaded again from the start
         assert package.path.read_bytes() == whole.path.read_bytes()
         done = [p.bytes_done for p in seen if p.phase == "downloading"]
         assert done == sorted(done)  # the bar never went backwards
@@ -530,3 +597,155 @@ def test_no_network_is_said_plainly_and_leaves_nothing(tmp_path: Path) -> None:
             http, tiles.area_around(*OREBRO), tmp_path / "maps", sleep=lambda s: None
         )
     assert installed(tmp_path / "maps") == []
+
+
+def _half_download(http: httpx.Client, box: tiles.Box, folder: Path, stop_at: int) -> None:
+    """A download killed when `stop_at` bytes are in (DownloadStopped stands in for the kill)."""
+    seen: list[tiles.Progress] = []
+    with pytest.raises(tiles.DownloadStopped):
+        tiles.download_package(
+            http,
+            box,
+            folder,
+            on_progress=seen.append,
+            should_stop=lambda: any(p.bytes_done > stop_at for p in seen),
+        )
+
+
+def test_a_download_killed_half_way_resumes_after_a_restart_a_few_steps_away(
+    tmp_path: Path, source: TileSource
+) -> None:
+    """The app is killed during the download; at the next start the first fix is 15 m away,
+    so the area around it is another box: the half file is taken up again all the same."""
+    moved = (OREBRO[0] + 15 / tiles.METRES_PER_DEGREE, OREBRO[1])
+    assert tiles.area_around(*moved) != tiles.area_around(*OREBRO)
+    server = start_server(tmp_path, source.template)
+    try:
+        url, token = phone_of(tmp_path, server)
+        folder = tmp_path / "phone" / "maps"
+        with tiles.device_client(url, token) as http:
+            _half_download(http, tiles.area_around(*OREBRO), folder, stop_at=1_500_000)
+            [part] = (folder / tiles.PARTIAL_DIR).glob("*.part")
+            had = part.stat().st_size
+            seen: list[tiles.Progress] = []
+            package = tiles.download_package(
+                http, tiles.area_around(*moved), folder, on_progress=seen.append
+            )
+        first = next(p.bytes_done for p in seen if p.phase == "downloading")
+        assert first > had  # went on from where it was, not from the start
+        assert installed(folder) == [f"{part.name.removesuffix('.part')}"]
+        assert package.bounds.shrunk(tiles.COVER_MARGIN_M).contains(*moved)
+        assert list((folder / tiles.PARTIAL_DIR).iterdir()) == []  # nothing left half
+    finally:
+        server.stop()
+
+
+def test_half_downloads_nobody_resumes_are_removed_after_a_day(
+    tmp_path: Path, source: TileSource
+) -> None:
+    server = start_server(tmp_path, source.template)
+    try:
+        url, token = phone_of(tmp_path, server)
+        folder = tmp_path / "phone" / "maps"
+        stockholm = tiles.area_around(59.3293, 18.0686)
+        with tiles.device_client(url, token) as http:
+            _half_download(http, stockholm, folder, stop_at=300_000)
+        partial = folder / tiles.PARTIAL_DIR
+        old = sorted(p.name for p in partial.iterdir())
+        assert len(old) == 3  # the half file, its ETag, its area
+        (partial / "feedbeef.mbtiles.part").write_bytes(b"x" * 1000)  # another, from today
+        two_days_ago = time.time() - 2 * 24 * 3600
+        for name in old:
+            os.utime(partial / name, (two_days_ago, two_days_ago))
+        with tiles.device_client(url, token) as http:
+            tiles.download_package(http, tiles.area_around(*OREBRO), folder)
+        assert sorted(p.name for p in partial.iterdir()) == ["feedbeef.mbtiles.part"]
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def storage_full_after(limit: int) -> Iterator[None]:
+    """Writes past `limit` bytes in a file fail with an OSError, as on a full phone (this
+    process only: RLIMIT_FSIZE; the server started before keeps its own limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not the signal's kill
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+
+
+def test_a_phone_that_fills_up_during_the_download_is_told_so_and_keeps_no_half_file(
+    tmp_path: Path, source: TileSource
+) -> None:
+    server = start_server(tmp_path, source.template)
+    try:
+        url, token = phone_of(tmp_path, server)
+        folder = tmp_path / "phone" / "maps"
+        with (
+            tiles.device_client(url, token) as http,
+            storage_full_after(1_000_000),
+            pytest.raises(tiles.NoRoomError, match="storage is full; the map was not kept") as full,
+        ):
+            tiles.download_package(http, tiles.area_around(*OREBRO), folder)
+        assert full.value.needed_bytes is None  # found out on the way, not before
+        # The half megabyte would take the room the walk's photos need.
+        assert installed(folder) == [] and list((folder / tiles.PARTIAL_DIR).iterdir()) == []
+    finally:
+        server.stop()
+
+
+def test_a_map_that_would_eat_the_room_kept_for_photos_is_refused_before_it_comes_down(
+    tmp_path: Path, source: TileSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_server(tmp_path, source.template)
+    try:
+        url, token = phone_of(tmp_path, server)
+        folder = tmp_path / "phone" / "maps"
+        free = shutil.disk_usage(tmp_path).free
+        monkeypatch.setattr(tiles, "FREE_RESERVE_BYTES", free)  # all the room there is
+        relay = Relay(server.port)
+        with (
+            tiles.device_client(relay.url, token) as http,
+            pytest.raises(
+                tiles.NoRoomError, match=r"the map needs \d+\.\d MB and the phone has"
+            ) as refused,
+        ):
+            tiles.download_package(http, tiles.area_around(*OREBRO), folder)
+        relay.close()
+        assert refused.value.needed_bytes is not None and refused.value.needed_bytes > 1_000_000
+        assert refused.value.free_bytes is not None
+        assert not [line for line in relay.asked if "/file" in line]  # not a byte of the file
+        assert installed(folder) == [] and not list((folder / tiles.PARTIAL_DIR).glob("*.part"))
+    finally:
+        server.stop()
+
+
+def test_a_server_busy_with_this_phones_other_packages_is_not_taken_for_no_network(
+    tmp_path: Path,
+) -> None:
+    """The server prepares a few packages per phone at once and answers 429 beyond that: the
+    phone waits as it is told, and then says the server is busy (not that there is no network,
+    which would put the "no background map" hint over a map that loads fine)."""
+    with TileSource(latency_s=0.5) as slow:  # preparing takes minutes: both stay "preparing"
+        server = start_server(tmp_path, slow.template)
+        try:
+            url, token = phone_of(tmp_path, server)
+            folder = tmp_path / "phone" / "maps"
+            waits: list[float] = []
+            with tiles.device_client(url, token) as http:
+                for lat in (59.30, 59.32):  # two other areas this phone asked for
+                    body = tiles.area_around(lat, 15.2).as_json()
+                    assert http.post("/v1/tiles/packages", json=body).status_code == 202
+                with pytest.raises(tiles.ServerBusyError, match="as many as it may"):
+                    tiles.download_package(
+                        http, tiles.area_around(*OREBRO), folder, sleep=waits.append
+                    )
+            assert len(waits) == tiles.RETRIES - 1
+            assert max(waits) == tiles.RETRY_AFTER_MAX_S  # the server's Retry-After, capped
+            assert installed(folder) == []
+        finally:
+            server.stop()

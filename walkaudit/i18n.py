@@ -482,6 +482,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Kartan för området finns nu i telefonen ({mb:.1f} MB) och fungerar utan nät.",
         "The area's map is now on the phone ({mb:.1f} MB) and works without a connection.",
     ),
+    "map.done_other": (
+        "Kartan kring {lat:.4f}, {lon:.4f} finns nu i telefonen ({mb:.1f} MB) – den täcker inte "
+        "platsen där du står.",
+        "The map around {lat:.4f}, {lon:.4f} is now on the phone ({mb:.1f} MB) – it does not "
+        "cover where you are.",
+    ),
+    "map.no_room": (
+        "Telefonen har inte plats för kartan: den behöver {mb:.1f} MB, {free_mb:.0f} MB är lediga "
+        "och {keep_mb:.0f} MB hålls fria för foton. Frigör utrymme och försök igen.",
+        "The phone has no room for the map: it needs {mb:.1f} MB, {free_mb:.0f} MB are free and "
+        "{keep_mb:.0f} MB are kept free for photos. Free some space and try again.",
+    ),
+    "map.storage_full": (
+        "Telefonens minne är fullt – kartan sparades inte. Frigör utrymme och försök igen; dina "
+        "fynd och foton finns kvar.",
+        "The phone's storage is full – the map was not kept. Free some space and try again; your "
+        "findings and photos are still there.",
+    ),
+    "map.storage_error": (
+        "Kartan kunde inte sparas i telefonen: {reason}",
+        "The map could not be saved on the phone: {reason}",
+    ),
+    "map.busy": (
+        "Servern gör i ordning andra kartor just nu. Försök igen om en stund – kartan visas "
+        "online så länge.",
+        "The server is preparing other maps right now. Try again in a while – the map shows "
+        "online meanwhile.",
+    ),
+    "map.failed_unknown": (
+        "Kartan kunde inte laddas ner. Försök igen senare – kartan visas online så länge.",
+        "The map could not be downloaded. Try again later – the map shows online meanwhile.",
+    ),
     "map.covered": (
         "Kartan för området finns redan i telefonen.",
         "The map of this area is on the phone already.",

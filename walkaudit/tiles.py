@@ -13,24 +13,37 @@ falls back to the online template.
 No flet here, and httpx is imported only where a package is downloaded: this module is loaded
 when a map is first shown, never for the first screen.
 
+A download cut short (the app killed, the signal lost) leaves its bytes in maps/.partial with
+the area it was asked for beside them; the next download whose area that one still covers takes
+it up again (the same area gives the same package id on the server), and half files nobody will
+resume are removed after a day.
+
 Errors: TileError
           ├── PackageTooLargeError        the area's package is over the server's cap (413)
           ├── NoTileSourceError           the server has no tile source it may bulk-fetch (503)
           ├── TileServerUnreachableError  no network, or the server does not answer
           ├── PackageRefusedError         the server refused the request and said why (4xx)
           ├── PackageFailedError          the server could not prepare the package
+          │     └── ServerBusyError       it answers, but has too much to prepare now (429)
           ├── CorruptPackageError         the file is not a readable MBTiles of that area
+          │     └── UnsupportedPackageError  readable, but not raster tiles a map can show
+          ├── StorageError                the phone could not write the package
+          │     └── NoRoomError           the phone's storage has no room for it
           └── DownloadStopped             the caller asked the download to stop
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.server
+import json
 import logging
 import math
 import os
 import re
+import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -51,10 +64,18 @@ AREA_RADIUS_M = 750.0  # a walk's area: 1.5 km across, well inside the server's 
 METRES_PER_DEGREE = 111_320.0
 TILE_PATH = re.compile(r"^/tiles/(\d{1,2})/(\d{1,7})/(\d{1,7})\.png$")
 REQUIRED_METADATA = ("name", "format", "bounds", "minzoom", "maxzoom")
+FORMATS = ("png", "jpg", "jpeg")  # raster tiles flutter_map can draw; vector (pbf) it cannot
+MAX_ZOOM = 22  # deeper than any raster source: a larger maxzoom is a broken or foreign file
+COVER_MARGIN_M = 300.0  # a package covers "here" when it reaches this far around the position
+FREE_RESERVE_BYTES = 100 * 1024 * 1024  # left free for the walk's photos: a map never takes it
+PARTIAL_MAX_AGE_S = 24 * 3600.0  # a half download of another area, untouched this long, goes
+ROOM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # the file system has no room
 POLL_S = 0.5  # how often a package being prepared is asked after
 PREPARE_STALL_S = 120.0  # no tile fetched for this long: the server has stopped preparing
 RETRIES = 5  # tries per request (and per cut of the file download without progress)
+RETRY_AFTER_MAX_S = 30.0  # the longest wait a server's Retry-After gets between two tries
 PIECE = 64 * 1024
+MIB = 1024 * 1024
 
 
 class TileError(Exception):
@@ -92,8 +113,36 @@ class PackageFailedError(TileError):
     """The server could not prepare the package (its tile source failed)."""
 
 
+class ServerBusyError(PackageFailedError):
+    """The server answered, but has as many packages to prepare as it may (429, after
+    retrying): not a missing network."""
+
+
 class CorruptPackageError(TileError):
     """The downloaded file is not a readable MBTiles package of the expected kind."""
+
+
+class UnsupportedPackageError(CorruptPackageError):
+    """A readable MBTiles file the map cannot show (vector tiles, an impossible zoom range)."""
+
+
+class StorageError(TileError):
+    """The package could not be written on the phone (the operating system's reason)."""
+
+
+class NoRoomError(StorageError):
+    """The phone's storage has no room for the package.
+
+    `needed_bytes` and `free_bytes` are known when the check before the download refused it;
+    None when a write failed on the way (the half file is removed: it takes the room photos need).
+    """
+
+    def __init__(
+        self, message: str, needed_bytes: int | None = None, free_bytes: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.needed_bytes = needed_bytes
+        self.free_bytes = free_bytes
 
 
 class DownloadStopped(TileError):
@@ -114,6 +163,10 @@ class Box:
 
     def contains(self, lat: float, lon: float) -> bool:
         return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+    @property
+    def middle(self) -> tuple[float, float]:
+        return ((self.south + self.north) / 2, (self.west + self.east) / 2)
 
     def shrunk(self, metres: float) -> Box:
         """The box with `metres` taken off each side (empty boxes stay empty)."""
@@ -204,15 +257,26 @@ def read_package(path: Path, check: bool = False) -> Package:
         if missing:
             raise CorruptPackageError(f"{path.name} lacks map metadata: {', '.join(missing)}")
         w, s, e, n = (float(v) for v in str(meta["bounds"]).split(","))
+        fmt = str(meta["format"]).strip().lower()
+        if fmt not in FORMATS:
+            raise UnsupportedPackageError(
+                f"{path.name} holds {fmt} tiles; only png and jpg map packages can be shown"
+            )
+        min_zoom, max_zoom = int(meta["minzoom"]), int(meta["maxzoom"])
+        if not 0 <= min_zoom <= max_zoom <= MAX_ZOOM:
+            raise UnsupportedPackageError(
+                f"{path.name} claims zoom levels {min_zoom}–{max_zoom}; a map package has "
+                f"levels between 0 and {MAX_ZOOM}"
+            )
         if check and conn.execute("SELECT 1 FROM tiles LIMIT 1").fetchone() is None:
             raise CorruptPackageError(f"{path.name} holds no map tiles")
         return Package(
             path=path,
             name=str(meta["name"]),
             bounds=Box(s, w, n, e),
-            min_zoom=int(meta["minzoom"]),
-            max_zoom=int(meta["maxzoom"]),
-            format=str(meta["format"]),
+            min_zoom=min_zoom,
+            max_zoom=max_zoom,
+            format=fmt,
             attribution=str(meta.get("attribution") or ""),
             size_bytes=path.stat().st_size,
         )
@@ -229,6 +293,24 @@ def _open_ro(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Which file is at `path` now (a package refreshed in place is another inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@dataclass
+class _Held:
+    """An open package: its connection, the lock around it, and which file it opened."""
+
+    conn: sqlite3.Connection
+    lock: threading.Lock
+    stamp: tuple[int, int, int] | None
+
+
 class TilePackages:
     """The packages in DATA/maps; `tile()` is safe from any thread (the local server's)."""
 
@@ -236,7 +318,7 @@ class TilePackages:
         self.folder = Path(data_dir) / MAPS_DIR
         self._lock = threading.Lock()
         self._packages: list[Package] = []
-        self._conns: dict[Path, tuple[sqlite3.Connection, threading.Lock]] = {}
+        self._conns: dict[Path, _Held] = {}
         self.reload()
 
     @property
@@ -245,18 +327,28 @@ class TilePackages:
             return list(self._packages)
 
     def reload(self) -> list[Package]:
-        """Look at the folder again (after a download or a delete); unreadable files are skipped."""
+        """Look at the folder again (after a download or a delete); unreadable files are skipped.
+
+        A package whose file was replaced (a refreshed download under the same name) is opened
+        again: the connection held so far would go on reading the old file.
+        """
         found = []
         if self.folder.is_dir():
             for path in sorted(self.folder.glob(f"*{SUFFIX}")):
                 try:
                     found.append(read_package(path))
+                except UnsupportedPackageError as exc:
+                    log.warning("skipping map package %s: %s", path, exc)
                 except CorruptPackageError:
                     log.warning("skipping unreadable map package %s", path, exc_info=True)
         with self._lock:
             self._packages = found
             keep = {p.path for p in found}
-            gone = [self._conns.pop(p) for p in list(self._conns) if p not in keep]
+            gone = [
+                self._conns.pop(p)
+                for p in list(self._conns)
+                if p not in keep or self._conns[p].stamp != _stamp(p)
+            ]
         for held in gone:
             _close(held)
         return list(found)
@@ -271,9 +363,9 @@ class TilePackages:
         for package in self.packages:
             if not package.holds(z, x, y):
                 continue
-            conn, lock = self._connection(package.path)
-            with lock:
-                found = conn.execute(
+            held = self._connection(package.path)
+            with held.lock:
+                found = held.conn.execute(
                     "SELECT tile_data FROM tiles"
                     " WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
                     (z, x, row),
@@ -299,19 +391,19 @@ class TilePackages:
         for h in held:
             _close(h)
 
-    def _connection(self, path: Path) -> tuple[sqlite3.Connection, threading.Lock]:
+    def _connection(self, path: Path) -> _Held:
         with self._lock:
             held = self._conns.get(path)
             if held is None:
-                held = self._conns[path] = (_open_ro(path), threading.Lock())
+                stamp = _stamp(path)  # before opening: a file replaced in between is seen
+                held = self._conns[path] = _Held(_open_ro(path), threading.Lock(), stamp)
             return held
 
 
-def _close(held: tuple[sqlite3.Connection, threading.Lock]) -> None:
+def _close(held: _Held) -> None:
     """Close a package's connection once no thread is reading from it."""
-    conn, lock = held
-    with lock:
-        conn.close()
+    with held.lock:
+        held.conn.close()
 
 
 # ---- the map's tile server on loopback -----------------------------------------------------
@@ -319,6 +411,10 @@ def _close(held: tuple[sqlite3.Connection, threading.Lock]) -> None:
 
 class LocalTileServer:
     """GET /tiles/{z}/{x}/{y}.png from the packages on 127.0.0.1, in a daemon thread.
+
+    Only loopback: no other device on the network reaches the walker's maps. Every answer is
+    `no-store`: the port is new at each start, and flutter_map's disk cache (keyed by URL) would
+    keep a second copy of the package's tiles after every restart.
 
     `served` and `missing` count the answers (200 and 404), for the tests and the benchmark.
     """
@@ -341,8 +437,17 @@ class LocalTileServer:
         """The XYZ template the map's TileLayer uses."""
         return f"http://127.0.0.1:{self.port}/tiles/{{z}}/{{x}}/{{y}}.png"
 
+    def accepts(self, timeout_s: float = 1.0) -> bool:
+        """Whether the server still takes connections (iOS may close a suspended app's socket)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout_s):
+                return True
+        except OSError:
+            return False
+
     def close(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():  # its loop may have ended already (its socket was taken)
+            self.server.shutdown()
         self.server.server_close()
 
     def _count(self, found: bool) -> None:
@@ -380,7 +485,7 @@ class LocalTileServer:
                     return
                 self.send_header("Content-Type", _content_type(data))
                 self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "max-age=3600")
+                self.send_header("Cache-Control", "no-store")  # the phone has it already
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -469,7 +574,10 @@ def download_package(
 
     `folder` is DATA/maps. The file is written under folder/.partial and renamed into place
     only after it proved to be a readable MBTiles file of the size the server announced; a cut
-    connection resumes with an HTTP Range request, also in a later call for the same area.
+    connection resumes with an HTTP Range request, also in a later call whose area a cut
+    download still covers (the walker restarted the app a few steps away): that one's area is
+    asked for again, so the server names the same file. Before the file comes down, the
+    phone must have room for it and FREE_RESERVE_BYTES more (NoRoomError otherwise).
     """
     job = _Download(http, folder, on_progress, should_stop, sleep)
     return job.run(box)
@@ -493,12 +601,29 @@ class _Download:
 
     def run(self, box: Box) -> Package:
         self._tell(Progress("asking"))
+        pending = self._pending(box)
+        if pending is not None:
+            log.info("resuming the cut download of %s (its area covers this one)", pending[0])
+            box = pending[1]
+        self._prune(keep=pending[0] if pending else None)
         status = PackageStatus.of(self._json("POST", "/v1/tiles/packages", json=box.as_json()))
         status = self._wait_ready(status)
         installed = self.folder / f"{status.id}{SUFFIX}"
         if installed.exists() and installed.stat().st_size == status.bytes:
             return read_package(installed)  # this area is here already
-        part = self._fetch(status)
+        part = self.folder / PARTIAL_DIR / f"{status.id}{SUFFIX}.part"
+        try:
+            self._remember_area(part, box)
+            self._fetch(status, part)
+            package = self._install(status, part, installed)
+        except OSError as exc:
+            raise self._storage_failed(exc, part) from exc
+        self._tell(Progress("done", status.estimated_bytes, status.tiles, status.tiles,
+                            package.size_bytes, package.size_bytes))  # fmt: skip
+        return package
+
+    def _install(self, status: PackageStatus, part: Path, installed: Path) -> Package:
+        """Check the whole file and move it into place (a damaged one is thrown away)."""
         self._tell(Progress("checking", status.estimated_bytes, status.tiles, status.tiles,
                             part.stat().st_size, part.stat().st_size))  # fmt: skip
         try:
@@ -514,12 +639,69 @@ class _Download:
             part.unlink(missing_ok=True)  # never resumed from: it is wrong, not short
             raise
         finally:
-            part.with_name(part.name + ".etag").unlink(missing_ok=True)
+            _drop_sidecars(part)
         os.replace(part, installed)
-        package = read_package(installed)
-        self._tell(Progress("done", status.estimated_bytes, status.tiles, status.tiles,
-                            package.size_bytes, package.size_bytes))  # fmt: skip
-        return package
+        return read_package(installed)
+
+    # -- a cut download taken up again, half files nobody resumes --
+
+    def _pending(self, box: Box) -> tuple[str, Box] | None:
+        """(id, area) of a cut download whose area still covers this one's middle, if any.
+
+        The same size of area is asked (a smaller one would leave the walker short); of
+        several, the one with most bytes here.
+        """
+        partial = self.folder / PARTIAL_DIR
+        found: list[tuple[int, str, Box]] = []
+        for area_file in partial.glob(f"*{SUFFIX}.part.area"):
+            part = area_file.with_name(area_file.name.removesuffix(".area"))
+            try:
+                size = part.stat().st_size if part.exists() else 0
+                said = json.loads(area_file.read_text(encoding="utf-8"))
+                other = Box(*(float(said[k]) for k in ("south", "west", "north", "east")))
+            except (OSError, ValueError, TypeError, KeyError):
+                continue  # a note from something else: that half file is pruned in time
+            big_enough = (other.north - other.south) >= 0.9 * (box.north - box.south) and (
+                other.east - other.west
+            ) >= 0.9 * (box.east - box.west)
+            if size and big_enough and other.shrunk(COVER_MARGIN_M).contains(*box.middle):
+                found.append((size, part.name.removesuffix(f"{SUFFIX}.part"), other))
+        if not found:
+            return None
+        _, package_id, other = max(found, key=lambda f: f[0])
+        return package_id, other
+
+    def _prune(self, keep: str | None) -> None:
+        """Remove half files (and their notes) untouched for PARTIAL_MAX_AGE_S: nobody resumes
+        them, and each can be tens of MB of the phone's storage."""
+        partial = self.folder / PARTIAL_DIR
+        if not partial.is_dir():
+            return
+        cutoff = time.time() - PARTIAL_MAX_AGE_S
+        for path in partial.iterdir():
+            if keep is not None and path.name.startswith(f"{keep}{SUFFIX}.part"):
+                continue
+            with contextlib.suppress(OSError):
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    log.info("removed a half downloaded map nobody resumed: %s", path.name)
+
+    def _remember_area(self, part: Path, box: Box) -> None:
+        """Write down the area beside the half file: a later start nearby asks for it again."""
+        part.parent.mkdir(parents=True, exist_ok=True)
+        area = part.with_name(part.name + ".area")
+        area.write_text(json.dumps(box.as_json()), encoding="utf-8")
+
+    def _storage_failed(self, exc: OSError, part: Path) -> StorageError:
+        """The phone could not write the file: the half file goes (it holds the room photos
+        need), and the walker is told whether the storage is full."""
+        part.unlink(missing_ok=True)
+        _drop_sidecars(part)
+        if exc.errno in ROOM_ERRNOS:
+            return NoRoomError(
+                "the phone's storage is full; the map was not kept. Free some space and try again"
+            )
+        return StorageError(f"the map could not be saved on the phone ({exc.strerror or exc})")
 
     # -- preparing --
 
@@ -544,11 +726,9 @@ class _Download:
 
     # -- the file --
 
-    def _fetch(self, status: PackageStatus) -> Path:
-        partial = self.folder / PARTIAL_DIR
-        partial.mkdir(parents=True, exist_ok=True)
-        part = partial / f"{status.id}{SUFFIX}.part"
+    def _fetch(self, status: PackageStatus, part: Path) -> Path:
         total = status.bytes or 0
+        self._check_room(part, total or status.estimated_bytes)
         tries = 0
         while True:
             have = part.stat().st_size if part.exists() else 0
@@ -565,8 +745,21 @@ class _Download:
                 grew = (part.stat().st_size if part.exists() else 0) > have
                 tries = 0 if grew else tries + 1  # a cut after progress is not a failure
                 if tries >= RETRIES:
-                    raise TileServerUnreachableError(_unreachable(exc)) from exc
-                self._pause(min(8.0, 0.5 * 2**tries))
+                    raise _gave_up(exc) from exc
+                self._pause(_wait(exc, tries))
+
+    def _check_room(self, part: Path, total: int) -> None:
+        """Refuse before a byte comes down when the file would eat into FREE_RESERVE_BYTES."""
+        have = part.stat().st_size if part.exists() else 0
+        need = max(0, total - have)
+        free = shutil.disk_usage(part.parent).free
+        if need and need + FREE_RESERVE_BYTES > free:  # (a complete half file is installed)
+            raise NoRoomError(
+                f"the map needs {need / MIB:.1f} MB and the phone has {free / MIB:.0f} MB free, "
+                f"of which {FREE_RESERVE_BYTES / MIB:.0f} MB stay free for photos",
+                needed_bytes=need,
+                free_bytes=free,
+            )
 
     def _fetch_from(self, status: PackageStatus, part: Path, have: int, total: int) -> bool:
         """Stream the file from byte `have`; True when it is complete."""
@@ -634,8 +827,8 @@ class _Download:
             except (_Transient, _transport_errors()) as exc:
                 tries += 1
                 if tries >= RETRIES:
-                    raise TileServerUnreachableError(_unreachable(exc)) from exc
-                self._pause(min(8.0, 0.5 * 2**tries))
+                    raise _gave_up(exc) from exc
+                self._pause(_wait(exc, tries))
 
     def _raise_for(self, r: httpx.Response) -> None:
         """Turn a refusal into this module's error; 5xx and 429 are worth another try."""
@@ -650,7 +843,12 @@ class _Download:
         if code == 503 and detail:
             raise NoTileSourceError(detail)
         if code == 429 or code >= 500:
-            raise _Transient(f"the server answered HTTP {code}")
+            wait = r.headers.get("Retry-After", "")
+            raise _Transient(
+                detail or f"the server answered HTTP {code}",
+                status=code,
+                retry_after=float(wait) if wait.isdigit() else None,
+            )
         raise PackageRefusedError(detail or f"the server refused the map package (HTTP {code})")
 
     def _tell(self, progress: Progress) -> None:
@@ -668,7 +866,36 @@ class _Download:
 
 
 class _Transient(Exception):
-    """An answer worth another try (5xx, 429, an odd reply)."""
+    """An answer worth another try (5xx, 429, an odd reply); `status` when the server sent one."""
+
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _wait(exc: Exception, tries: int) -> float:
+    """Backoff between two tries; a server's Retry-After (within reason) is honoured."""
+    backoff = min(8.0, 0.5 * 2**tries)
+    after = getattr(exc, "retry_after", None)
+    return max(backoff, min(RETRY_AFTER_MAX_S, after)) if after else backoff
+
+
+def _gave_up(exc: Exception) -> TileError:
+    """The error after the last try: a server that answered is busy or failing, not absent."""
+    if isinstance(exc, _Transient) and exc.status == 429:
+        return ServerBusyError(str(exc))
+    if isinstance(exc, _Transient) and exc.status is not None:
+        return PackageFailedError(f"{str(exc).rstrip('.')}; try again later")
+    return TileServerUnreachableError(_unreachable(exc))
+
+
+def _drop_sidecars(part: Path) -> None:
+    """The notes beside a half file: which file it came from (ETag), which area it is."""
+    for suffix in (".etag", ".area"):
+        part.with_name(part.name + suffix).unlink(missing_ok=True)
 
 
 def _transport_errors() -> type[Exception]:

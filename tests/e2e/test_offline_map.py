@@ -2,9 +2,10 @@
 
 A local TileSource (each zoom its own colour) serves the walk's area once, to the real server,
 which prepares the package the phone downloads when the walk starts. Then the source, the server
-and the app are stopped, and the app is started again with no tile server at all: the walk
-screen's map still shows the zoom-16 colour (counted on the screenshot's pixels), every tile the
-browser asked for came from the phone's own server on 127.0.0.1, and nothing else was asked.
+and the app are stopped, and the app is started again with no tile server at all: once a sync
+has told the app there is no network, the walk screen's map still shows the zoom-16 colour
+(counted on the screenshot's pixels) with no hint over it, every tile the browser asked for came
+from the phone's own server on 127.0.0.1, and nothing else was asked.
 Where there is no map (no package, no network) the map shows the hint instead of a grey slab —
 on the walk map and on the pin map of a new finding when location was refused.
 """
@@ -107,11 +108,17 @@ def test_the_walk_map_shows_its_area_after_a_restart_with_no_tile_server(
         while deadline_ms > 0 and not any(seen.status.get(u) == 200 for u in seen.tiles(16)):
             ui.page.wait_for_timeout(250)
             deadline_ms -= 250
+        # The app knows it has no network (a sync failed): the map is on the phone, so the map
+        # still shows it and no "no background map" hint covers it.
+        ui.click("sync-now")
+        ui.wait_text("Servern nås inte", 60)
         ui.page.wait_for_timeout(2000)  # the tiles fade in
         shot = ui.screenshot("offline-walk-map")
+        hint_shown = "map-hint" in ui.ids() or HINT in ui.text()
         context.close()
     finally:
         app.stop()
+    assert not hint_shown
 
     # The map's area of the screen (below the bars, above the big button) shows the z16 tiles.
     map_box = (0, 300, PHONE["width"], 700)

@@ -8,7 +8,11 @@ What the Flutter client would report (a tile that failed to load) is dispatched 
 
 from __future__ import annotations
 
+import asyncio
 import io
+import re
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,16 +23,21 @@ import pytest
 from PIL import Image
 
 from tests.support import ServerProcess
+from tests.test_tiles import make_package, storage_full_after
 from tests.tile_source import ZOOM_COLOURS, TileSource
 from walkaudit import tiles
 from walkaudit.ui import offline_map
 
 from .harness import OREBRO_FIX, Harness, explained, play
 from .sync_support import enrolled_phone
+from .test_sync_truth import walk_to
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 HINT = "Ingen bakgrundskarta här – ladda ner kartan när du har nät"
 HERE = (OREBRO_FIX["latitude"], OREBRO_FIX["longitude"])
+STATION = (59.2900, 15.2200)  # about 2 km away: where the phone was enrolled
+DONE_HERE = "Kartan för området finns nu i telefonen"
+ASKING = "Frågar servern efter kartan för området"
 
 
 @pytest.fixture
@@ -120,6 +129,17 @@ def test_an_area_too_large_for_the_server_is_a_calm_message(
         )
         assert h.visible("map-download")  # the walker may try again (after the server changes)
         assert maps.packages.packages == []
+        # The walk's screen made anew (the language changed, say) does not ask again by itself:
+        # the server has answered for this walk.
+        asked = sent_texts(h).count(ASKING)
+        walk = h.app.state.store.active_walk()
+        assert walk is not None and asked == 1
+        h.app.forget_views()
+        h.app.go("start")
+        await h.click("walk-continue")
+        await maps.walk_opened(walk.id)  # (also started by the screen; this one is awaited)
+        assert sent_texts(h).count(ASKING) == asked and not maps.running
+        assert h.text_of("map-status").startswith("Kartan för området blir för stor")
         # Nothing is blocked: the walk goes on.
         await h.click("new-finding")
         await h.until(lambda: h.app.current == "new_finding")
@@ -280,4 +300,309 @@ def test_enrolling_where_the_phone_knows_its_position_fetches_that_areas_map(
         assert maps.packages.covers(*HERE)
         await h.close()
 
+    try:
+        play(scenario)
+    finally:
+        server.stop()
+
+
+def test_a_download_for_where_the_phone_was_does_not_take_the_walks_place(
+    tmp_path: Path,
+) -> None:
+    """Enrolled at the station, the phone fetches that area's map; the walk starts elsewhere
+    while it is still coming. The walk's area comes after it, and no sentence says the walk's
+    map is on the phone before it is."""
+    source = TileSource(latency_s=0.02, extra_bytes=4000)
+    server = serve(tmp_path, source.template)
+    phone = enrolled_phone(tmp_path, server)
+
+    async def scenario() -> None:
+        h = await Harness.start(phone)
+        maps = offline_map.of(h.app)
+        h.app.page.run_task(maps.download_here, STATION, False)  # what enrol.py does
+        await h.until(lambda: maps.running)
+        await start_walk(h)
+        assert maps.running and maps.downloads == 0  # the station's is still coming
+        await h.until(lambda: maps.downloads == 2 and not maps.running, timeout=120)
+        assert maps.packages.covers(*STATION)
+        assert maps.packages.covers(*HERE, margin_m=offline_map.COVER_MARGIN_M)
+        sent = sent_texts(h)
+        said = re.search(
+            r"Kartan kring 59\.2900, 15\.2200 finns nu i telefonen \(\d+\.\d MB\) – den "
+            r"täcker inte platsen där du står\.",
+            sent,
+        )
+        assert said is not None and said.start() < sent.index(DONE_HERE)
+        assert sent.count(DONE_HERE) == 1  # said once: when the walk's area was in
+        assert h.text_of("map-status").startswith(DONE_HERE)
+        assert not h.visible("map-download")
+        await h.close()
+
+    try:
+        play(scenario)
+    finally:
+        server.stop()
+        source.close()
+
+
+def test_no_network_at_the_start_then_a_sync_that_gets_through_brings_the_walks_map(
+    tmp_path: Path, source: TileSource
+) -> None:
+    server = serve(tmp_path, source.template)
+    phone = enrolled_phone(tmp_path, server)
+    server.stop()
+
+    async def scenario() -> None:
+        h = await Harness.start(phone)
+        await start_walk(h)
+        maps = offline_map.of(h.app)
+        await h.until(lambda: maps.message is not None and not maps.running, timeout=90)
+        assert maps.offline and h.visible("map-hint")
+        server.start()  # the walker is back in coverage
+        h.app.syncer.wake()  # the walk waits to be sent: the sync loop's next look
+        await h.until(lambda: h.app.syncer.last_ok is True, timeout=60)
+        assert not h.visible("map-hint")  # the online map loads again
+        await h.until(lambda: maps.downloads == 1, timeout=120)
+        assert maps.packages.covers(*HERE, margin_m=offline_map.COVER_MARGIN_M)
+        assert h.text_of("map-status").startswith(DONE_HERE)
+        [layer] = tile_layers(h)
+        assert layer.url_template == maps.server.template
+        assert not h.visible("map-hint")
+        await h.close()
+
+    try:
+        play(scenario)
+    finally:
+        server.stop()
+
+
+def test_a_walk_started_before_the_first_fix_fetches_its_area_when_the_fix_comes(
+    tmp_path: Path, source: TileSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold GPS at night: no fix while the walk's start waits for one."""
+    monkeypatch.setattr(offline_map, "POSITION_WAIT_S", 0.5)
+    server = serve(tmp_path, source.template)
+    phone = enrolled_phone(tmp_path, server)
+
+    def no_fix(args: Any) -> Any:
+        raise TimeoutError("no fix yet")
+
+    async def scenario() -> None:
+        h = await Harness.start(phone, results={("Geolocator", "get_current_position"): no_fix})
+        await start_walk(h)
+        maps = offline_map.of(h.app)
+        walk = h.app.state.store.active_walk()
+        assert walk is not None
+        await maps.walk_opened(walk.id)  # waited for a fix, gave up
+        assert h.app.state.last_position is None and maps.downloads == 0
+        await walk_to(h, HERE[0])  # the first fix, from the position stream
+        await h.until(lambda: maps.downloads == 1, timeout=120)
+        assert maps.packages.covers(*HERE, margin_m=offline_map.COVER_MARGIN_M)
+        await h.close()
+
+    try:
+        play(scenario)
+    finally:
+        server.stop()
+
+
+def test_a_tile_that_failed_elsewhere_does_not_keep_the_hint_where_the_package_covers(
+    tmp_path: Path,
+) -> None:
+    explained(tmp_path)
+    make_package(tmp_path / "maps" / "vivalla.mbtiles", tiles.area_around(*HERE), range(12, 19))
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        await start_walk(h)
+        await h.until(lambda: h.app.state.last_position is not None)
+        [layer] = tile_layers(h)
+        assert layer.url_template == offline_map.of(h.app).server.template
+        assert not h.visible("map-hint")
+        # Zoomed out below the package's zoom 12 once, without network: that tile failed.
+        await h.session.dispatch_event(layer._i, "image_error", "404 z11")
+        h.raise_crash()
+        assert h.visible("map-hint")
+        h.app.refresh()  # the next fix or sync: the package holds the walker
+        assert not h.visible("map-hint")
+        # Walked out of the package (3 km north): a failed tile there keeps the hint up.
+        await walk_to(h, HERE[0] + 0.03)
+        await h.session.dispatch_event(layer._i, "image_error", "SocketException: failed")
+        h.app.refresh()
+        assert h.visible("map-hint")
+        await h.close()
+
     play(scenario)
+
+
+def test_offline_where_the_package_covers_the_walker_there_is_no_hint(
+    tmp_path: Path, source: TileSource
+) -> None:
+    server = serve(tmp_path, source.template)
+    phone = enrolled_phone(tmp_path, server)
+    server.stop()
+    make_package(phone / "maps" / "vivalla.mbtiles", tiles.area_around(*HERE), range(12, 19))
+
+    async def scenario() -> None:
+        h = await Harness.start(phone)
+        await start_walk(h)
+        maps = offline_map.of(h.app)
+        await h.click("sync-now")
+        await h.until(lambda: h.app.syncer.last_ok is False, timeout=60)
+        assert "Servern nås inte" in " ".join(h.texts())
+        assert maps.offline_now()
+        h.app.refresh()
+        assert not h.visible("map-hint")  # the map is on the phone: it shows
+        await walk_to(h, HERE[0] + 0.03)  # out of the package, no network: no map there
+        assert h.visible("map-hint")
+        await h.close()
+
+    play(scenario)
+
+
+def test_a_phone_full_during_the_download_is_told_so_once_and_keeps_no_half_file(
+    tmp_path: Path, source: TileSource
+) -> None:
+    server = serve(tmp_path, source.template)
+    phone = enrolled_phone(tmp_path, server)
+
+    async def scenario() -> None:
+        h = await Harness.start(phone)
+        maps = offline_map.of(h.app)
+        h.app.go("settings")
+        with storage_full_after(1_000_000):
+            assert not await maps.download_here(HERE)
+        assert h.text_of("map-status") == (
+            "Telefonens minne är fullt – kartan sparades inte. Frigör utrymme och försök igen; "
+            "dina fynd och foton finns kvar."
+        )
+        partial = phone / "maps" / tiles.PARTIAL_DIR
+        assert list(partial.iterdir()) == [] and maps.packages.packages == []
+        await h.close()
+
+    try:
+        play(scenario)
+    finally:
+        server.stop()
+
+
+def test_deleting_a_map_in_settings_redraws_the_walk_map_on_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    """The walk's screen is kept while settings are open; Flet's page is not thread-safe."""
+    explained(tmp_path)
+    make_package(tmp_path / "maps" / "vivalla.mbtiles", tiles.area_around(*HERE), range(16, 17))
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        await start_walk(h)
+        [layer] = tile_layers(h)
+        assert layer.url_template.startswith("http://127.0.0.1:")
+        threads: list[str] = []
+        update = h.page.update
+
+        def watched_update(*controls: Any) -> None:
+            threads.append(threading.current_thread().name)
+            update(*controls)
+
+        h.page.update = watched_update  # type: ignore[method-assign]
+        await h.click("back")
+        await h.click("open-settings")
+        threads.clear()
+        await h.click("map-delete-vivalla")
+        await h.until(lambda: "Inga kartor i telefonen än." in h.texts())
+        assert threads and set(threads) == {threading.main_thread().name}
+        await h.click("back")
+        await h.click("walk-continue")
+        [layer] = tile_layers(h)
+        assert layer.url_template == h.app.state.settings.tile_url  # online again
+        await h.close()
+
+    play(scenario)
+
+
+def test_a_tile_server_closed_in_the_background_is_started_again_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """iOS may close the listening socket of a suspended app."""
+    monkeypatch.setattr(offline_map, "SERVER_CHECK_S", 0.0)
+    explained(tmp_path)
+    make_package(tmp_path / "maps" / "vivalla.mbtiles", tiles.area_around(*HERE), range(16, 17))
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path)
+        await start_walk(h)
+        [layer] = tile_layers(h)
+        before = layer.url_template
+        x, y = tiles.tile_xy(*HERE, 16)
+        assert httpx.get(before.format(z=16, x=x, y=y)).status_code == 200
+        for state in ("inactive", "hide", "pause"):
+            await h.session.dispatch_event(h.page._i, "app_lifecycle_state_change",
+                                           {"state": state})  # fmt: skip
+        offline_map.of(h.app).server.server.socket.shutdown(socket.SHUT_RDWR)
+        for state in ("show", "resume"):
+            await h.session.dispatch_event(h.page._i, "app_lifecycle_state_change",
+                                           {"state": state})  # fmt: skip
+        h.raise_crash()
+        await h.until(lambda: tile_layers(h)[0].url_template != before)
+        r = httpx.get(tile_layers(h)[0].url_template.format(z=16, x=x, y=y))
+        assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
+        await h.close()
+
+    play(scenario)
+
+
+def test_a_walker_who_leaves_the_maps_on_the_phone_gets_the_area_around_them(
+    tmp_path: Path, source: TileSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = serve(tmp_path, source.template)
+    phone = enrolled_phone(tmp_path, server)
+    away = HERE[0] + 0.02  # 2.2 km north: out of the walk's area
+
+    async def scenario() -> None:
+        h = await Harness.start(phone)
+        await start_walk(h)
+        maps = offline_map.of(h.app)
+        await h.until(lambda: maps.downloads == 1 and not maps.running, timeout=120)
+        # Not again within FOLLOW_EVERY_S of the last one.
+        await walk_to(h, away)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not maps.running and maps.downloads == 1
+        monkeypatch.setattr(offline_map, "FOLLOW_EVERY_S", 0.0)  # minutes later
+        await walk_to(h, away + 0.0001)
+        await h.until(lambda: maps.downloads == 2 and not maps.running, timeout=120)
+        assert maps.packages.covers(away, HERE[1], margin_m=offline_map.COVER_MARGIN_M)
+        assert h.text_of("map-status").startswith(DONE_HERE)
+        await h.close()
+
+    try:
+        play(scenario)
+    finally:
+        server.stop()
+
+
+def test_a_map_arriving_switches_a_findings_map_that_is_open(
+    tmp_path: Path, source: TileSource
+) -> None:
+    from tests.conftest import make_finding
+
+    server = serve(tmp_path, source.template)
+    phone = enrolled_phone(tmp_path, server)
+
+    async def scenario() -> None:
+        h = await Harness.start(phone)
+        f = h.app.state.store.save_finding(make_finding(latitude=HERE[0], longitude=HERE[1]))
+        h.app.go("finding", finding_id=f.id)
+        [layer] = tile_layers(h)
+        assert layer.url_template == h.app.state.settings.tile_url
+        maps = offline_map.of(h.app)
+        assert await maps.download_here(HERE)
+        [layer] = tile_layers(h)
+        assert layer.url_template == maps.server.template
+        await h.close()
+
+    try:
+        play(scenario)
+    finally:
+        server.stop()

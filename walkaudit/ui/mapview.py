@@ -11,8 +11,11 @@ while tiles load) is inverted the same way and shows dark.
 
 Where the map has no background (no tile package here and no network, or no tile source at
 all), a hint says so over the map instead of a blank slab: shown at once when the caller knows
-(MapTiles.hint_shown), or when the TileLayer reports a tile it could not load. The hint sits
-outside the inverting filter, in the theme's message colours.
+(MapTiles.hint_shown), or when the TileLayer reports a tile it could not load. A failed tile
+counts until the caller learns better: new tiles (a package arrived, the network is back), or a
+package holding the walker (MapTiles.covered: the tile that failed lay elsewhere, zoomed out
+past the package or beyond its edge). The hint sits outside the inverting filter, in the
+theme's message colours.
 """
 
 from __future__ import annotations
@@ -41,10 +44,17 @@ class MapTiles:
     hint_shown: bool = False  # known already: there is no background map here
     hint_colours: tuple[str, str] = ("#2F3033", "#F1F0F4")  # (background, text)
     attribution: str = "OpenStreetMap"
+    covered: bool = False  # a package on the phone holds `around`
+    around: tuple[float, float] | None = None  # the point these were chosen for
 
     @classmethod
     def online(cls, url: str) -> MapTiles:
         return cls(url=url, hint_shown=not url.strip())
+
+    @property
+    def source(self) -> tuple[str, str | None, int, str]:
+        """What the tile layer is made from (the rest is about the hint)."""
+        return (self.url, self.fallback_url, self.max_native_zoom, self.attribution)
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,8 @@ class LiveMap:
         self._ftm = ftm
         self.tiles = tiles if isinstance(tiles, MapTiles) else MapTiles.online(tiles)
         self.tile_errors = 0
+        # Told when a tile fails (walkaudit.ui.offline_map checks its local server then).
+        self.on_tile_error: Callable[[], Any] | None = None
         self.dark = page_is_dark() if dark is None else dark
         palette = widgets.DARK if self.dark else widgets.LIGHT
         ground = palette.map_ground
@@ -123,6 +135,13 @@ class LiveMap:
         self.pin_layer = ftm.CircleLayer(circles=[])
         self.me_layer = ftm.CircleLayer(circles=[])
         where = centre or DEFAULT_CENTRE
+        # flet_map puts "flutter_map | ©" before the text; the colours are the palette's (the
+        # default, the theme's surface, would be inverted to a white box at night).
+        self.attribution = ftm.SimpleAttribution(
+            text=self.tiles.attribution,
+            bgcolor=painted(palette.attribution[0], self.dark),
+            text_style=ft.TextStyle(color=painted(palette.attribution[1], self.dark)),
+        )
 
         def tapped(e: Any) -> Any:
             return on_tap(e.coordinates.latitude, e.coordinates.longitude) if on_tap else None
@@ -134,13 +153,7 @@ class LiveMap:
                 self.accuracy_layer,
                 self.pin_layer,
                 self.me_layer,
-                # flet_map puts "flutter_map | ©" before the text; the colours are the palette's
-                # (the default, the theme's surface, would be inverted to a white box at night).
-                ftm.SimpleAttribution(
-                    text=self.tiles.attribution,
-                    bgcolor=painted(palette.attribution[0], self.dark),
-                    text_style=ft.TextStyle(color=painted(palette.attribution[1], self.dark)),
-                ),
+                self.attribution,
             ],
             initial_center=ftm.MapLatitudeLongitude(where[0], where[1]),
             initial_zoom=zoom,
@@ -203,24 +216,36 @@ class LiveMap:
         Called once per failed tile; only the first change is sent to the client.
         """
         self.tile_errors += 1
+        if self.on_tile_error is not None:
+            self.on_tile_error()
         if self.hint.visible:
             ft.context.mark_update_called()  # nothing changed: no redraw of the whole view
             return
         self.hint.visible = True
         self.hint.update()
 
-    def set_tiles(self, tiles: MapTiles) -> None:
-        """Take tiles from elsewhere (a package arrived): a new layer, so every tile reloads."""
-        if tiles == self.tiles:
+    def set_tiles(self, tiles: MapTiles, reload: bool = False) -> None:
+        """Take these tiles: from elsewhere (a package arrived) or `reload` (the network is
+        back, tiles failed before), a new layer, so every tile loads again; from the same
+        place, only what the hint knows changes (nothing is sent for the layer)."""
+        old, self.tiles = self.tiles, tiles
+        self.hint_text.value = tiles.hint_text
+        if tiles.source == old.source and not reload:
+            self.show_hint(tiles.hint_shown, tiles.covered)
             return
-        self.tiles = tiles
         self.tile_errors = 0
         self.map.layers[0] = self._tile_layer()
+        self.attribution.text = tiles.attribution
         self.hint.visible = tiles.hint_shown
-        self.hint_text.value = tiles.hint_text
 
-    def show_hint(self, shown: bool) -> None:
-        """Show or hide the hint (the caller's knowledge, e.g. the last download failed)."""
+    def show_hint(self, shown: bool, covered: bool = False) -> None:
+        """Show or hide the hint (the caller's knowledge, e.g. the last download failed).
+
+        `covered`: a package holds the walker, so a tile that failed before lay elsewhere and
+        no longer keeps the hint up (the next one that fails shows it again).
+        """
+        if covered:
+            self.tile_errors = 0
         self.hint.visible = shown or self.tile_errors > 0
 
     def set_pins(self, pins: Sequence[Pin]) -> bool:
@@ -291,14 +316,21 @@ def build_map(
     zoom: float = 16,
     height: float | None = None,
     dark: bool | None = None,
+    attach: Callable[[LiveMap], Any] | None = None,
 ) -> Any:
-    """A map in one go (detail, follow-up and pin screens); the walk screen keeps a LiveMap."""
+    """A map in one go (detail, follow-up and pin screens); the walk screen keeps a LiveMap.
+
+    `attach` is given the map (walkaudit.ui.offline_map's, so that a package arriving while
+    the screen is open switches it to the package).
+    """
     where = (
         centre
         or (me[:2] if me else None)
         or ((pins[-1].latitude, pins[-1].longitude) if pins else None)
     )
     live = LiveMap(tiles, on_tap=on_tap, centre=where, zoom=zoom, height=height, dark=dark)
+    if attach is not None:
+        attach(live)
     live.set_pins(pins)
     live.set_route(route)
     live.set_me(me)

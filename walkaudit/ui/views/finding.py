@@ -117,6 +117,7 @@ def build(app: App, finding_id: str, walk_id: str | None = None) -> ft.View:
                     centre=(f.latitude, f.longitude),
                     zoom=17,
                     height=180,
+                    attach=offline_map.of(app).attach,  # a package arriving switches it
                 ),
                 height=180,
             ),

@@ -309,6 +309,7 @@ def _cards(app: App, followup_id: str, area: str) -> ft.View:
                     height=240,
                     me=state.last_position,
                     zoom=15,
+                    attach=offline_map.of(app).attach,  # a package arriving switches it
                 ),
                 height=240,
             )

@@ -288,7 +288,14 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         # phone's map package when there is one, and says so when there is no map to show.
         around = centre or (me[:2] if me else None) or maps.centre()
         pin_map.content = mapview.build_map(
-            maps.map_tiles(around), here, me=me, on_tap=dropped, centre=around, zoom=18, height=260
+            maps.map_tiles(around),
+            here,
+            me=me,
+            on_tap=dropped,
+            centre=around,
+            zoom=18,
+            height=260,
+            attach=maps.attach,  # a package arriving meanwhile switches this map to it
         )
         pin_map.visible = True
         app.page.update()

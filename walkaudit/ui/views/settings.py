@@ -135,7 +135,7 @@ def _maps(app: App) -> list[ft.Control]:
 
     def deleting(package_id: str) -> Any:
         async def delete(e: Any) -> None:
-            await app.work(maps.delete, package_id)
+            await maps.delete(package_id)  # the file in a thread, the maps redrawn here
             fill()
             app.snack(t("settings.map_deleted"))
             app.page.update()

@@ -67,7 +67,9 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         else ((start_pins[-1].latitude, start_pins[-1].longitude) if start_pins else None)
     ) or maps.centre()  # no position yet: the walk's area, if its map is on the phone
     live = mapview.LiveMap(maps.map_tiles(centre), centre=centre)
-    maps.attach(live)  # the map switches to the area's package when it arrives
+    # The map switches to the area's package when it arrives; on every redraw the maps look
+    # after themselves (a sync that got through, the walker leaving the maps, the tile server).
+    maps.attach(live)
     live.set_pins(start_pins)
     holder = ft.Container(live.control, expand=True)
     position = ft.Text(size=13)
@@ -78,7 +80,8 @@ def build(app: App, walk_id: str | None = None) -> ft.View:
         live.set_pins(pins(state, walk.id))
         live.set_route(state.store.route(walk.id))
         live.set_me(me)
-        live.show_hint(maps.map_tiles(me[:2] if me else centre).hint_shown)
+        # Where the walker is decides the hint (a package here: a tile that failed lay elsewhere).
+        live.set_tiles(maps.map_tiles(me[:2] if me else centre))
         maps.redraw_panels()
         position.value = (
             t("walk.position", accuracy=round(me[2] or 0)) if me else t("walk.no_position")
