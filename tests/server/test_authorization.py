@@ -51,6 +51,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/v1/findings/open"): "device",
     ("GET", "/v1/followups"): "device",
     ("GET", "/v1/photos/{sha256}"): "device",
+    ("POST", "/v1/tiles/packages"): "device",
+    ("GET", "/v1/tiles/packages/{package_id}"): "device",
+    ("GET", "/v1/tiles/packages/{package_id}/file"): "device",
     ("GET", "/"): "public",  # a redirect to the workspace
     ("GET", "/c/"): "viewer",
     ("GET", "/c/login"): "public",
@@ -187,6 +190,7 @@ class World:
             "{device_id}": self.target_device.id, "{user_id}": self.target_user,
             "{key_id}": self.target_key, "{request_id}": self.finding, "{fmt}": "json",
             "{name}": f"{self.sha}.jpg", "{rest:path}": "nothing", "{action}": "acknowledge",
+            "{package_id}": "0" * 24,
             # An owner link is valid only for its owner: other callers try a made-up one.
             "{token}": self.owner_token if caller == "owner" else "x" * 43,
         }  # fmt: skip
