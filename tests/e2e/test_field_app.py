@@ -52,8 +52,12 @@ def test_enrol_walk_photo_category_save_sync_reaches_the_server(
         ui.page.wait_for_timeout(3000)  # the camera starts
         ui.screenshot("new-finding")
         ui.click("take-photo")
-        ui.page.wait_for_timeout(2000)
+        ui.wait("photo-remove-0", 20_000)  # its thumbnail is on the strip
+        ui.page.wait_for_timeout(800)  # the strip has moved the tiles: let them settle
         ui.click("category-BEL")
+        # The walker sees where the finding goes before saving it (on a loaded machine the
+        # browser's position can come late; then a save asks for a pin instead).
+        ui.wait_text("Position ±", 60)
         ui.screenshot("new-finding-filled")
         ui.click("save-finding")
         ui.wait("walk-end")
