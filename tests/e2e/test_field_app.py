@@ -67,9 +67,10 @@ def test_enrol_walk_photo_category_save_sync_reaches_the_server(
         ui.wait_text("Allt finns nu på servern", 60)
         ui.page.wait_for_timeout(1500)
         ui.screenshot("walk-synced")
+        [finding] = server.findings()
     finally:
         app.stop()
-    [finding] = server.findings()
+        server.stop()  # also when the walk failed: no server left running behind the suite
     assert finding["category"] == "BEL"
     assert (finding["latitude"], finding["longitude"]) == (59.2743, 15.2066)
     [photo] = finding["photos"]
@@ -80,7 +81,6 @@ def test_enrol_walk_photo_category_save_sync_reaches_the_server(
         assert hashlib.sha256(blob).hexdigest() == photo["sha256"]
     finally:
         local.close()
-    server.stop()
 
 
 def test_recorded_while_the_server_is_down_nothing_is_lost(
