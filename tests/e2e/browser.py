@@ -93,9 +93,14 @@ class AppProcess(ChildProcess):
 class FletPage:
     """A Playwright page on the Flet web client, addressed by semantics identifiers."""
 
-    def __init__(self, page: Any, name: str) -> None:
+    def __init__(self, page: Any, name: str, app_log: Path | None = None) -> None:
         self.page = page
         self.name = name
+        # What a failed wait says besides the screen: the browser's console and the app's log
+        # (a position that never came is explained there, not on the screen).
+        self.app_log = app_log
+        self.console: list[str] = []
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
 
     def open(self, url: str) -> FletPage:
         self.page.goto(url)
@@ -141,7 +146,12 @@ class FletPage:
             if needle in self.text():
                 return
             self.page.wait_for_timeout(250)
-        raise AssertionError(f"{needle!r} not on screen: {self.text()[:800]}")
+        raise AssertionError(f"{needle!r} not on screen: {self.text()[:800]}\n{self.evidence()}")
+
+    def evidence(self) -> str:
+        console = "\n".join(self.console[-30:])
+        log = self.app_log.read_text(errors="replace")[-3000:] if self.app_log else ""
+        return f"browser console:\n{console}\napp log:\n{log}"
 
     def screenshot(self, screen: str) -> Path:
         """Save what a person sees (tests/_artifacts/screens/NAME-SCREEN.png)."""

@@ -34,7 +34,7 @@ def test_enrol_walk_photo_category_save_sync_reaches_the_server(
     server = ServerProcess(tmp_path / "server").start()
     app = AppProcess(prepared_device(tmp_path / "phone", tiles)).start()
     try:
-        ui = FletPage(phone_context(flet_browser).new_page(), "light").open(app.url)
+        ui = FletPage(phone_context(flet_browser).new_page(), "light", app.log).open(app.url)
         ui.wait("enrol-server")
         ui.screenshot("enrol")
         ui.fill("enrol-server", server.url)

@@ -16,7 +16,7 @@ from tests.conftest import make_finding, make_photo
 from walkaudit.drafts import DraftBox
 from walkaudit.ui.views.new_finding import MAX_PHOTOS
 
-from .harness import Harness, explained, play
+from .harness import OREBRO_FIX, Harness, explained, play
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -514,6 +514,108 @@ def test_same_thing_without_a_photo_asks_for_one(tmp_path: Path) -> None:
         await h.click("save-finding")
         assert h.app.current == "new_finding" and h.app.state.inbox.items() == []
         assert any("Ta ett foto att lägga till" in text for text in h.texts())
+        await h.close()
+
+    play(scenario)
+
+
+class SlowGps:
+    """A GPS with no answer for its first `silent` asks (a cold start under trees), then a fix;
+    `permission_errors` first asks for permission fail on the client side (not a refusal)."""
+
+    def __init__(self, silent: int, permission_errors: int = 0) -> None:
+        self.silent, self.permission_errors = silent, permission_errors
+        self.asks = 0
+
+    def position(self, args: Any) -> dict[str, Any]:
+        self.asks += 1
+        if self.asks <= self.silent:
+            raise RuntimeError("TimeoutException: no position yet")
+        return OREBRO_FIX
+
+    def permission(self, args: Any) -> str:
+        if self.permission_errors:
+            self.permission_errors -= 1
+            raise RuntimeError("PlatformException(no answer from the location service)")
+        return "whileInUse"
+
+    def results(self) -> dict[tuple[str, str], Any]:
+        return {
+            ("Geolocator", "get_current_position"): self.position,
+            ("Geolocator", "request_permission"): self.permission,
+        }
+
+
+def where_text(h: Harness) -> str:
+    return " ".join(x for x in h.texts() if x.startswith(("Position", "Ingen position")))
+
+
+def pin_map_shown(h: Harness) -> bool:
+    return any(type(c).__name__ == "Map" and c.on_tap and c.visible for c in h.controls())
+
+
+def test_a_position_that_comes_late_still_lands_on_the_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fix at first: the pin map is offered and the app keeps asking; when the GPS answers,
+    the finding gets its position without a tap (the walker did not place a pin meanwhile)."""
+    monkeypatch.setattr("walkaudit.ui.views.new_finding.FIX_RETRY_S", 0.05)
+    explained(tmp_path)
+    gps = SlowGps(silent=3, permission_errors=1)
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, gps.results())
+        await start_walk(h)
+        await h.click("new-finding")
+        await h.until(lambda: "Ingen position" in where_text(h) and pin_map_shown(h))
+        await h.until(lambda: "Position ±4 m" in where_text(h))
+        assert gps.asks == 4  # three without an answer, then the fix
+        await h.click("take-photo")
+        await h.until(lambda: len(strip_keys(h)) == 1)
+        await h.click("category-BEL")
+        await h.click("save-finding")
+        await h.until(lambda: h.app.state.store.findings())
+        [row] = h.app.state.store.findings()
+        assert (row["latitude"], row["longitude"], row["position_source"]) == (
+            OREBRO_FIX["latitude"],
+            OREBRO_FIX["longitude"],
+            "gps",
+        )
+        await h.close()
+
+    play(scenario)
+
+
+def test_a_late_position_does_not_move_a_pin_the_walker_placed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("walkaudit.ui.views.new_finding.FIX_RETRY_S", 0.2)
+    explained(tmp_path)
+    gps = SlowGps(silent=2)
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, gps.results())
+        await start_walk(h)
+        await h.click("new-finding")
+        await h.until(lambda: pin_map_shown(h))
+        map_control = next(c for c in h.controls() if type(c).__name__ == "Map" and c.on_tap)
+        await h.session.dispatch_event(
+            map_control._i, "tap", {"coordinates": {"latitude": 59.2750, "longitude": 15.2080}}
+        )
+        await h.until(lambda: gps.asks >= 3)  # the GPS has answered by now
+        await asyncio.sleep(0.3)
+        assert where_text(h) == "Position satt med nål"  # not "Position ±4 m (GPS)"
+        await h.click("take-photo")
+        await h.until(lambda: len(strip_keys(h)) == 1)
+        await h.click("category-VEG")
+        await h.click("save-finding")
+        await h.until(lambda: h.app.state.store.findings())
+        [row] = h.app.state.store.findings()
+        assert (row["latitude"], row["longitude"], row["position_source"]) == (
+            59.2750,
+            15.2080,
+            "pin",
+        )
         await h.close()
 
     play(scenario)

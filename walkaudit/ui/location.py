@@ -8,6 +8,7 @@ end-to-end tests set).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -16,6 +17,8 @@ from walkaudit import model
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
+
+log = logging.getLogger("walkaudit.ui.location")
 
 FIX_TIMEOUT_S = 12.0
 ROUTE_DISTANCE_FILTER_M = 7  # a route point every ~7 m: smooth enough, light on battery
@@ -56,8 +59,12 @@ class Location:
                 ftg.GeolocatorPermissionStatus.ALWAYS,
             }
             self.granted = status in ok
-        except Exception:  # no geolocation on this platform: the pin is the way
-            self.granted = False
+        except Exception:
+            # No answer we can read (no geolocation on this platform, or the client failed to
+            # answer): no position this time, but not remembered as a refusal, so the next fix
+            # asks again instead of leaving the walker with pins for the rest of the walk.
+            log.warning("location permission: no answer", exc_info=True)
+            return False
         if not self.granted:
             self.app.snack(self.app.t("perm.location_denied"), error=True)
         return self.granted
@@ -93,7 +100,8 @@ class Location:
             return None
         try:
             p = await asyncio.wait_for(self._geolocator().get_current_position(), FIX_TIMEOUT_S)
-        except Exception:
+        except Exception:  # no signal yet (a cold GPS, under trees): the last one, if any
+            log.info("no position fix within %.0f s", FIX_TIMEOUT_S, exc_info=True)
             return self.app.state.last_position
         self.app.state.last_position = (p.latitude, p.longitude, p.accuracy)
         return self.app.state.last_position

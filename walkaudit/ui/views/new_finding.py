@@ -48,6 +48,7 @@ IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"\x00\x00\x00")  # JP
 # photos added later through "the same thing".
 MAX_PHOTOS = 6
 TAKING_WAIT_S = 10.0  # at most this long a save waits for a photo still being taken
+FIX_RETRY_S = 3.0  # between two asks for a position that has not come (each waits its own timeout)
 WIRE_MAX_PHOTOS = model.MAX_PHOTOS  # what model.Finding.photos allows
 NEARBY_SHOWN = 5
 THUMB_SIZE = 68
@@ -604,14 +605,25 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
     app.leave_guard = leave
 
     async def locate() -> None:
-        fix = await app.location.fix()
-        if fix is None:
-            if draft.latitude is None:
+        """A fix for the finding. A GPS that has no answer yet (a cold start, under trees, a
+        loaded phone) is asked again while this screen is open, with the pin map offered
+        meanwhile: a late fix still lands, unless the walker has placed a pin by then."""
+        while True:
+            fix = await app.location.fix()
+            if view not in app.page.views or flags["saving"]:
+                return  # the walker has left or saved: the screen is not this fix's any more
+            if draft.source is model.PositionSource.PIN or flags["restored_position"]:
+                return
+            if fix is not None:
+                set_position(fix[0], fix[1], fix[2], model.PositionSource.GPS)
+                app.page.update()
+                return
+            if draft.latitude is None and not pin_map.visible:
                 show_pin_map()
-            return
-        if draft.source is not model.PositionSource.PIN and not flags["restored_position"]:
-            set_position(fix[0], fix[1], fix[2], model.PositionSource.GPS)
-            app.page.update()
+                app.page.update()
+            if app.location.granted is False:
+                return  # refused: the pin is the way (the app asks again on resume)
+            await asyncio.sleep(FIX_RETRY_S)
 
     app.photos.attach(slot, camera_changed)
     camera_changed()
