@@ -7,7 +7,7 @@ with walks, owners, assignments and history; --quick: 2,000 and 20,000). Then, i
 
 Core (each case in a fresh child process, so its peak RSS is its own): the export of every
 finding, the bytes counted and dropped.
-  stream-csv       sync_server.export.csv_chunks over export.rows (fetchmany, chunks of bytes)
+  stream-csv       workspace.export.csv_chunks over export.rows (fetchmany, chunks of bytes)
   stream-geojson   export.geojson_chunks over export.rows
   baseline-csv     the obvious way: fetchall(), the whole CSV in one StringIO, then encoded —
                    the same row formatting, only the memory strategy differs
@@ -58,8 +58,8 @@ def reset_peak(pid: int) -> float:
 
 def _export(case: str, db: Any) -> int:
     """Run one export to the end; the number of bytes it made."""
-    from sync_server import export
-    from sync_server.finding_filters import FROM_FINDINGS, Filters, where
+    from sync_server.core.finding_filters import FROM_FINDINGS, Filters, where
+    from sync_server.workspace import export
     from walkaudit import i18n
 
     url = "https://trygghet.example.se"
@@ -87,7 +87,7 @@ def _export(case: str, db: Any) -> int:
 
 def run_case(case: str, db_path: Path, reps: int = 3) -> dict[str, Any]:
     """In this (fresh) process: `reps` clean timed runs and one under tracemalloc."""
-    from sync_server.db import Database
+    from sync_server.core.db import Database
 
     db = Database(db_path)
     rows = db.conn().execute("SELECT count(*) FROM findings").fetchone()[0]

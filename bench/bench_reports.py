@@ -85,11 +85,11 @@ def settings_for(name: str, data_dir: Path) -> Any:
 
 def seed(name: str, data_dir: Path) -> None:
     """A data directory with one ended walk of N findings, photos stored, all for one owner."""
-    from sync_server import ingest
-    from sync_server.blobs import DiskBlobStore
-    from sync_server.db import Database
-    from sync_server.devices import register_device
-    from sync_server.photos import record_stored
+    from sync_server.core.blobs import DiskBlobStore
+    from sync_server.core.db import Database
+    from sync_server.field import ingest
+    from sync_server.field.devices import register_device
+    from sync_server.field.photos import record_stored
     from walkaudit.model import Finding, PushRequest, Walk, new_id, utcnow
 
     photos = phone_photos(CASES[name][0])
@@ -151,10 +151,10 @@ def seed(name: str, data_dir: Path) -> None:
 
 def run_case(name: str, data_dir: Path, reps: int) -> dict[str, Any]:
     """In a fresh process on a seeded directory: build_and_enqueue `reps` times."""
-    from sync_server import reports
-    from sync_server.blobs import DiskBlobStore
-    from sync_server.db import Database
-    from sync_server.geocode import NoAddresses
+    from sync_server.core.blobs import DiskBlobStore
+    from sync_server.core.db import Database
+    from sync_server.core.geocode import NoAddresses
+    from sync_server.reports import run as reports
     from walkaudit.model import utcnow
 
     settings = settings_for(name, data_dir)

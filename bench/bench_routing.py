@@ -38,9 +38,9 @@ import _report
 import numpy as np
 import shapely
 
-from sync_server.db import Database, iso
-from sync_server.owners import ensure_municipalities, import_owners
-from sync_server.routing import Router, metres_per_degree, route_pending
+from sync_server.core.db import Database, iso
+from sync_server.owners.registry import ensure_municipalities, import_owners
+from sync_server.owners.routing import Router, metres_per_degree, route_pending
 from walkaudit.categories import CODES
 from walkaudit.model import new_id, utcnow
 

@@ -30,7 +30,7 @@ import _report
 import httpx
 from _servers import ServerProcess
 
-from sync_server import tile_packages as tp
+from sync_server.field import tile_packages as tp
 from tests.tile_source import TileSource
 
 # About 1 km² around Örebro (59.27 N, 15.21 E).

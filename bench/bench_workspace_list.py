@@ -34,9 +34,9 @@ import _workspace_seed
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sync_server import accounts  # noqa: E402
 from sync_server.app import create_app  # noqa: E402
 from sync_server.config import Settings  # noqa: E402
+from sync_server.workspace import accounts  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")

@@ -44,11 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sync_server import accounts, stats  # noqa: E402
 from sync_server.app import create_app  # noqa: E402
 from sync_server.config import Settings  # noqa: E402
-from sync_server.history import add_server_event  # noqa: E402
-from sync_server.stats_index import StatsIndex  # noqa: E402
+from sync_server.core.history import add_server_event  # noqa: E402
+from sync_server.core.time import today_in_sweden  # noqa: E402
+from sync_server.stats import numbers as stats  # noqa: E402
+from sync_server.stats.index import StatsIndex  # noqa: E402
+from sync_server.workspace import accounts  # noqa: E402
 from walkaudit.model import EventKind  # noqa: E402
 
 with warnings.catch_warnings():
@@ -159,7 +161,7 @@ def main() -> int:
 
 def run(settings: Settings, seeded: _workspace_seed.Seeded, rounds: int, quick: bool) -> dict:
     results: dict[str, object] = {}
-    today = stats.today_in_sweden()
+    today = today_in_sweden()
 
     # First views after a start: the index loads (one joined pass over every finding).
     first = []

@@ -11,33 +11,27 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
-from sync_server.api import (
-    coord_devices,
-    coord_export,
-    coord_finding_actions,
-    coord_findings,
-    coord_followups,
-    coord_session,
-    coord_stats,
-    coord_users,
-    coord_walks,
-    enrol,
-    field,
-    health,
-    open311,
-    owner,
-    photos,
-    sync,
-    tiles,
-    workspace,
-)
+from sync_server.api import health, open311
+from sync_server.api import owners as owner
+from sync_server.api import stats as coord_stats
+from sync_server.api import walks as coord_walks
 from sync_server.api.deps import Services
 from sync_server.api.errors import install_error_handlers
-from sync_server.blobs import DiskBlobStore
+from sync_server.api.field import enrol, photos, sync, tiles
+from sync_server.api.field import reads as field
+from sync_server.api.workspace import devices as coord_devices
+from sync_server.api.workspace import export as coord_export
+from sync_server.api.workspace import finding_actions as coord_finding_actions
+from sync_server.api.workspace import findings as coord_findings
+from sync_server.api.workspace import followups as coord_followups
+from sync_server.api.workspace import pages as workspace
+from sync_server.api.workspace import session as coord_session
+from sync_server.api.workspace import users as coord_users
 from sync_server.config import Settings
-from sync_server.db import Database
-from sync_server.reports import report_loop
-from sync_server.stats_index import StatsIndex
+from sync_server.core.blobs import DiskBlobStore
+from sync_server.core.db import Database
+from sync_server.reports.run import report_loop
+from sync_server.stats.index import StatsIndex
 from walkaudit.model import PROTOCOL_VERSION, PushRequest
 
 # The coordinator web's pages, one module per area (each has `router`).
@@ -67,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_path)
     db.migrate()
     services = Services(settings=settings, db=db, blobs=DiskBlobStore(settings.photos_dir))
-    stats = StatsIndex(db)  # the lägesbild's numbers, in memory (see sync_server.stats_index)
+    stats = StatsIndex(db)  # the lägesbild's numbers, in memory (see sync_server.stats.index)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -124,7 +118,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 # Answers every device route can give besides its own, whatever the route says of itself: the
-# throttles (sync_server.throttle) answer 429 and a full disk 507, on any route.
+# throttles (sync_server.core.throttle) answer 429 and a full disk 507, on any route.
 _EVERY_DEVICE_ROUTE = {
     "429": "Too many failed attempts from this address; wait as long as Retry-After says.",
     "507": "The server's storage is full; nothing is lost on the phone, try later.",

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # address counts the connecting address, so a client cannot reset its own count.
     trusted_proxies: str = ""
 
-    # ---- reports to owners and their delivery (sync_server.reports, sync_server.mailer) ----
+    # ---- reports to owners and their delivery (reports.run, mail.outbox) ----
     # ONE setting for the mail server: smtp://host:port, smtp+starttls://user:pw@host:587 or
     # smtps://user:pw@host:465 (user and password percent-encoded). Unset: messages are written
     # as .eml files under {data_dir}/outbox/ instead (the demo). A secret: it holds a password.
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # Map tiles for the coordinator's maps (Leaflet). Empty: no background map, points only.
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
-    # Offline map packages for phones (sync_server.tile_packages) are prepared from tile_url, at
+    # Offline map packages for phones (field.tile_packages) are prepared from tile_url, at
     # most this large (MB); an area whose estimate is larger is refused (413).
     tile_package_max_mb: int = Field(default=50, gt=0)
     # A package neither asked for nor downloaded for this many days is removed (the sweep at
@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip():
-            from sync_server.mailer import parse_smtp_url  # the one parser, with its messages
+            from sync_server.mail.outbox import parse_smtp_url  # the one parser, with its messages
 
             try:
                 parse_smtp_url(value.get_secret_value())

@@ -18,10 +18,10 @@ from PIL import Image
 
 from sync_server.app import create_app
 from sync_server.config import Settings
-from sync_server.db import Database
-from sync_server.devices import create_enrol_code
-from sync_server.history import add_server_event
-from sync_server.owner_page import store_photo
+from sync_server.core.db import Database
+from sync_server.core.history import add_server_event
+from sync_server.field.devices import create_enrol_code
+from sync_server.owners.page import store_photo
 from walkaudit import answers, model
 from walkaudit.media import process_photo
 from walkaudit.remote import RemotePhotos

@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from sync_server.db import Database
+from sync_server.core.db import Database
 from tests.conftest import make_photo
 from tests.support import ServerProcess, field, owner_square, run
 from walkaudit import model

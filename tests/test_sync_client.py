@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from sync_server.app import create_app
 from sync_server.config import Settings
-from sync_server.db import Database
-from sync_server.devices import create_enrol_code
+from sync_server.core.db import Database
+from sync_server.field.devices import create_enrol_code
 from walkaudit import model
 from walkaudit.store import Store
 from walkaudit.sync import (

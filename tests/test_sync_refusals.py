@@ -288,11 +288,11 @@ def test_a_refusal_that_is_about_the_device_sets_nothing_aside(
     no record's fault, so the phone stops and keeps everything waiting (in-process server)."""
     from fastapi.testclient import TestClient
 
-    from sync_server import ingest
     from sync_server.app import create_app
     from sync_server.config import Settings
-    from sync_server.db import Database
-    from sync_server.devices import create_enrol_code
+    from sync_server.core.db import Database
+    from sync_server.field import ingest
+    from sync_server.field.devices import create_enrol_code
     from walkaudit.sync import ServerRejectedError, enrol
 
     settings = Settings(data_dir=tmp_path / "server")

@@ -129,6 +129,31 @@ class FindingStatus(StrEnum):
     CLOSED = "closed"
 
 
+# The status groups: one home, one meaning each, wherever a finding is filtered, reported, listed
+# or counted (plain strings, so they go into SQL as they are). `not_ours` is open: the owner has
+# handed the finding back and it waits in triage for the one who can fix it.
+OPEN_STATUSES: tuple[str, ...] = tuple(
+    s.value
+    for s in (
+        FindingStatus.RECEIVED,
+        FindingStatus.SENT,
+        FindingStatus.ACKNOWLEDGED,
+        FindingStatus.PLANNED,
+        FindingStatus.REOPENED,
+        FindingStatus.NOT_OURS,
+    )
+)
+DONE_STATUSES: tuple[str, ...] = tuple(
+    s.value for s in (FindingStatus.FIXED, FindingStatus.VERIFIED, FindingStatus.CLOSED)
+)
+# Done and confirmed (seen fixed on a walk, or closed): off the follow-up walks. A `fixed` is the
+# owner's word and is still walked past to check.
+CONFIRMED_STATUSES: tuple[str, ...] = (FindingStatus.VERIFIED.value, FindingStatus.CLOSED.value)
+# What no longer waits on the owner it was sent to (their page, their reminders): done, or handed
+# back as not theirs — which for everyone else is open, in triage.
+OFF_OWNERS_LIST: tuple[str, ...] = (*DONE_STATUSES, FindingStatus.NOT_OURS.value)
+
+
 class EventKind(StrEnum):
     RECEIVED = "received"
     SENT = "sent"

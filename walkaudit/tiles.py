@@ -1,7 +1,7 @@
 """Map tiles without network: packages of the walk's area on the phone, served to the map locally.
 
 A package is an MBTiles file (SQLite) the server prepared from its configured tile source
-(sync_server/tile_packages.py; the contract is in the server's PROTOCOL.md) and the phone
+(sync_server/field/tile_packages.py; the contract is in the server's PROTOCOL.md) and the phone
 downloaded into DATA/maps/. Phones never fetch tiles in bulk from a public tile server: only the
 server does, from a source that allows it.
 

@@ -9,12 +9,12 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sync_server.api.client import client_address
-from sync_server.blobs import BlobStore
 from sync_server.config import Settings
-from sync_server.db import Database
-from sync_server.devices import Device, authenticate
-from sync_server.errors import AuthError
-from sync_server.throttle import Throttles, address_key, wait_text
+from sync_server.core.blobs import BlobStore
+from sync_server.core.db import Database
+from sync_server.core.errors import AuthError
+from sync_server.core.throttle import Throttles, address_key, wait_text
+from sync_server.field.devices import Device, authenticate
 from walkaudit.model import ErrorBody
 
 

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from sync_server.blobs import FULL_ERRNOS, BlobError, BlobNotFound, BlobStorageFull
-from sync_server.errors import (
+from sync_server.core.blobs import FULL_ERRNOS, BlobError, BlobNotFound, BlobStorageFull
+from sync_server.core.errors import (
     AuthError,
     BatchTooLarge,
     DatabaseTooNew,
@@ -79,7 +79,9 @@ def error_response(
 ) -> JSONResponse:
     """The one error shape; logs the reason with the device and path."""
     device = getattr(request.state, "device_id", None) or "-"
-    if status != 429:  # a throttle logs a refused address once per window (sync_server.throttle)
+    if (
+        status != 429
+    ):  # a throttle logs a refused address once per window (sync_server.core.throttle)
         log.warning(
             "%s %s -> %d (device %s): %s", request.method, request.url.path, status, device, detail
         )
@@ -172,7 +174,7 @@ def storage_full(exc: BaseException | None, seen: set[int] | None = None) -> boo
 def _storage_full_response(request: Request, exc: BaseException) -> Response:
     log.error("%s %s: storage full: %s", request.method, request.url.path, exc)
     if request.url.path.startswith("/c/") and hasattr(request.app.state, "workspace_templates"):
-        from sync_server.api.workspace import render  # the page machinery, only when needed
+        from sync_server.api.workspace.pages import render  # the page machinery, only when needed
 
         title, key = "coord.storage_full.title", "coord.storage_full"
         return render(request, None, "coord/message.html", status=507, status_title=title, key=key)

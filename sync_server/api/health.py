@@ -26,7 +26,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from sync_server.api.deps import Services, ServicesDep
 from sync_server.config import PRIVATE_FILE_MODE, Settings
-from sync_server.db import Database
+from sync_server.core.db import Database
 from walkaudit.model import PROTOCOL_VERSION
 
 router = APIRouter(tags=["health"])

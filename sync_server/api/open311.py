@@ -16,7 +16,7 @@ carries `Link: <…&page=N>; rel="next"` (without the api_key: add yours, as to 
 A wrong api_key is refused even where reads are public: a client with a broken key should learn
 so, not quietly get the public view. `jurisdiction_id` is accepted and ignored (one jurisdiction).
 Wrong api keys and photo links with a wrong signature are counted per address
-(`sync_server.throttle`): past 30 in 15 minutes they get 429 with Retry-After instead of 403/404.
+(`core.throttle`): past 30 in 15 minutes they get 429 with Retry-After instead of 403/404.
 A right key from that address still works: a municipality's systems often share one address.
 """
 
@@ -36,9 +36,9 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from sync_server.api.client import client_address
 from sync_server.api.deps import Services, ServicesDep
-from sync_server.blobs import BlobNotFound
+from sync_server.core.blobs import BlobNotFound
+from sync_server.core.throttle import address_key, wait_text
 from sync_server.open311 import errors, formats, keys, media, params, queries, updates
-from sync_server.throttle import address_key, wait_text
 from walkaudit.model import SHA256_PATTERN
 
 router = APIRouter(include_in_schema=False)

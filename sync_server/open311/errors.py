@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from sync_server.errors import ServerError
+from sync_server.core.errors import ServerError
 
 
 class Open311Error(ServerError):

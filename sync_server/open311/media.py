@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO
 
-from sync_server.db import Database
-from sync_server.finding_filters import FROM_FINDINGS
+from sync_server.core.db import Database
+from sync_server.core.finding_filters import FROM_FINDINGS
 from sync_server.open311.errors import NotFound, Open311Error
 from sync_server.open311.keys import KEY_COLUMNS, ApiKey, View
 from sync_server.open311.visibility import scope

@@ -17,13 +17,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from sync_server.db import iso, parse_iso
+from sync_server.core.db import iso, parse_iso
+from sync_server.core.time import SWEDEN
 from sync_server.open311.errors import InvalidValue
 from walkaudit.categories import CATEGORIES, CODES
 
-SWEDEN = ZoneInfo("Europe/Stockholm")
 MAX_PAGE_SIZE = 1000
 
 

@@ -18,15 +18,16 @@ from typing import Any
 
 import sqlite_utils
 
-from sync_server import texts_open311
-from sync_server.db import Database
-from sync_server.finding_filters import DONE, FROM_FINDINGS, OPEN
-from sync_server.geocode import cache_key
+from sync_server.core.db import Database
+from sync_server.core.finding_filters import DONE, FROM_FINDINGS, OPEN
+from sync_server.core.geocode import cache_key
+from sync_server.core.time import SWEDEN
 from sync_server.open311.keys import View
 from sync_server.open311.media import media_url
-from sync_server.open311.params import SWEDEN, RequestQuery, Window, w3c
+from sync_server.open311.params import RequestQuery, Window, w3c
 from sync_server.open311.statuses import SILENT_SQL, open311_statuses
 from sync_server.open311.visibility import PUBLIC_DECIMALS, PUBLIC_HIDDEN, scope
+from sync_server.texts import open311 as texts_open311
 from walkaudit import i18n
 from walkaudit.categories import CATEGORIES
 

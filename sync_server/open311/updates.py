@@ -29,8 +29,8 @@ from typing import Any
 
 import sqlite_utils
 
-from sync_server.db import Database, iso, parse_iso
-from sync_server.history import add_server_event
+from sync_server.core.db import Database, iso, parse_iso
+from sync_server.core.history import add_server_event
 from sync_server.open311.errors import ApiKeyRequired, InvalidValue, NotFound, UpdateConflict
 from sync_server.open311.keys import ApiKey, View
 from sync_server.open311.media import media_url
@@ -44,7 +44,7 @@ from sync_server.open311.statuses import (
     recorded_kind,
 )
 from sync_server.open311.visibility import scope
-from sync_server.routing import reroute_to_triage
+from sync_server.owners.routing import reroute_to_triage
 from walkaudit import i18n
 from walkaudit.model import EventKind, FindingStatus, new_id, utcnow
 

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from sync_server import followups, links, routing
-from sync_server.db import Database, iso
-from sync_server.history import add_server_event
+from sync_server.core.db import Database, iso
+from sync_server.core.history import add_server_event
+from sync_server.owners import links, routing
+from sync_server.workspace import followups
 from tests.conftest import make_photo
 from tests.support import ServerProcess, run
 from walkaudit.model import EventKind, new_id, utcnow

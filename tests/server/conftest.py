@@ -15,9 +15,9 @@ import anyio
 import pytest
 from PIL import Image
 
-from sync_server import devices
 from sync_server.app import create_app
 from sync_server.config import Settings
+from sync_server.field import devices
 from walkaudit.model import new_id, utcnow
 
 with warnings.catch_warnings():

@@ -138,7 +138,7 @@ def smtp_server() -> Iterator[MailServer]:
         yield server
 
 
-# ---- owners and assignments, as routing will leave them (until sync_server.routing lands) ----
+# ---- owners and assignments, as routing will leave them (until owners.routing lands) ----
 
 
 def add_owner(

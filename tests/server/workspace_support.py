@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sync_server import accounts
+from sync_server.workspace import accounts
 from tests.server.conftest import Server
 
 with warnings.catch_warnings():

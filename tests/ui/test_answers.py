@@ -19,9 +19,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from sync_server import links, routing
-from sync_server.db import Database, iso
-from sync_server.history import add_server_event
+from sync_server.core.db import Database, iso
+from sync_server.core.history import add_server_event
+from sync_server.owners import links, routing
 from tests.conftest import make_photo
 from tests.support import ServerProcess, field
 from walkaudit import answers

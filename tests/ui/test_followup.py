@@ -150,8 +150,8 @@ def add_with_photo(reporter: Path, category: str, lat: str, note: str, seed: int
 
 def plan(server: ServerProcess, name: str, finding_ids: list[str]) -> str:
     """What the coordinator does on /c/followups (its core function, on the server's database)."""
-    from sync_server import followups
-    from sync_server.db import Database
+    from sync_server.core.db import Database
+    from sync_server.workspace import followups
 
     db = Database(server.data / "walkaudit.db")
     try:
@@ -162,8 +162,8 @@ def plan(server: ServerProcess, name: str, finding_ids: list[str]) -> str:
 
 def owner_planned(server: ServerProcess, finding_id: str, note: str) -> None:
     """The owner's answer as the owner page records it (actor owner:…, date first)."""
-    from sync_server.db import Database
-    from sync_server.history import add_server_event
+    from sync_server.core.db import Database
+    from sync_server.core.history import add_server_event
     from walkaudit.model import EventKind
 
     db = Database(server.data / "walkaudit.db")
