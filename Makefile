@@ -26,6 +26,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q --no-header tests/test_layout.py
 
 format: venv
 	$(BIN)/ruff format .
