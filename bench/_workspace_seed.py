@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sync_server.core.db import Database, iso  # noqa: E402
-from sync_server.owners.routing import deadline  # noqa: E402
+from sync_server.core.db import Database  # noqa: E402
+from sync_server.core.time import iso  # noqa: E402
+from sync_server.owners.policy import deadline  # noqa: E402
 
 SWEDEN = ZoneInfo("Europe/Stockholm")
 AREAS = (

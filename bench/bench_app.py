@@ -699,7 +699,7 @@ def measure_go(h: Harness, name: str, walk_id: str) -> dict[str, float]:
 
 PROFILE_PARTS = (  # (label, file ending, function): cumulative times in the profile
     ("building the view (walkaudit, incl. SQL)", "walkaudit/ui/views/__init__.py", "build"),
-    ("  of which the SQL (`store.findings` etc.)", "walkaudit/store.py", "findings"),
+    ("  of which the SQL (`store.findings` etc.)", "walkaudit/store/facade.py", "findings"),
     ("flet: diff + configuring every new control", "session.py", "__get_update_control_patch"),
     ("  of which `_configure_dataclass`", "object_patch.py", "_configure_dataclass"),
     ("msgpack encode of the patch", "msgpack/__init__.py", "packb"),

@@ -151,10 +151,10 @@ def seed(name: str, data_dir: Path) -> None:
 
 def run_case(name: str, data_dir: Path, reps: int) -> dict[str, Any]:
     """In a fresh process on a seeded directory: build_and_enqueue `reps` times."""
+    from sync_server import reports
     from sync_server.core.blobs import DiskBlobStore
     from sync_server.core.db import Database
     from sync_server.core.geocode import NoAddresses
-    from sync_server.reports import run as reports
     from walkaudit.model import utcnow
 
     settings = settings_for(name, data_dir)

@@ -38,9 +38,12 @@ import _report
 import numpy as np
 import shapely
 
-from sync_server.core.db import Database, iso
-from sync_server.owners.registry import ensure_municipalities, import_owners
-from sync_server.owners.routing import Router, metres_per_degree, route_pending
+from sync_server.core.db import Database
+from sync_server.core.time import iso
+from sync_server.owners.importer import import_owners
+from sync_server.owners.municipalities import ensure_municipalities
+from sync_server.owners.router import Router, metres_per_degree
+from sync_server.owners.routing import route_pending
 from walkaudit.categories import CODES
 from walkaudit.model import new_id, utcnow
 

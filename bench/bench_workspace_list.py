@@ -95,7 +95,7 @@ def main() -> int:
         seeded_s = time.perf_counter() - t0
         app = create_app(Settings(data_dir=data, report_interval_s=0))
         db = app.state.services.db
-        accounts.add_user(db, "polis", "viewer", PASSWORD)
+        accounts.add_user(db, "polis", "viewer", PASSWORD, hasher=app.state.services.hasher)
         owner_id = (
             db.conn()
             .execute(

@@ -1,4 +1,9 @@
-"""Server settings, read from the environment (`WALKAUDIT_*`) or passed in by the caller."""
+"""Server settings, read from the environment (`WALKAUDIT_*`) or passed in by the caller.
+
+The settings' own parsers live here too (`parse_trusted_proxies`, `smtp_config`): a setting is
+checked once, where it is read, and this module imports nothing else of the server's, so every
+layer above may import it (the mail delivery turns `smtp_config`'s ValueError into its BadSmtpUrl).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ import logging
 import os
 import stat
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,7 +58,7 @@ class Settings(BaseSettings):
     # address counts the connecting address, so a client cannot reset its own count.
     trusted_proxies: str = ""
 
-    # ---- reports to owners and their delivery (reports.run, mail.outbox) ----
+    # ---- reports to owners and their delivery (sync_server.reports, sync_server.mail) ----
     # ONE setting for the mail server: smtp://host:port, smtp+starttls://user:pw@host:587 or
     # smtps://user:pw@host:465 (user and password percent-encoded). Unset: messages are written
     # as .eml files under {data_dir}/outbox/ instead (the demo). A secret: it holds a password.
@@ -94,12 +101,7 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip():
-            from sync_server.mail.outbox import parse_smtp_url  # the one parser, with its messages
-
-            try:
-                parse_smtp_url(value.get_secret_value())
-            except ValueError as exc:
-                raise ValueError(str(exc)) from None
+            smtp_config(value.get_secret_value())  # the one parser, with its messages
             return value
         return None
 
@@ -202,3 +204,51 @@ def parse_trusted_proxies(text: str) -> tuple[Network, ...]:
                 " the reverse proxies' addresses, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)"
             ) from None
     return tuple(networks)
+
+
+SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}  # scheme → its default port
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """WALKAUDIT_SMTP_URL taken apart: how to reach the mail server."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None = field(default=None)
+    password: str | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        """The URL without the password, for logs."""
+        user = f"{self.username}@" if self.username else ""
+        return f"{self.scheme}://{user}{self.host}:{self.port}"
+
+
+def smtp_config(url: str) -> SmtpConfig:
+    """smtp://host:port, smtp+starttls://user:pw@host:587, smtps://user:pw@host:465;
+    ValueError says what is wrong (never the password)."""
+    usage = (
+        "WALKAUDIT_SMTP_URL must look like smtp://host:25, smtp+starttls://user:password@host:587"
+        " or smtps://user:password@host:465 (user and password percent-encoded)"
+    )
+    parts = urlsplit(url.strip())
+    if parts.scheme not in SMTP_PORTS:
+        raise ValueError(f"{usage}; the scheme {parts.scheme or '(none)'!r} is not one of these")
+    try:
+        port = parts.port or SMTP_PORTS[parts.scheme]
+    except ValueError:
+        raise ValueError(f"{usage}; the port is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError(f"{usage}; the host is missing")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{usage}; there is something after the port")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if username and password is None:
+        raise ValueError(f"{usage}; a user needs a password (user:password@host)")
+    if username and parts.scheme == "smtp":
+        raise ValueError(
+            "smtp:// would send the password unencrypted; use smtp+starttls:// or smtps://"
+        )
+    return SmtpConfig(parts.scheme, parts.hostname, port, username, password)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageStat, JpegImagePlugin
 
 from walkaudit import media
-from walkaudit.media import GpsFix, ProcessedPhoto, process_photo, read_exif_fix
+from walkaudit.media import GpsFix, ProcessedPhoto, opening, process_photo, read_exif_fix
 
 PHOTOS = Path(__file__).parent / "data" / "photos"
 NOKIA = PHOTOS / "phone" / "HMD_Nokia_8.3_5G.jpg"  # 4608 x 1976, GPS, OffsetTimeOriginal
@@ -534,7 +534,7 @@ def test_own_pixel_limit_applies_even_if_pillow_is_told_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
-    monkeypatch.setattr(media, "MAX_PIXELS", 1_000_000)
+    monkeypatch.setattr(opening, "MAX_PIXELS", 1_000_000)
     with pytest.raises(media.PhotoTooLargeError, match=r"IMG_1.jpg: .*4608 × 1976 pixels"):
         process_photo(NOKIA.read_bytes(), name="IMG_1.jpg")
 
@@ -545,7 +545,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_heic_without_pillow_heif(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(media, "_heif_ready", False)
+    monkeypatch.setattr(opening, "_heif_ready", False)
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # import fails, as on a bare phone
     with pytest.raises(media.HeifUnsupportedError, match=r"IMG_7.HEIC: .*export the photo as JPEG"):
         process_photo(HEIC.read_bytes(), name="IMG_7.HEIC")

@@ -29,6 +29,7 @@ from tests.support import ServerProcess, free_port, run
 from tests.tile_source import ZOOM_COLOURS, TileSource, tile_png
 from walkaudit import tiles
 from walkaudit.store import Store
+from walkaudit.tiles import download
 
 OREBRO = (59.2743, 15.2066)
 
@@ -706,7 +707,7 @@ def test_a_map_that_would_eat_the_room_kept_for_photos_is_refused_before_it_come
         url, token = phone_of(tmp_path, server)
         folder = tmp_path / "phone" / "maps"
         free = shutil.disk_usage(tmp_path).free
-        monkeypatch.setattr(tiles, "FREE_RESERVE_BYTES", free)  # all the room there is
+        monkeypatch.setattr(download, "FREE_RESERVE_BYTES", free)  # all the room there is
         relay = Relay(server.port)
         with (
             tiles.device_client(relay.url, token) as http,

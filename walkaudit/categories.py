@@ -60,6 +60,12 @@ NOT_A_DEFECT: frozenset[str] = frozenset({"POS"})
 BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
 CODES: frozenset[str] = frozenset(BY_CODE)
 
+# The one code → colour map: the app's badges and pins, the web's maps (handed to the JavaScript
+# through the page's data-category-colours), the lägesbild's charts and PDF all read it.
+COLOURS: dict[str, str] = {c.code: c.colour for c in CATEGORIES}
+# A code outside the taxonomy (an older app's, a typo) is drawn in the grey of "to be sorted".
+UNKNOWN_COLOUR = BY_CODE["OVR"].colour
+
 
 class UnknownCategoryError(ValueError):
     """A category code that is not in the taxonomy."""
@@ -73,3 +79,8 @@ def get(code: str) -> Category:
         raise UnknownCategoryError(
             f"unknown category {code!r}; use one of {', '.join(c.code for c in CATEGORIES)}"
         ) from None
+
+
+def colour(code: str) -> str:
+    """The category's colour; UNKNOWN_COLOUR for a code outside the taxonomy."""
+    return COLOURS.get(code, UNKNOWN_COLOUR)

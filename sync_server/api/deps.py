@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import argon2
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -25,6 +26,8 @@ class Services:
     settings: Settings
     db: Database
     blobs: BlobStore
+    # Passwords of the coordinator web: argon2 at full cost in production, cheap in tests.
+    hasher: argon2.PasswordHasher
     throttles: Throttles = field(default_factory=Throttles)  # in memory, per process
 
 

@@ -8,11 +8,9 @@ with ENOSPC or EDQUOT, SQLite's SQLITE_FULL, the blob store's BlobStorageFull, a
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,9 +32,9 @@ from sync_server.core.errors import (
     ServerError,
     UnknownDevice,
     UnsupportedProtocol,
+    describe_validation_errors,
 )
 from walkaudit import i18n
-from walkaudit.model import SHA256_PATTERN
 
 log = logging.getLogger("walkaudit.server")
 
@@ -71,7 +69,6 @@ _STATUS: dict[type[Exception], int] = {
     DatabaseTooNew: 503,
     BlobNotFound: 404,
 }
-_MAX_LISTED = 3
 
 
 def error_response(
@@ -86,67 +83,6 @@ def error_response(
             "%s %s -> %d (device %s): %s", request.method, request.url.path, status, device, detail
         )
     return JSONResponse({"detail": detail}, status_code=status, headers=dict(headers or {}))
-
-
-def describe_validation_errors(errors: Sequence[Any]) -> str:
-    """One readable sentence from pydantic errors, e.g. `findings[3].latitude: must be ≤ 90`."""
-    parts = [_describe(error) for error in errors[:_MAX_LISTED]]
-    text = "; ".join(dict.fromkeys(parts))  # unique, in order
-    if len(errors) > _MAX_LISTED:
-        text += f" (and {len(errors) - _MAX_LISTED} more problems)"
-    return text
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    kind, ctx = error.get("type", ""), error.get("ctx") or {}
-    if kind == "json_invalid":
-        reason = ctx.get("error")
-        return "the request body is not valid JSON" + (f" ({reason})" if reason else "")
-    where = _location(error.get("loc", ()))
-    if not where and kind in ("model_type", "model_attributes_type", "dict_type"):
-        return "the request body must be a JSON object"
-    message = _message(kind, ctx, str(error.get("msg", "is not valid")), error.get("input"))
-    return f"{where}: {message}" if where else message
-
-
-def _location(loc: Sequence[Any]) -> str:
-    parts = list(loc)
-    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
-        parts = parts[1:]
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _message(kind: str, ctx: Mapping[str, Any], msg: str, given: Any) -> str:
-    bounds = {"less_than_equal": ("≤", "le"), "greater_than_equal": ("≥", "ge"),
-              "less_than": ("<", "lt"), "greater_than": (">", "gt")}  # fmt: skip
-    if kind in bounds:
-        sign, key = bounds[kind]
-        got = f" (got {_number(given)})" if isinstance(given, int | float) else ""
-        return f"must be {sign} {_number(ctx.get(key))}{got}"
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field; remove it (or update the server if the app is newer)"
-    if kind == "string_pattern_mismatch" and ctx.get("pattern") == SHA256_PATTERN:
-        return "must be a sha256: 64 lowercase hexadecimal digits"
-    if kind in ("enum", "literal_error"):
-        return f"must be one of {ctx.get('expected')}"
-    if kind == "finite_number":
-        return "must be a finite number"
-    if kind == "value_error":
-        return msg.removeprefix("Value error, ")
-    # pydantic's "Input should be …", "String should have …", "List should have …"
-    should = re.match(r"\w+ should ", msg)
-    if should:
-        return "must " + msg[should.end() :]
-    return msg[:1].lower() + msg[1:]
 
 
 def storage_full(exc: BaseException | None, seen: set[int] | None = None) -> bool:

@@ -34,6 +34,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from sync_server.api.body import BodyTooLarge, read_bounded
 from sync_server.api.client import client_address
 from sync_server.api.deps import Services, ServicesDep
 from sync_server.core.blobs import BlobNotFound
@@ -218,14 +219,13 @@ async def post_update(request: Request, fmt: str, services: ServicesDep) -> Resp
 
 async def _form(request: Request) -> dict[str, str]:
     """The posted fields (urlencoded or multipart; text only, first value wins), size-limited."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise errors.InvalidValue(f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
+    try:
+        body = await read_bounded(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
+        raise errors.InvalidValue(f"the form is larger than {MAX_FORM_BYTES // 1024} KiB") from None
 
     async def stream() -> AsyncGenerator[bytes, None]:
-        yield bytes(body)
+        yield body
         yield b""
 
     content_type = request.headers.get("content-type", "")
@@ -235,7 +235,7 @@ async def _form(request: Request) -> dict[str, str]:
                                            max_fields=100).parse()  # fmt: skip
             pairs = [(k, v) for k, v in parsed.multi_items() if isinstance(v, str)]
         elif content_type.startswith("application/x-www-form-urlencoded") or not content_type:
-            pairs = parse_qsl(bytes(body).decode("utf-8", "replace"), keep_blank_values=True)
+            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         else:
             raise errors.InvalidValue("send the update form-encoded (x-www-form-urlencoded)")
     except MultiPartException as exc:

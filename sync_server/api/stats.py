@@ -6,8 +6,8 @@
     GET  /c/summary.pdf?week=…  the same as a PDF (viewer)
     POST /c/summary/send        email it to a list of addresses, each once per week (coordinator)
 
-The numbers come from `stats_index.StatsIndex` (one per app, made on first use and kept on
-app.state) and `stats_week`; the charts are SVG drawn by `charts`.
+The numbers come from `stats.index.StatsIndex` (one per app, made on first use and kept on
+app.state) and `stats.week`; the charts are SVG drawn by `charts`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
+from sync_server import texts  # noqa: F401 - every catalogue, registered once
 from sync_server.api.deps import Services, ServicesDep
 from sync_server.api.workspace.pages import (
     CoordinatorDep,
@@ -32,19 +33,25 @@ from sync_server.api.workspace.pages import (
 )
 from sync_server.core.finding_filters import FilterError
 from sync_server.core.time import SWEDEN, today_in_sweden
-from sync_server.mail.outbox import deliver_now
-from sync_server.stats import charts
-from sync_server.stats import numbers as stats
-from sync_server.stats import week as stats_week
+from sync_server.mail import is_queued
+from sync_server.reports import deliver_queued
+from sync_server.stats import charts, numbers
 from sync_server.stats.index import StatsIndex
 from sync_server.stats.pdf import render_summary
-from sync_server.stats.week import BadWeek, Week
-from sync_server.texts import stats as texts_stats
+from sync_server.stats.week import (
+    MAX_RECIPIENTS,
+    BadWeek,
+    Week,
+    dedupe_key,
+    dispatches,
+    parse_recipients,
+    send_summary,
+    weekly_summary,
+)
 from sync_server.texts.workspace import CATEGORY_ORDER
-from walkaudit import i18n
+from walkaudit import categories, i18n
 
 router = APIRouter(tags=["coordinator"], include_in_schema=False)
-assert texts_stats.MESSAGES  # registers the catalogue
 NOTICES = (
     "stats.summary.notice.sent",
     "stats.summary.notice.already",
@@ -66,16 +73,16 @@ def stats_index(request: Request, services: Services) -> StatsIndex:
 
 def _selection(
     request: Request, signed: SignedIn, services: Services, today: date
-) -> tuple[stats.Selection, str | None, str | None]:
+) -> tuple[numbers.Selection, str | None, str | None]:
     """(selection, notice, error) from the query string; a bad value falls back to the default."""
     t, notice, error = signed.t, None, None
     try:
-        selection = stats.parse_selection(
-            request.query_params, today, stats.earliest_day(services.db)
+        selection = numbers.parse_selection(
+            request.query_params, today, numbers.earliest_day(services.db)
         )
     except FilterError as exc:
-        selection, error = stats.default_selection(today), t("stats.filter.error", reason=exc)
-    if selection.period == "week" and (n := stats.week_count(selection)) > stats.MAX_WEEKS:
+        selection, error = numbers.default_selection(today), t("stats.filter.error", reason=exc)
+    if selection.period == "week" and (n := numbers.week_count(selection)) > numbers.MAX_WEEKS:
         selection, notice = replace(selection, period="month"), t("stats.weeks_too_many", n=n)
     return selection, notice, error
 
@@ -97,12 +104,11 @@ def period_labels(
     return short, full
 
 
-def _charts(t: i18n.Translator, ov: stats.Overview) -> dict[str, Any]:
+def _charts(t: i18n.Translator, ov: numbers.Overview) -> dict[str, Any]:
     """The two charts, each drawn wide (desktop) and narrow (phone), and their table data."""
     short, full = period_labels(t, ov.periods, ov.selection.period)
-    colour = charts.CATEGORY_COLOURS.get
     series = [
-        charts.Series(c.code, t.category(c.code), colour(c.code, "#757575"), ov.by_category[c.code])
+        charts.Series(c.code, t.category(c.code), categories.colour(c.code), ov.by_category[c.code])
         for c in CATEGORY_ORDER
         if c.code in ov.by_category
     ]
@@ -164,7 +170,7 @@ def stats_page(request: Request, signed: ViewerDep, services: ServicesDep) -> Re
         today=today,
         notice=notice,
         error=error,
-        colours=charts.CATEGORY_COLOURS,
+        colours=categories.COLOURS,
         **_charts(signed.t, ov),
     )
 
@@ -200,7 +206,7 @@ def _summary_page(
     status: int = 200,
     **context: Any,
 ) -> Response:
-    summary = stats_week.weekly_summary(services.db, week, today)
+    summary = weekly_summary(services.db, week, today)
     asked = request.query_params.get("notice", "")
     context.setdefault("notice", signed.t(asked) if asked in NOTICES else None)
     context.setdefault("error", None)
@@ -213,8 +219,8 @@ def _summary_page(
         s=summary,
         today=today,
         this_week=Week.containing(today),
-        colours=charts.CATEGORY_COLOURS,
-        dispatches=stats_week.dispatches(services.db, week),
+        colours=categories.COLOURS,
+        dispatches=dispatches(services.db, week),
         max_new=max((n for _, n in summary.new_by_category), default=1),
         **context,
     )
@@ -229,7 +235,7 @@ def summary_page(request: Request, signed: ViewerDep, services: ServicesDep) -> 
 
 
 def _pdf(services: Services, week: Week, today: date, lang: str) -> bytes:
-    summary = stats_week.weekly_summary(services.db, week, today)
+    summary = weekly_summary(services.db, week, today)
     url = f"{services.settings.url}/c/summary?week={week.label}"
     return render_summary(summary, lang=lang, url=url, made=datetime.now(SWEDEN))
 
@@ -272,27 +278,27 @@ def summary_send(
             recipients=typed,
         )
     # An empty field means the default address (the form shows it filled in, but may be cleared).
-    good, bad = stats_week.parse_recipients(typed or services.settings.coordinator_email or "")
+    good, bad = parse_recipients(typed or services.settings.coordinator_email or "")
     problem = None
     if bad:
         problem = t("stats.summary.bad_address", bad=", ".join(bad[:5]))
     elif not good:
         problem = t("stats.summary.no_recipients")
-    elif len(good) > stats_week.MAX_RECIPIENTS:
-        problem = t("stats.summary.too_many", n=stats_week.MAX_RECIPIENTS)
+    elif len(good) > MAX_RECIPIENTS:
+        problem = t("stats.summary.too_many", n=MAX_RECIPIENTS)
     if problem:  # the page again, with what was typed: nothing is lost
         return _summary_page(
             request, signed, services, week, today, status=422, error=problem, recipients=typed
         )
     back = f"/c/summary?week={week.label}"
     db = services.db
-    if all(stats_week.mailer.is_queued(db, stats_week.dedupe_key(week, a)) for a in good):
+    if all(is_queued(db, dedupe_key(week, a)) for a in good):
         return redirect(back, notice="stats.summary.notice.already")
-    summary = stats_week.weekly_summary(db, week, today)
+    summary = weekly_summary(db, week, today)
     pdf = render_summary(
         summary, lang=signed.lang, made=datetime.now(SWEDEN), url=f"{services.settings.url}{back}"
     )
-    result = stats_week.send_summary(
+    result = send_summary(
         db,
         services.settings,
         summary,
@@ -306,6 +312,6 @@ def summary_send(
         return redirect(back, notice="stats.summary.notice.already")
     # Hand it to the mail server now rather than at the next report pass (minutes away); what
     # fails here is retried by the passes, as every message in the outbox is.
-    background.add_task(deliver_now, db, services.settings)
+    background.add_task(deliver_queued, db, services.settings)
     notice = "stats.summary.notice.sent_some" if result.already else "stats.summary.notice.sent"
     return redirect(back, notice=notice)

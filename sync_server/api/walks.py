@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
 
-from sync_server import texts  # noqa: F401 - every catalogue, registered once
+from sync_server import texts
 from sync_server.api.deps import Services, ServicesDep
 from sync_server.api.workspace.pages import (
     CoordinatorDep,
@@ -34,11 +34,8 @@ from sync_server.api.workspace.pages import (
     redirect,
     render,
 )
-from sync_server.mail.outbox import deliver_now
-from sync_server.texts import walks as texts_walks
-from sync_server.walks.mail import dispatches, send_protocol
-from sync_server.walks.pdf import filename, pdf_photos, render_walk_protocol
-from sync_server.walks.protocol import (
+from sync_server.reports import deliver_queued
+from sync_server.walks import (
     BadParticipant,
     NoParticipants,
     Protocol,
@@ -51,6 +48,8 @@ from sync_server.walks.protocol import (
     remove_participant,
     route_points,
 )
+from sync_server.walks.mail import dispatches, send_protocol
+from sync_server.walks.pdf import filename, pdf_photos, render_walk_protocol
 
 router = APIRouter(tags=["coordinator"], include_in_schema=False)
 PER_PAGE = 25
@@ -61,9 +60,9 @@ def _not_found(request: Request, signed: SignedIn) -> Response:
 
 
 def _messages(request: Request, signed: SignedIn) -> dict[str, Any]:
-    """The notice or error a redirect asked for (a key of texts_walks only), translated."""
+    """The notice or error a redirect asked for (a key of texts.walks only), translated."""
     key = request.query_params.get("notice", "")
-    if key not in texts_walks.MESSAGES or not key.startswith(("walks.notice.", "walks.error.")):
+    if key not in texts.walks.MESSAGES or not key.startswith(("walks.notice.", "walks.error.")):
         return {}
     values = {}
     for name in ("n", "m"):
@@ -306,7 +305,7 @@ def protocol_send(
         return redirect(url, notice="walks.notice.already_sent")
     # Hand it to the mail server now rather than at the next report pass (minutes away); what
     # fails here is retried by the passes, as every message in the outbox is.
-    background.add_task(deliver_now, services.db, services.settings)
+    background.add_task(deliver_queued, services.db, services.settings)
     if result.already:
         return redirect(
             f"{url}?n={len(result.queued)}&m={len(result.already)}", notice="walks.notice.sent_some"

@@ -1,161 +1,121 @@
-"""Demo data: one evening safety walk in Örebro with findings, photos, a track and follow-ups.
+"""`demo`: seed the demo walk (once), make an enrolment code, print what to open, and serve.
 
-Seeded through the server's own ingest functions and blob store, with fixed ids, so seeding twice
-changes nothing.
+With --app-port the field app runs too, in web mode, on DATA/phone and already enrolled, so a
+visitor sees both ends without a phone. The demo data itself is in `demo_data`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import argparse
+import secrets
+import subprocess
+import sys
 
-from PIL import Image, ImageDraw
+import argon2
 
-from sync_server.core import history
-from sync_server.core.blobs import BlobStore
+from sync_server.cli.common import PROG, Commands, add_command, command_path, say
+from sync_server.cli.devices import enrol_hint
+from sync_server.cli.serve import add_address_arguments, run_uvicorn, serving
+from sync_server.config import Settings
 from sync_server.core.db import Database
-from sync_server.core.files import DEMO_PHOTOS
-from sync_server.field import ingest
-from sync_server.field.devices import register_device
-from sync_server.field.photos import record_stored
-from walkaudit.model import EventKind, Finding, Photo, PushRequest, TrackPoint, Walk
-
-START = datetime.fromisoformat("2026-11-24T18:00:00+01:00")
-CENTRE = (59.2743, 15.2066)
+from sync_server.field import devices
+from sync_server.workspace import accounts
 
 
-def demo_id(n: int) -> str:
-    """A fixed UUIDv7 for demo record n (same on every run, so seeding is idempotent)."""
-    ms = int(START.timestamp() * 1000) + n
-    value = (ms << 80) | (0x7 << 76) | (0b10 << 62) | (0xDE30 << 32) | n
-    return str(uuid.UUID(int=value))
-
-
-DEVICE_ID = demo_id(0)
-WALK_ID = demo_id(1)
-
-# (category, severity, metres north, metres east, minutes into the walk, note, photo index)
-FINDINGS: list[tuple[str, str, float, float, int, str, int | None]] = [
-    ("BEL", "high", 120, -80, 6, "Gatlampan vid gångtunneln är trasig – helt mörkt efter 16.", 0),
-    ("VEG", "medium", 180, 20, 11, "Buskarna längs gångvägen skymmer sikten mot parkeringen.", 1),
-    ("KLO", "low", 230, 140, 15, "Klotter på elskåpet vid busshållplatsen.", 2),
-    ("SKR", "medium", 160, 260, 21, "Överfulla papperskorgar och glas vid lekplatsen.", 3),
-    ("TRA", "high", 40, 320, 27, "Trasigt staket mot ån, en öppning på cirka två meter.", 4),
-    ("SKA", "urgent", -60, 220, 34, "Porten till trapphus B går inte i lås.", 5),
-    ("ORI", "low", -120, 60, 40, "Skylten mot stationen saknas i korsningen.", None),
-    ("POS", "low", -40, -120, 47, "Nya belysningen i parken upplevs som trygg – värna den.", None),
-]
-# (finding index, event kind, actor, note, minutes after the walk started)
-FOLLOW_UPS: list[tuple[int, EventKind, str, str, int]] = [
-    (0, EventKind.SENT, "Samordnare (demo)", "Skickat till Örebro kommun, gatuenheten.", 90),
-    (0, EventKind.ACKNOWLEDGED, "Örebro kommun (demo)", "Felanmälan mottagen.", 1500),
-    (2, EventKind.SENT, "Samordnare (demo)", "Skickat till fastighetsägaren.", 95),
-    (2, EventKind.FIXED, "Fastighetsägare (demo)", "Klottret är sanerat.", 2900),
-    (4, EventKind.PLANNED, "Samordnare (demo)", "Lagas vecka 49.", 1600),
-]
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    """What the demo data directory holds after seeding."""
-
-    device_id: str
-    walk_id: str
-    findings: int
-    photos: int
-
-
-def _position(north_m: float, east_m: float) -> tuple[float, float]:
-    lat0, lon0 = CENTRE
-    return lat0 + north_m / 111_320, lon0 + east_m / 56_900  # metres per degree at 59.27° N
-
-
-def demo_photos() -> list[bytes]:
-    """The demo JPEGs from assets/demo, or generated ones when the assets are not installed."""
-    files = sorted(DEMO_PHOTOS.glob("demo-*.jpg"))
-    if files:
-        return [path.read_bytes() for path in files]
-    photos = []
-    for i, colour in enumerate(["#2b4162", "#385f71", "#d7b377", "#8f754f", "#6b9080", "#a4c3b2"]):
-        image = Image.new("RGB", (640, 480), colour)
-        ImageDraw.Draw(image).text((24, 24), f"walkaudit demo photo {i + 1}", fill="white")
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=80)
-        photos.append(buffer.getvalue())
-    return photos
-
-
-def _photo(data: bytes) -> Photo:
-    with Image.open(io.BytesIO(data)) as image:
-        width, height = image.size
-    return Photo(
-        sha256=hashlib.sha256(data).hexdigest(), size=len(data), width=width, height=height
+def add_commands(commands: Commands) -> None:
+    sub = add_command(
+        commands, "demo", cmd_demo, "seed a demo walk (once), print an enrolment code, and serve"
+    )
+    add_address_arguments(sub)
+    sub.add_argument(
+        "--app-port",
+        type=int,
+        default=0,
+        help="also start the field app (web) on this port, enrolled",
     )
 
 
-def demo_batch(photos: list[bytes]) -> PushRequest:
-    """The walk, its findings and its track, as the demo phone would push them."""
-    walk = Walk(
-        id=WALK_ID,
-        name="Kvällsvandring centrala Örebro (demo)",
-        area="Centrum",
-        started_at=START,
-        ended_at=START + timedelta(minutes=55),
-    )
-    findings = []
-    for n, (category, severity, north, east, minute, note, photo) in enumerate(FINDINGS):
-        lat, lon = _position(north, east)
-        findings.append(
-            Finding.model_validate(
-                {
-                    "id": demo_id(10 + n),
-                    "walk_id": WALK_ID,
-                    "category": category,
-                    "severity": severity,
-                    "note": note,
-                    "latitude": round(lat, 6),
-                    "longitude": round(lon, 6),
-                    "accuracy": 6.0,
-                    "captured_at": START + timedelta(minutes=minute),
-                    "photos": [_photo(photos[photo % len(photos)])] if photo is not None else [],
-                }
-            )
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed the demo walk (once), make an enrolment code, print what to open, and serve."""
+    # Imported here: every other command starts without loading the web application.
+    from sync_server.app import create_app
+    from sync_server.cli.demo_data import seed_demo
+
+    settings = serving(settings, args)
+    app = create_app(settings)
+    services = app.state.services
+    summary = seed_demo(services.db, services.blobs)
+    code = devices.create_enrol_code(services.db, "demo device", settings.enrol_code_ttl_hours)
+    password = _demo_account(services.db, services.hasher)
+    url = settings.url
+    say(
+        "\n".join(
+            [
+                "",
+                f"walkaudit demo server — data in {settings.data_dir}",
+                f"  Server:           {url}",
+                f"  Coordinator web:  {url}/c/  (user `demo`, password `{password}`, admin;"
+                " a new password each start)",
+                f"  API docs:         {url}/docs",
+                f"  Demo data:        {summary.findings} findings with {summary.photos} photos "
+                f"from a walk in Örebro (`{command_path(PROG)} --data {settings.data_dir} "
+                "findings`)",
+                f"  Enrolment code:   {code}  (one device, valid "
+                f"{settings.enrol_code_ttl_hours:g} h)",
+                "  Enrol another field device (CLI):",
+                f"    {enrol_hint(url, code, str(settings.data_dir / 'cli-phone'))}",
+                "",
+            ]
         )
-    route = [(0.0, -160.0), *((f[2], f[3]) for f in FINDINGS), (0.0, -160.0)]
-    track = []
-    for i, ((n0, e0), (n1, e1)) in enumerate(zip(route, route[1:], strict=False)):
-        for step in range(4):
-            lat, lon = _position(n0 + (n1 - n0) * step / 4, e0 + (e1 - e0) * step / 4)
-            t = START + timedelta(minutes=i * 6, seconds=step * 90)
-            track.append(TrackPoint(walk_id=WALK_ID, t=t, latitude=lat, longitude=lon, accuracy=8))
-    return PushRequest(walks=[walk], findings=findings, track=track)
+    )
+    field_app = _start_demo_app(settings, args.app_port) if args.app_port else None
+    try:
+        run_uvicorn(app, settings)
+    finally:
+        if field_app is not None:
+            field_app.terminate()
+            field_app.wait(10)
+    return 0
 
 
-def seed_demo(db: Database, blobs: BlobStore) -> DemoSummary:
-    """Put the demo walk into this data directory (idempotent: a second run adds nothing)."""
-    device = register_device(db, DEVICE_ID, "Demo: trygghetsvandring Örebro", now=START)
-    photos = demo_photos()
-    batch = demo_batch(photos)
-    receipt = ingest.push(db, blobs, device, batch, now=START + timedelta(minutes=60))
-    for data in photos:
-        sha256 = hashlib.sha256(data).hexdigest()
-        if not blobs.exists(sha256):
-            offset = blobs.partial_size(sha256)
-            blobs.append(sha256, offset, [data[offset:]])
-            blobs.finalize(sha256)
-        record_stored(db, blobs, sha256)
-    with db.write() as tx:
-        for n, (index, kind, actor, note, minutes) in enumerate(FOLLOW_UPS):
-            history.add_server_event(
-                tx,
-                demo_id(10 + index),
-                kind,
-                at=START + timedelta(minutes=minutes),
-                actor=actor,
-                note=note,
-                event_id=demo_id(100 + n),
-            )
-    return DemoSummary(DEVICE_ID, WALK_ID, len(batch.findings), len(receipt.photos))
+def _demo_account(db: Database, hasher: argon2.PasswordHasher) -> str:
+    """The demo's admin account `demo`, with a fresh random password (printed, never stored)."""
+    password = "-".join(secrets.token_hex(3) for _ in range(3))
+    try:
+        accounts.set_password(db, "demo", password, hasher=hasher)
+    except accounts.UnknownUser:
+        accounts.add_user(db, "demo", "admin", password, "", hasher=hasher)
+    return password
+
+
+def _start_demo_app(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    """The field app in web mode on DATA/phone, already enrolled to this server."""
+    # Imported here: only the demo with --app-port touches the phone's store.
+    from walkaudit.store import Store
+
+    phone = settings.data_dir / "phone"
+    store = Store.open(phone)
+    try:
+        if not store.get_meta("token"):
+            db = Database(settings.database_path)
+            code = devices.create_enrol_code(db, "demo phone (web app)")
+            device, token = devices.enrol(db, code, "demo phone (web app)")
+            db.close()
+            store.set_meta(server_url=settings.url, device_id=device.id, token=token)
+    finally:
+        store.close()
+    command = [
+        sys.executable,
+        "-m",
+        "walkaudit.cli",
+        "--data",
+        str(phone),
+        "app",
+        "--web",
+        "--host",
+        settings.host,
+        "--port",
+        str(port),
+    ]
+    say(f"  Field app (web, enrolled): http://{settings.host}:{port}/  — data in {phone}\n")
+    return subprocess.Popen(command)

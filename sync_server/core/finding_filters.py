@@ -17,8 +17,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from sync_server.core.db import iso
-from sync_server.core.time import SWEDEN
+from sync_server.core.time import SWEDEN, iso
 from walkaudit.categories import CODES
 from walkaudit.model import DONE_STATUSES, OPEN_STATUSES, FindingStatus, Severity
 

@@ -31,7 +31,8 @@ from geopy.adapters import URLLibAdapter
 from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim
 
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
+from sync_server.core.time import iso
 from walkaudit.model import utcnow
 
 log = logging.getLogger(__name__)

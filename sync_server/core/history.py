@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from sync_server.core.db import iso
+from sync_server.core.time import iso
 from walkaudit.model import (
     OPEN_STATUSES,
     STATUS_AFTER,

@@ -9,11 +9,11 @@ reason and a *Try again* button (`release`), after which the next pass tries it 
 
 A row is (step, item): `step` is the pass that set it aside, `item` a finding id — or, for the
 weekly summary, the week ('2026-W48'), with `finding_id` NULL. `reason` is a code the triage
-page puts into words (texts_findings: `triage.set_aside.reason.*`); `detail` is what went wrong
+page puts into words (texts.findings: `triage.set_aside.reason.*`); `detail` is what went wrong
 in the log's words (the coordinator may need it to fix the data). The table is made by
-migration 5 in sync_server.core.db. Messages that cannot be
+migration 5 in sync_server.core.migrations. Messages that cannot be
 delivered are not kept here: the outbox marks them failed with their error, and the triage page
-lists those with their own *Try again* (mailer.retry_failed).
+lists those with their own *Try again* (mail.retry_failed).
 
 What is set aside is what the item's own data causes. A fault of the surroundings — the database
 locked or failing, the disk full — is not the item's (`environmental`): the pass's step fails
@@ -30,7 +30,8 @@ from datetime import datetime
 
 import sqlite_utils
 
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
+from sync_server.core.time import iso
 from walkaudit.model import utcnow
 
 STEPS = ("routing", "report", "reminder", "summary")

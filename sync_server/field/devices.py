@@ -2,7 +2,7 @@
 
 A code can be made for the police/EST (`police=True`): the device enrolled with it sees other
 devices' disorder findings (categories whose holder is the police, e.g. ORD); no other device
-does (sync_server.field.queries.visible_findings).
+does (sync_server.field.visibility.visible_findings).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sync_server.core.db import Database, iso, parse_iso
+from sync_server.core.db import Database
 from sync_server.core.errors import AuthError, EnrolmentError, UnknownDevice
+from sync_server.core.time import iso, parse_iso
 from walkaudit.model import new_id, utcnow
 
 # Human-typable: no 0/O, 1/I/L. 8 characters of 31 ≈ 40 bits; a code lives a day and works once.

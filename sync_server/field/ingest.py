@@ -20,13 +20,14 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from sync_server.core.blobs import BlobStore
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
 from sync_server.core.errors import ImplausibleRecord, NotForDevices, UnsupportedProtocol
 from sync_server.core.history import SERVER_ACTOR, record_event
+from sync_server.core.time import iso
+from sync_server.core.walker_answers import after_walker_event
 from sync_server.field.devices import Device
 from sync_server.field.photos import photo_receipts
-from sync_server.field.queries import POLICE_ONLY
-from sync_server.workspace.tracking import after_walker_event
+from sync_server.field.visibility import POLICE_ONLY
 from walkaudit.model import (
     DEVICE_EVENT_KINDS,
     PROTOCOL_VERSION,
@@ -312,7 +313,7 @@ def _event(
 
 
 def _may_see(tx: sqlite_utils.Database, device: Device, finding_id: str, owner: str) -> bool:
-    """Whether `device` may know of this finding at all (queries.visible_findings' rule)."""
+    """Whether `device` may know of this finding at all (visibility.visible_findings' rule)."""
     return device.police or owner == device.id or not _police_only(tx, finding_id)
 
 

@@ -20,8 +20,9 @@ import sqlite_utils
 from PIL import Image, UnidentifiedImageError
 
 from sync_server.core.blobs import BlobBusy, BlobHashMismatch, BlobStore
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
 from sync_server.core.errors import NotAJpeg, PhotoNotReferenced
+from sync_server.core.time import iso
 from sync_server.field.devices import Device
 from walkaudit.model import MAX_PHOTO_EDGE, Photo, PhotoReceipt, PhotoState, utcnow
 

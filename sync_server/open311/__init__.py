@@ -69,7 +69,7 @@ from sync_server.open311.updates import (
     post_update,
 )
 from sync_server.open311.visibility import PUBLIC_DECIMALS, PUBLIC_HIDDEN
-from sync_server.owners.registry import UnknownOwner  # raised by create_api_key
+from sync_server.owners.errors import UnknownOwner  # raised by create_api_key
 
 __all__ = [
     # errors

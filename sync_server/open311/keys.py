@@ -18,9 +18,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sync_server.core.db import Database, iso, parse_iso
+from sync_server.core.db import Database
+from sync_server.core.time import iso, parse_iso
 from sync_server.open311.errors import ApiKeyRequired, InvalidApiKey, InvalidValue, UnknownApiKey
-from sync_server.owners.registry import UnknownOwner
+from sync_server.owners.errors import UnknownOwner
 from walkaudit.model import new_id, utcnow
 
 KEY_PREFIX = "o311_"

@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sync_server.core.db import iso, parse_iso
-from sync_server.core.time import SWEDEN
+from sync_server.core.time import SWEDEN, iso, parse_iso
 from sync_server.open311.errors import InvalidValue
 from walkaudit.categories import CATEGORIES, CODES
 

@@ -29,8 +29,9 @@ from typing import Any
 
 import sqlite_utils
 
-from sync_server.core.db import Database, iso, parse_iso
+from sync_server.core.db import Database
 from sync_server.core.history import add_server_event
+from sync_server.core.time import iso, parse_iso
 from sync_server.open311.errors import ApiKeyRequired, InvalidValue, NotFound, UpdateConflict
 from sync_server.open311.keys import ApiKey, View
 from sync_server.open311.media import media_url

@@ -16,7 +16,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sync_server.core.db import Database, iso, parse_iso
+from sync_server.core.db import Database
+from sync_server.core.time import iso, parse_iso
 from walkaudit.model import utcnow
 
 DEFAULT_TTL_DAYS = 120  # a report's deadline is months away: the link must outlive a holiday

@@ -24,8 +24,9 @@ from datetime import date, datetime, timedelta
 import sqlite_utils
 
 from sync_server.core.blobs import BlobBusy, BlobHashMismatch, BlobOffsetMismatch, BlobStore
-from sync_server.core.db import Database, parse_iso
+from sync_server.core.db import Database
 from sync_server.core.history import add_server_event
+from sync_server.core.time import parse_iso
 from sync_server.field.photos import record_stored
 from sync_server.owners.routing import reroute_to_triage
 from walkaudit.model import OFF_OWNERS_LIST, EventKind, FindingStatus, Photo

@@ -1,73 +1,26 @@
 """The owner registry: who can fix what, and where (tables owners, owner_contacts, owner_areas).
 
 Kinds: `owner` (property owners, housing companies, a department managing land), `municipality`
-(the 290 municipalities from `sync_server/data/`, loaded once by `ensure_municipalities`: the
+(the 290 municipalities from `sync_server/data/`, loaded once by `owners.municipalities`: the
 fallback for every Swedish point) and `police` (the police/EST contact for disorder, ORD).
 
-Import (`walkaudit-server owners import FILE.geojson`): a FeatureCollection, one feature per area,
-WGS 84 [longitude, latitude]. Properties: `owner` (name; required), `kind` (owner | municipality |
-police; default owner), `email` ("" allowed: its findings then wait on triage), `contacts`
-({category code: email}, overriding `email`), `categories` (codes this area handles; kind owner
-only; absent = all), `language` (sv | en), `municipalities` (police only: kommunkoder or names
-whose bundled polygons become its areas). Unknown properties are ignored and reported.
-Geometry: a valid, non-empty Polygon/MultiPolygon in Sweden, or null for a municipality (sets only
-its email/contacts: its area is the bundled one) and for police (null and no `municipalities` =
-the police/EST contact for all of Sweden; at most one such owner).
-
-Identity is kind + name, case-insensitively: re-import updates, never duplicates; an owner's areas
-are replaced by the file's; owners not in the file stay. All or nothing: a file with any problem
-imports nothing, and the error lists every problem by feature index and owner. Invalid geometry is
-refused, never repaired: make_valid/buffer(0) turn a bowtie into two triangles or drop a lobe,
-so an owner would silently get an area nobody drew; the source (QGIS …) is where to fix it.
-
-    OwnerError (ServerError)
-     ├── InvalidOwnerFile   unreadable file, or features with problems (all of them listed)
-     └── UnknownOwner       no owner with this id
+This module reads the registry and stores areas. Filling it from a GeoJSON file is
+`owners.importer`; its refusals (OwnerError, InvalidOwnerFile, UnknownOwner) are in
+`owners.errors`.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.errors import GEOSException
 
-from sync_server.core.db import Database, iso
-from sync_server.core.errors import ServerError
-from sync_server.core.files import DATA
-from walkaudit import categories
-from walkaudit.model import new_id
+from sync_server.core.db import Database
 
-MUNICIPALITIES_FILE = DATA / "swedish_municipalities.geojson"
 KINDS = ("owner", "municipality", "police")
 LANGUAGES = ("sv", "en")
-PROPERTIES = {"owner", "kind", "email", "contacts", "categories", "language", "municipalities"}
-# The municipalities' extent, padded ~10 km: an area outside it is misplaced (or lat/lon swapped).
-SWEDEN_BOUNDS = (10.8, 55.2, 24.4, 69.2)
-_EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]{2,}")
-MAX_SHOWN = 50  # problems in the message; `InvalidOwnerFile.problems` has them all
-_SUFFIXES = (" kommun", " stad", " municipality")
-
-
-class OwnerError(ServerError):
-    """Base of the registry's refusals."""
-
-
-class InvalidOwnerFile(OwnerError):
-    """The import file cannot be used; `problems` lists each one, naming the feature."""
-
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems or []
-
-
-class UnknownOwner(OwnerError):
-    """No owner has this id."""
 
 
 @dataclass(frozen=True)
@@ -76,30 +29,6 @@ class Area:
     categories: tuple[str, ...] | None
     geojson: str
     bounds: tuple[float, float, float, float]
-
-
-@dataclass
-class _Draft:
-    """One owner as the file describes it (merged over its features)."""
-
-    kind: str
-    name: str
-    email: str
-    language: str
-    contacts: dict[str, str]
-    first: int  # index of its first feature, for messages
-    areas: list[Area] = field(default_factory=list)
-    municipalities: list[str] = field(default_factory=list)  # owner ids (police only)
-    has_null: bool = False
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
-    areas: int
-    ignored: tuple[str, ...]  # property names nobody reads (a typo shows up here)
 
 
 @dataclass(frozen=True)
@@ -112,79 +41,6 @@ class OwnerSummary:
     municipality_code: str | None
     contacts: dict[str, str]
     areas: int
-
-
-def ensure_municipalities(db: Database, path: Path = MUNICIPALITIES_FILE) -> int:
-    """Load the bundled municipalities as owners once; returns how many were added (0 if loaded)."""
-    if db.query_one("SELECT 1 FROM owners WHERE source = 'municipalities' LIMIT 1"):
-        return 0  # the cheap check: every start pays only this query
-    features = json.loads(path.read_text(encoding="utf-8"))["features"]
-    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
-    stamp = iso(datetime.now(UTC))
-    with db.write() as tx:
-        if tx.execute("SELECT 1 FROM owners WHERE source = 'municipalities' LIMIT 1").fetchone():
-            return 0  # another process (the CLI, the server) got here first
-        for feature, geom in zip(features, geoms, strict=True):
-            owner_id, code = new_id(), str(feature["properties"]["id"])
-            tx.execute(
-                "INSERT INTO owners (id, name, kind, email, municipality_code, source,"
-                " created_at, updated_at) VALUES (?, ?, 'municipality', '', ?, 'municipalities',"
-                " ?, ?)",
-                [owner_id, feature["properties"]["kom_namn"], code, stamp, stamp],
-            )
-            _insert_areas(tx, owner_id, [_area(f"municipality {code}", None, geom)])
-    return len(features)
-
-
-def import_owners(db: Database, text: str) -> ImportResult:
-    """Validate a GeoJSON owner file completely, then apply it in one transaction."""
-    ensure_municipalities(db)
-    municipalities = _municipality_index(db)
-    drafts, ignored = _parse(text, municipalities)
-    stamp = iso(datetime.now(UTC))
-    created = updated = unchanged = 0
-    with db.write() as tx:
-        existing = {
-            (kind, name.casefold()): (oid, email, language)
-            for oid, kind, name, email, language in tx.execute(
-                "SELECT id, kind, name, email, language FROM owners"
-            ).fetchall()
-        }
-        _check_one_global_police(tx, drafts)
-        for draft in drafts:
-            for owner_id in dict.fromkeys(draft.municipalities):  # each once, in order
-                draft.areas += _stored_areas(tx, owner_id)
-            found = existing.get((draft.kind, draft.name.casefold()))
-            if found is None:
-                owner_id = new_id()
-                tx.execute(
-                    "INSERT INTO owners (id, name, kind, email, language, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [owner_id, draft.name, draft.kind, draft.email, draft.language, stamp, stamp],
-                )
-                _replace(tx, owner_id, draft, areas=True)
-                created += 1
-                continue
-            owner_id, email, language = found
-            keep_areas = draft.kind == "municipality"  # its area is the bundled boundary
-            contacts = dict(tx.execute(
-                "SELECT category, email FROM owner_contacts WHERE owner_id = ?", [owner_id]
-            ).fetchall())  # fmt: skip
-            stored = [] if keep_areas else _stored_areas(tx, owner_id)
-            same_areas = keep_areas or _area_keys(stored) == _area_keys(draft.areas)
-            if (email, language, contacts) == (draft.email, draft.language, draft.contacts) and (
-                same_areas
-            ):
-                unchanged += 1
-                continue
-            tx.execute(
-                "UPDATE owners SET name = ?, email = ?, language = ?, updated_at = ? WHERE id = ?",
-                [draft.name, draft.email, draft.language, stamp, owner_id],
-            )
-            _replace(tx, owner_id, draft, areas=not keep_areas)
-            updated += 1
-    total = sum(len(d.areas) for d in drafts)
-    return ImportResult(created, updated, unchanged, total, tuple(sorted(ignored)))
 
 
 def list_owners(db: Database, kind: str | None = None) -> list[OwnerSummary]:
@@ -220,214 +76,17 @@ def registry_version(db: Database) -> tuple[object, ...]:
     return tuple(row)
 
 
-# ---- parsing: every problem is collected, so one run of the import shows them all ----
+# ---- areas, as the import and the bundled municipalities store them ----
 
 
-def _parse(text: str, municipalities: dict[str, tuple[str, str]]) -> tuple[list[_Draft], set[str]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidOwnerFile(f"the file is not JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-        raise InvalidOwnerFile("the file is not a GeoJSON FeatureCollection")
-    features = data.get("features")
-    if not isinstance(features, list) or not features:
-        raise InvalidOwnerFile("the FeatureCollection has no features")
-    problems: list[str] = []
-    drafts: dict[tuple[str, str], _Draft] = {}
-    ignored: set[str] = set()
-    for index, feature in enumerate(features):
-        props = feature.get("properties") if isinstance(feature, dict) else None
-        if not isinstance(props, dict):
-            problems.append(f"feature {index}: not a GeoJSON Feature with properties")
-            continue
-        ignored |= set(props) - PROPERTIES
-        name = props.get("owner")
-        label = f"feature {index} (owner {name!r})"
-        if not isinstance(name, str) or not name.strip():
-            problems.append(f"feature {index}: property 'owner' (the owner's name) is missing")
-            continue
-        try:
-            draft = _draft(index, feature, props, name.strip(), municipalities)
-        except ValueError as exc:
-            problems.append(f"{label}: {exc}")
-            continue
-        key = (draft.kind, draft.name.casefold())
-        first = drafts.setdefault(key, draft)
-        if first is not draft:
-            for attr in ("email", "language", "contacts"):
-                if getattr(first, attr) != getattr(draft, attr):
-                    problems.append(
-                        f"{label}: its {attr} differs from feature {first.first} of the same owner"
-                    )
-            first.areas += draft.areas
-            first.municipalities += draft.municipalities
-            first.has_null |= draft.has_null
-    for draft in drafts.values():
-        if draft.kind == "police" and draft.has_null and (draft.areas or draft.municipalities):
-            problems.append(
-                f"feature {draft.first} (owner {draft.name!r}): a police owner either has areas or "
-                "covers all of Sweden (geometry null), not both"
-            )
-    if problems:
-        shown = problems[:MAX_SHOWN] + [f"… and {len(problems) - MAX_SHOWN} more"] * (
-            len(problems) > MAX_SHOWN
-        )
-        count = f"{len(problems)} problem{'s' * (len(problems) > 1)}"
-        raise InvalidOwnerFile(f"nothing was imported; {count}:\n  " + "\n  ".join(shown), problems)
-    return list(drafts.values()), ignored
-
-
-def _draft(
-    index: int, feature: dict[str, Any], props: dict[str, Any], name: str,
-    municipalities: dict[str, tuple[str, str]],
-) -> _Draft:  # fmt: skip
-    kind = props.get("kind", "owner")
-    if kind not in KINDS:
-        raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    language = props.get("language", "sv")
-    if language not in LANGUAGES:
-        raise ValueError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
-    email = _email(props.get("email", ""), "email")
-    contacts = props.get("contacts") or {}
-    if not isinstance(contacts, dict):
-        raise ValueError("contacts must be an object {category code: email}")
-    contacts = {_code(k, kind): _email(v, f"contacts[{k}]") for k, v in contacts.items()}
-    draft = _Draft(kind, name, email, language, contacts, index)
-    if kind == "municipality":
-        found = _find_municipality(municipalities, name)
-        if found is None:
-            raise ValueError("no Swedish municipality has this name (see sync_server/data/)")
-        draft.name = found[1]
-    refs = props.get("municipalities")
-    if refs is not None:
-        if kind != "police":
-            raise ValueError("'municipalities' is for police owners only")
-        if not isinstance(refs, list):
-            refs = [refs] if isinstance(refs, str | int) else None
-        if not refs:
-            raise ValueError('municipalities must be kommunkoder or names, e.g. ["1880"]')
-        for ref in refs:
-            found = _find_municipality(municipalities, str(ref))
-            if found is None:
-                raise ValueError(f"municipalities: no Swedish municipality is called {ref!r}")
-            draft.municipalities.append(found[0])
-    cats = props.get("categories")
-    raw = feature.get("geometry")
-    if raw is None:
-        if kind == "owner":
-            raise ValueError("geometry is null; a property owner needs an area (Polygon)")
-        if cats is not None:
-            raise ValueError("'categories' restricts an area, and this feature has none")
-        draft.has_null = refs is None
-        return draft
-    if kind == "municipality":
-        raise ValueError("give geometry null: a municipality's area is the bundled boundary "
-                         "(use kind owner for land a department manages)")  # fmt: skip
-    if cats is not None and (kind != "owner" or not isinstance(cats, list) or not cats):
-        raise ValueError("categories must be a non-empty list of codes, on kind owner only")
-    codes = tuple(sorted({_code(c, kind) for c in cats})) if cats is not None else None
-    feature_id = feature.get("id")
-    label = str(feature_id) if feature_id not in (None, "") else f"feature {index}"
-    draft.areas.append(_area(label, codes, _geometry(raw)))
-    return draft
-
-
-def _geometry(raw: object) -> shapely.Geometry:
-    kind = raw.get("type") if isinstance(raw, dict) else None
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise ValueError(f"geometry is {kind or 'not a GeoJSON geometry'}; an area must be a "
-                         "Polygon or MultiPolygon")  # fmt: skip
-    try:
-        geom = shapely.from_geojson(json.dumps(raw))
-    except (GEOSException, ValueError, TypeError) as exc:
-        raise ValueError(f"geometry cannot be read: {exc}") from None
-    if geom.is_empty:
-        raise ValueError("geometry is empty")
-    x0, y0, x1, y1 = geom.bounds
-    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        raise ValueError("coordinates are not WGS 84 longitude/latitude (projected, e.g. "
-                         "SWEREF 99 TM? export as EPSG:4326)")  # fmt: skip
-    if not shapely.intersects(geom, shapely.box(*SWEDEN_BOUNDS)):
-        raise ValueError(f"the area (around {x0:.4f}, {y0:.4f}) is outside Sweden; GeoJSON is "
-                         "[longitude, latitude]: are they swapped?")  # fmt: skip
-    if not geom.is_valid:
-        raise ValueError(f"geometry is invalid ({shapely.is_valid_reason(geom)}); fix it where "
-                         "it was drawn: it is not repaired automatically")  # fmt: skip
-    return geom
-
-
-def _email(value: object, what: str) -> str:
-    if not isinstance(value, str) or (value.strip() and not _EMAIL.fullmatch(value.strip())):
-        raise ValueError(f"{what} {value!r} is not an email address")
-    return value.strip()
-
-
-def _code(value: object, kind: str) -> str:
-    code = categories.get(str(value)).code  # UnknownCategoryError is a ValueError naming codes
-    if code == "OVR":
-        raise ValueError("OVR is sorted by the coordinator; it never goes to an owner")
-    if code == "ORD" and kind == "owner":
-        raise ValueError("ORD (disorder) goes to the police/EST, never to a property owner")
-    return code
-
-
-def _find_municipality(index: dict[str, tuple[str, str]], text: str) -> tuple[str, str] | None:
-    """By kommunkod or name: "Örebro", "Örebro kommun", "Lekebergs kommun", "Region Gotland"."""
-    key = text.strip().casefold()
-    for suffix in _SUFFIXES:
-        if key.endswith(suffix):
-            key = key.removesuffix(suffix)
-            # The genitive of "Lekebergs kommun", "Stockholms stad"; "Västerås stad" keeps its s.
-            return index.get(key) or index.get(key.removesuffix("s"))
-    return index.get(key) or index.get(key.removeprefix("region "))
-
-
-def _municipality_index(db: Database) -> dict[str, tuple[str, str]]:
-    """kommunkod and case-folded name -> (owner id, name)."""
-    index: dict[str, tuple[str, str]] = {}
-    for owner_id, name, code in db.conn().execute(
-        "SELECT id, name, municipality_code FROM owners WHERE kind = 'municipality'"
-    ):
-        index[name.casefold()] = index[str(code)] = (owner_id, name)
-    return index
-
-
-# ---- writing ----
-
-
-def _check_one_global_police(tx: Any, drafts: list[_Draft]) -> None:
-    mine = [d for d in drafts if d.kind == "police" and d.has_null]
-    names = {d.name.casefold() for d in drafts if d.kind == "police"}
-    others = [name for (name,) in tx.execute(
-        "SELECT name FROM owners o WHERE kind = 'police'"
-        " AND NOT EXISTS (SELECT 1 FROM owner_areas a WHERE a.owner_id = o.id)"
-    ).fetchall() if name.casefold() not in names]  # fmt: skip
-    if mine and len(mine) + len(others) > 1:
-        who = ", ".join(repr(n) for n in [d.name for d in mine] + others)
-        raise InvalidOwnerFile(
-            f"nothing was imported: only one police owner may cover all of Sweden (geometry "
-            f"null), and this would make {who}; give the others areas or 'municipalities'"
-        )
-
-
-def _replace(tx: Any, owner_id: str, draft: _Draft, *, areas: bool) -> None:
-    tx.execute("DELETE FROM owner_contacts WHERE owner_id = ?", [owner_id])
-    tx.conn.executemany(
-        "INSERT INTO owner_contacts (owner_id, category, email) VALUES (?, ?, ?)",
-        [(owner_id, code, email) for code, email in draft.contacts.items()],
-    )
-    if areas:
-        tx.execute("DELETE FROM owner_areas WHERE owner_id = ?", [owner_id])
-        _insert_areas(tx, owner_id, draft.areas)
-
-
-def _area(label: str, codes: tuple[str, ...] | None, geom: shapely.Geometry) -> Area:
+def area_of(label: str, codes: tuple[str, ...] | None, geom: shapely.Geometry) -> Area:
+    """An area of this geometry, its GeoJSON and bounding box as the table stores them."""
     x0, y0, x1, y1 = (float(v) for v in geom.bounds)
     return Area(label, codes, shapely.to_geojson(geom), (x0, y0, x1, y1))
 
 
-def _insert_areas(tx: Any, owner_id: str, areas: list[Area]) -> None:
+def insert_areas(tx: Any, owner_id: str, areas: list[Area]) -> None:
+    """Add these areas to the owner, in the caller's transaction."""
     tx.conn.executemany(
         "INSERT INTO owner_areas (owner_id, feature, categories, geojson, min_lon, min_lat,"
         " max_lon, max_lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -436,7 +95,8 @@ def _insert_areas(tx: Any, owner_id: str, areas: list[Area]) -> None:
     )  # fmt: skip
 
 
-def _stored_areas(tx: Any, owner_id: str) -> list[Area]:
+def stored_areas(tx: Any, owner_id: str) -> list[Area]:
+    """The owner's areas as stored, in the order they were added."""
     rows = tx.execute(
         "SELECT feature, categories, geojson, min_lon, min_lat, max_lon, max_lat"
         " FROM owner_areas WHERE owner_id = ? ORDER BY id",
@@ -446,7 +106,3 @@ def _stored_areas(tx: Any, owner_id: str) -> list[Area]:
         Area(feature, tuple(json.loads(cats)) if cats else None, geojson, (x0, y0, x1, y1))
         for feature, cats, geojson, x0, y0, x1, y1 in rows
     ]
-
-
-def _area_keys(areas: list[Area]) -> list[tuple[str, object, str]]:
-    return sorted((a.feature, a.categories or (), a.geojson) for a in areas)

@@ -24,10 +24,6 @@ from html import escape
 
 from markupsafe import Markup
 
-from walkaudit.categories import CATEGORIES
-
-# One colour per category everywhere (walkaudit.categories): the app's badges, the maps, charts.
-CATEGORY_COLOURS = {c.code: c.colour for c in CATEGORIES}
 OPEN_COLOUR, DONE_COLOUR = "#1565C0", "#A5C8A8"
 INK, MUTED, GRID = "#1b1f24", "#57606a", "#d0d7de"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"

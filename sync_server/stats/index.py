@@ -2,27 +2,23 @@
 
 Why: any selection on the statistics page (a date range, an area, a category) must answer in well
 under 300 ms at 100,000 findings. SQL needs a joined pass over the findings for the per-owner
-numbers (0.3-0.8 s, `stats.overview`); numpy over 100,000 rows in memory takes ~10 ms.
+numbers (0.3-0.8 s, `numbers.overview`); numpy over 100,000 rows in memory takes ~10 ms.
 
 What it holds, indexed by findings.rowid (findings are never deleted): the Swedish day of capture,
 category, walk, owner, deadline, open and merged flags, days to acknowledge and to fix, position —
 ~60 bytes a finding (6 MB at 100,000). Walks map to areas through a small table read again on
 every refresh, so a walk whose area changes moves its findings at once.
 
-Staying exact — every use starts with `_refresh()`:
+Staying exact — every use starts with `_refresh()`, and nothing in it is a guess:
   1. `PRAGMA data_version` on a read-only connection of its own: unchanged means nobody
      committed anything since the last look, so there is nothing to do (microseconds).
-  2. Otherwise, in one read transaction, the findings that may have changed are read again:
-     * those with events after the last seen seq — every status change, acknowledgement, fix,
-       reopen, merge, deadline and owner change by a person or a device is an event, and seq is
-       handed out under the write lock, so it follows commit order;
-     * those whose findings.updated_at is after the last seen minus SLACK (new findings and
-       revisions; the slack covers a transaction that took its timestamp before it waited for the
-       write lock);
-     * those whose assignment is new (rowid) or re-routed (routed_at after the last seen minus
-       SLACK): routing, re-routing to triage, the coordinator's choice of owner.
-  3. A full reload after FULL_RELOAD, as a net for a write path none of these sees (a hand edit).
-tests/server/test_stats.py checks after each kind of write that this and `stats.overview` agree.
+  2. Otherwise, in one read transaction, the findings in `finding_changes` after the last seq seen
+     are read again. Triggers on findings, assignments and finding_tracking write that log in
+     the writer's own transaction, whatever the write path (ingest, routing, history, the CLI, a
+     hand edit in sqlite3), and its seq follows commit order (migration 6, core.migrations).
+     Walks (their areas) and owners (their names) are small and read again every time.
+tests/server/stats/test_stats.py checks after each kind of write, a hand edit included, that this
+and `numbers.overview` agree.
 
 Errors: none of its own (sqlite3 errors pass through).
 """
@@ -30,30 +26,27 @@ Errors: none of its own (sqlite3 errors pass through).
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
 
-from sync_server.core.db import Database, iso, parse_iso
-from sync_server.core.finding_filters import OPEN
-from sync_server.stats import numbers as stats
+from sync_server.core.db import Database
+from sync_server.stats import numbers
+from sync_server.stats.heat import grid
 from walkaudit.categories import CATEGORIES
+from walkaudit.model import OPEN_STATUSES
 
-SLACK = timedelta(minutes=15)
-FULL_RELOAD = 3600.0  # seconds
 NO_DEADLINE = np.iinfo(np.int32).max
 CODES = tuple(c.code for c in CATEGORIES)
 _CODE_INDEX = {code: k for k, code in enumerate(CODES)}
-_OPEN = frozenset(OPEN)
+_OPEN = frozenset(OPEN_STATUSES)
 _ROWS = (
-    f"SELECT f.rowid, {stats._DAY_KEY}, f.category, f.walk_id, f.status, a.owner_id, a.deadline,"
+    f"SELECT f.rowid, {numbers.DAY_KEY}, f.category, f.walk_id, f.status, a.owner_id, a.deadline,"
     " ft.merged_into IS NOT NULL,"
     " round(julianday(ft.acknowledged_at) - julianday(f.captured_at), 4),"
     " round(julianday(ft.fixed_at) - julianday(f.captured_at), 4), f.latitude, f.longitude"
@@ -71,24 +64,21 @@ _COLUMNS = {  # name: (dtype, value of a rowid without a finding)
 class StatsIndex:
     """The findings' statistics columns for one database; thread-safe, refreshed on use."""
 
-    def __init__(self, db: Database, clock: Any = time.monotonic, slack: timedelta = SLACK) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._slack = slack  # tests use 0 to see each change signal on its own
-        self._clock = clock
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._version: int | None = None
-        self._loaded_at = -math.inf
         self._cols: dict[str, np.ndarray] = {}
         self._walks: dict[str, int] = {}  # walk id -> index (0 = no walk)
         self._walk_area = np.zeros(1, np.int32)  # walk index -> area index (0 = "–")
-        self._areas: list[str] = [stats.NO_AREA]  # area index -> key
+        self._areas: list[str] = [numbers.NO_AREA]  # area index -> key
         self._area_names: dict[str, str] = {}
         self._owners: dict[str, int] = {}  # owner id -> index (0 = no owner)
         self._owner_ids: list[str | None] = [None]
         self._days: dict[str, int] = {}
         self._deadlines: dict[str, int] = {}
-        self._seq, self._updated, self._assigned, self._routed = 0, "", 0, ""
+        self._seq = 0  # the last finding_changes.seq read
         self.full_loads = self.refreshes = 0
 
     # ---- keeping up to date ------------------------------------------------------------------
@@ -121,69 +111,54 @@ class StatsIndex:
     def _refresh(self) -> None:
         conn = self._connection()
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        stale = self._clock() - self._loaded_at > FULL_RELOAD
-        if version == self._version and not stale:
+        if version == self._version:
             return
-        conn.execute("BEGIN")  # one consistent view for the marks and the rows
+        conn.execute("BEGIN")  # one consistent view for the log and the rows
         try:
-            if stale or not self._cols:
+            if not self._cols or not self._catch_up(conn):
                 self._full_load(conn)
-            else:
-                self._catch_up(conn)
             self._read_walks(conn)
+        except BaseException:
+            # Half-stored rows with the log already read past them would be lost for good:
+            # start again from a full load on the next use.
+            self._cols, self._seq = {}, 0
+            raise
         finally:
             conn.execute("COMMIT")
         self._version = version
 
     def _full_load(self, conn: sqlite3.Connection) -> None:
-        self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-        self._updated = conn.execute(
-            "SELECT coalesce(max(updated_at), '') FROM findings"
-        ).fetchone()[0]
-        self._assigned, self._routed = conn.execute(
-            "SELECT coalesce(max(rowid), 0), coalesce(max(routed_at), '') FROM assignments"
-        ).fetchone()
+        self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM finding_changes").fetchone()[0]
         size = conn.execute("SELECT coalesce(max(rowid), 0) FROM findings").fetchone()[0] + 1
         self._cols = {
             name: np.full(size, empty, dtype) for name, (dtype, empty) in _COLUMNS.items()
         }
         self._store(conn.execute(_ROWS))
-        self._loaded_at = self._clock()
         self.full_loads += 1
 
-    def _catch_up(self, conn: sqlite3.Connection) -> None:
+    def _catch_up(self, conn: sqlite3.Connection) -> bool:
+        """Re-read the findings logged since the last read; False when one of them is gone (a
+        deletion by hand: its slot cannot be found by id, so the caller loads everything)."""
         changed: set[str] = set()
-        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-        if seq != self._seq:
-            changed.update(
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT finding_id FROM events WHERE seq > ?", [self._seq]
-                )
-            )
-            self._seq = seq
-        for fid, updated in conn.execute(
-            "SELECT id, updated_at FROM findings WHERE updated_at > ?", [self._less(self._updated)]
+        seq = self._seq
+        for at, fid in conn.execute(
+            "SELECT seq, finding_id FROM finding_changes WHERE seq > ?", [self._seq]
         ):
             changed.add(fid)
-            self._updated = max(self._updated, updated)
-        for fid, rowid, routed in conn.execute(
-            "SELECT finding_id, rowid, routed_at FROM assignments WHERE rowid > ? OR routed_at > ?",
-            [self._assigned, self._less(self._routed)],
-        ):
-            changed.add(fid)
-            self._assigned, self._routed = max(self._assigned, rowid), max(self._routed, routed)
+            seq = max(seq, at)
         if changed:
+            ids = _json_list(changed)
+            (present,) = conn.execute(
+                "SELECT count(*) FROM findings WHERE id IN (SELECT value FROM json_each(?))", [ids]
+            ).fetchone()
+            if present < len(changed):
+                return False
             self._store(
-                conn.execute(
-                    f"{_ROWS} WHERE f.id IN (SELECT value FROM json_each(?))", [_json_list(changed)]
-                )
+                conn.execute(f"{_ROWS} WHERE f.id IN (SELECT value FROM json_each(?))", [ids])
             )
+        self._seq = seq  # only once every change is stored
         self.refreshes += 1
-
-    def _less(self, mark: str) -> str:
-        """A stored timestamp the slack earlier ('' stays '': everything is newer)."""
-        return iso(parse_iso(mark) - self._slack) if mark else ""
+        return True
 
     def _store(self, cursor: sqlite3.Cursor) -> None:
         """Write rows of _ROWS into the columns (growing them for new rowids)."""
@@ -213,11 +188,11 @@ class StatsIndex:
                 self._cols[name] = np.concatenate([self._cols[name], np.full(extra, empty, dtype)])
 
     def _read_walks(self, conn: sqlite3.Connection) -> None:
-        areas: dict[str, int] = {stats.NO_AREA: 0}
+        areas: dict[str, int] = {numbers.NO_AREA: 0}
         spellings: dict[str, dict[str, int]] = {}
         pairs = []
         for walk_id, area in conn.execute("SELECT id, area FROM walks"):
-            key = stats.area_key(area)
+            key = numbers.area_key(area)
             pairs.append((self._walk(walk_id), areas.setdefault(key, len(areas))))
             if key:
                 counts = spellings.setdefault(key, {})
@@ -233,7 +208,7 @@ class StatsIndex:
     def _day(self, key: str) -> int:
         found = self._days.get(key)
         if found is None:
-            found = self._days[key] = stats.day_of_key(key).toordinal()
+            found = self._days[key] = numbers.day_of_key(key).toordinal()
         return found
 
     def _walk(self, walk_id: str | None) -> int:
@@ -265,14 +240,14 @@ class StatsIndex:
 
     # ---- answering ---------------------------------------------------------------------------
 
-    def _mask(self, selection: stats.Selection) -> np.ndarray:
+    def _mask(self, selection: numbers.Selection) -> np.ndarray:
         c = self._cols
         mask = (c["day"] >= selection.first.toordinal()) & (c["day"] <= selection.last.toordinal())
         mask &= ~c["merged"]
         if selection.category:
             mask &= c["cat"] == _CODE_INDEX.get(selection.category, -2)
         if selection.area:
-            key = stats.area_key(selection.area)
+            key = numbers.area_key(selection.area)
             wanted = [k for k, area in enumerate(self._areas) if area == key and area]
             walk_area = self._walk_area_for(len(self._walks) + 1)
             mask &= np.isin(walk_area[c["walk"]], wanted)
@@ -286,20 +261,22 @@ class StatsIndex:
             self._walk_area = grown
         return self._walk_area
 
-    def overview(self, selection: stats.Selection, today: date) -> stats.Overview:
-        """The same numbers as `stats.overview`, from memory."""
+    def overview(self, selection: numbers.Selection, today: date) -> numbers.Overview:
+        """The same numbers as `numbers.overview`, from memory."""
         with self._lock:
             self._refresh()
             c = self._cols
             mask = self._mask(selection)
-            starts = stats.periods(selection)
+            starts = numbers.periods(selection)
             day = c["day"][mask]
             slot = np.searchsorted(np.array([s.toordinal() for s in starts]), day, "right") - 1
             n_periods, n_cats = len(starts), len(CODES)
-            grid = np.bincount(
+            per_cat = np.bincount(
                 slot * n_cats + c["cat"][mask], minlength=n_periods * n_cats
             ).reshape(n_periods, n_cats)
-            by_category = {CODES[k]: grid[:, k].tolist() for k in range(n_cats) if grid[:, k].any()}
+            by_category = {
+                CODES[k]: per_cat[:, k].tolist() for k in range(n_cats) if per_cat[:, k].any()
+            }
 
             walk_area = self._walk_area_for(len(self._walks) + 1)
             area = walk_area[c["walk"][mask]]
@@ -310,7 +287,7 @@ class StatsIndex:
             open_ = c["open"][mask]
             area_open = np.bincount(area, weights=open_, minlength=n_areas)
             areas = [
-                stats.AreaRow(
+                numbers.AreaRow(
                     key,
                     self._area_names.get(key, ""),
                     per[:, k].tolist(),
@@ -323,8 +300,8 @@ class StatsIndex:
 
             owners, ack, fix = self._owner_rows(mask, today)
             names = self._area_names
-        return stats.finish(
-            stats.Overview(
+        return numbers.finish(
+            numbers.Overview(
                 selection,
                 today,
                 starts,
@@ -339,7 +316,7 @@ class StatsIndex:
 
     def _owner_rows(
         self, mask: np.ndarray, today: date
-    ) -> tuple[list[stats.OwnerRow], np.ndarray, np.ndarray]:
+    ) -> tuple[list[numbers.OwnerRow], np.ndarray, np.ndarray]:
         c = self._cols
         owner, open_ = c["owner"][mask], c["open"][mask]
         n = len(self._owner_ids)
@@ -364,7 +341,7 @@ class StatsIndex:
             name, kind = found.get(owner_id, ("", "")) if owner_id else ("", "")
             (ack_m, ack_n), (fix_m, fix_n) = medians["ack"][k], medians["fix"][k]
             rows.append(
-                stats.OwnerRow(
+                numbers.OwnerRow(
                     owner_id,
                     name,
                     kind,
@@ -380,7 +357,7 @@ class StatsIndex:
         return rows, all_values["ack"], all_values["fix"]
 
     def heat(
-        self, selection: stats.Selection, cell_m: float = 50, max_points: int = 6000
+        self, selection: numbers.Selection, cell_m: float = 50, max_points: int = 6000
     ) -> dict[str, Any]:
         """The selection's findings summed on a grid: {"points": [[lat, lon, n], …], …}.
 
@@ -393,42 +370,15 @@ class StatsIndex:
             mask = self._mask(selection)
             lat, lon = self._cols["lat"][mask], self._cols["lon"][mask]
             present = np.flatnonzero(self._cols["day"])
+            # The cells' width in longitude follows the latitude of the newest finding.
             lat0 = float(self._cols["lat"][present[-1]]) if len(present) else 59.3
-        step_lat = cell_m / 111_320
-        step_lon = step_lat / max(0.05, math.cos(math.radians(lat0)))
-        i = np.floor((lat + 90) / step_lat).astype(np.int64)
-        j = np.floor((lon + 180) / step_lon).astype(np.int64)
-        size = cell_m
-        while True:
-            keys, inverse = np.unique(i * 10_000_000 + j, return_inverse=True)
-            if len(keys) <= max_points:
-                break
-            i, j, size = i // 2, j // 2, size * 2
-        counts = np.bincount(inverse, minlength=len(keys))
-        mean_lat = np.bincount(inverse, weights=lat, minlength=len(keys)) / np.maximum(counts, 1)
-        mean_lon = np.bincount(inverse, weights=lon, minlength=len(keys)) / np.maximum(counts, 1)
-        points = [
-            [round(float(a), 5), round(float(b), 5), int(n)]
-            for a, b, n in zip(mean_lat, mean_lon, counts, strict=True)
-        ]
-        bounds = None
-        if points:
-            bounds = [
-                [round(float(mean_lat.min()), 5), round(float(mean_lon.min()), 5)],
-                [round(float(mean_lat.max()), 5), round(float(mean_lon.max()), 5)],
-            ]
-        return {
-            "points": points,
-            "total": int(counts.sum()),
-            "cell_m": round(size),
-            "bounds": bounds,
-        }
+        return grid(lat, lon, lat0, cell_m, max_points)
 
 
 def _group_medians(
     groups: np.ndarray, values: np.ndarray, n: int
 ) -> list[tuple[float | None, int]]:
-    """Per group 0..n-1: (median rounded to a tenth, count), as `stats.median` gives it."""
+    """Per group 0..n-1: (median rounded to a tenth, count), as `numbers.median` gives it."""
     out: list[tuple[float | None, int]] = [(None, 0)] * n
     if not len(values):
         return out

@@ -1,8 +1,9 @@
 """The lägesbild's numbers: what is selected, how time is cut, and the overview computed in SQL.
 
-The statistics page reads its numbers from `stats_index.StatsIndex` (the same numbers from an
+The statistics page reads its numbers from `stats.index.StatsIndex` (the same numbers from an
 in-memory snapshot, fast for any selection); `overview()` here computes them straight from SQL and
-is the reference the index is tested against, and the benchmark's baseline.
+is the reference the index is tested against, and the benchmark's baseline. The weekly summary
+(`stats.week`) uses it for one week, a small indexed range.
 
 Selection: a date range of capture (Swedish calendar days, inclusive), an area (the walks'
 area, case-insensitive) and a category — the same meaning as `finding_filters`, so a number
@@ -12,8 +13,8 @@ area, count under "–".
 
 Time: findings fall into Swedish calendar days (Europe/Stockholm, summer time included), then
 into ISO weeks (Monday–Sunday) or calendar months. Per owner: open = a status in
-`finding_filters.OPEN`, overdue = open with `assignments.deadline` before today in Sweden; the
-medians are days from capture (findings.captured_at) to the first acknowledgement
+`walkaudit.model.OPEN_STATUSES`, overdue = open with `assignments.deadline` before today in
+Sweden; the medians are days from capture (findings.captured_at) to the first acknowledgement
 (finding_tracking.acknowledged_at) and to the latest fix (fixed_at), a duration below zero (a
 phone's clock behind) counting as zero.
 
@@ -22,8 +23,8 @@ areas), because that is how `finding_filters` selects them for the findings list
 
 Speed: the time series are grouped over the findings table alone (area via walk_id, merged via a
 small NOT IN set: no per-row join); the per-owner numbers take one joined pass whose durations
-come back as one `group_concat` string per owner. Still ~0.3-0.8 s at 100,000 findings: see
-bench/bench_workspace_stats.py and stats_index.
+come back as one `group_concat` string per owner. Still ~0.3-0.8 s at 100,000 findings, over the
+lägesbild's goal of 300 ms: see bench/bench_workspace_stats.py and stats.index.
 
 Errors: `finding_filters.FilterError` for a filter value that cannot be used.
 """
@@ -39,19 +40,20 @@ from urllib.parse import urlencode
 import numpy as np
 
 from sync_server.core import finding_filters
-from sync_server.core.db import Database, iso
-from sync_server.core.finding_filters import OPEN, FilterError, Filters
-from sync_server.core.time import SWEDEN, parse_iso, swedish_date
+from sync_server.core.db import Database
+from sync_server.core.finding_filters import FilterError, Filters
+from sync_server.core.time import SWEDEN, iso, parse_iso, swedish_date
+from walkaudit.model import OPEN_STATUSES
 
 PERIODS = ("month", "week")
 MAX_WEEKS = 157  # three years of weekly bars; longer ranges are shown per month
 DEFAULT_MONTHS = 12
 NO_AREA = ""  # the key of "–": no walk, or a walk without an area
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_OPEN_SQL = f"f.status IN ({', '.join(repr(s) for s in OPEN)})"
+_OPEN_SQL = f"f.status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
 # The capture time as a key that names its Swedish day: 22:00-23:59 UTC may be the next day in
 # Sweden (always at 23, in summer at 22), so those hours keep their hour; the rest their date.
-_DAY_KEY = (
+DAY_KEY = (
     "CASE WHEN substr(f.captured_at, 12, 2) >= '22' THEN substr(f.captured_at, 1, 13)"
     " ELSE substr(f.captured_at, 1, 10) END"
 )
@@ -170,7 +172,7 @@ def start_of_day(day: date) -> str:
 
 
 def day_of_key(key: str) -> date:
-    """The Swedish date of a `_DAY_KEY` value ('2026-03-01' or '2026-03-01T23', UTC)."""
+    """The Swedish date of a `DAY_KEY` value ('2026-03-01' or '2026-03-01T23', UTC)."""
     if len(key) == 10:
         return date.fromisoformat(key)
     try:
@@ -252,7 +254,7 @@ def overview(db: Database, selection: Selection, today: date) -> Overview:
     conn = db.conn()
     starts = periods(selection)
     index = {start: k for k, start in enumerate(starts)}
-    days: dict[str, int] = {}  # _DAY_KEY value -> period index (many rows share a key)
+    days: dict[str, int] = {}  # DAY_KEY value -> period index (many rows share a key)
 
     def slot(key: str) -> int:
         found = days.get(key)
@@ -263,14 +265,14 @@ def overview(db: Database, selection: Selection, today: date) -> Overview:
     sql_where, params = where(selection)
     by_category: dict[str, list[int]] = {}
     for key, category, n in conn.execute(
-        f"SELECT {_DAY_KEY}, f.category, count(*) FROM findings f{sql_where} GROUP BY 1, 2", params
+        f"SELECT {DAY_KEY}, f.category, count(*) FROM findings f{sql_where} GROUP BY 1, 2", params
     ):
         by_category.setdefault(category, [0] * len(starts))[slot(key)] += n
 
     walk_area, area_names = walk_areas(db)
     areas: dict[str, AreaRow] = {}
     for key, walk_id, n, open_n in conn.execute(
-        f"SELECT {_DAY_KEY}, f.walk_id, count(*), sum({_OPEN_SQL}) FROM findings f{sql_where}"
+        f"SELECT {DAY_KEY}, f.walk_id, count(*), sum({_OPEN_SQL}) FROM findings f{sql_where}"
         " GROUP BY 1, 2",
         params,
     ):

@@ -18,8 +18,8 @@ from fpdf.enums import XPos, YPos
 
 from sync_server import texts  # noqa: F401 - every catalogue, registered once
 from sync_server.documents.pdf import FONTS
-from sync_server.stats.charts import CATEGORY_COLOURS
 from sync_server.stats.week import Summary
+from walkaudit import categories
 from walkaudit.i18n import Translator
 
 _MARGIN, _PAGE_W = 15.0, 210.0
@@ -78,7 +78,7 @@ def render_summary(summary: Summary, *, lang: str, url: str, made: datetime) -> 
     if summary.new:
         top = max(n for _, n in summary.new_by_category)
         rows = [[cat(c), str(n), ""] for c, n in summary.new_by_category]
-        bars = [(CATEGORY_COLOURS.get(c, "#757575"), n / top) for c, n in summary.new_by_category]
+        bars = [(categories.colour(c), n / top) for c, n in summary.new_by_category]
         heads = [t("stats.col.category"), t("stats.summary.col.count"), ""]
         _table(pdf, heads, rows, [80, 22, 78], right={1}, bars=bars)
         pdf.ln(2)

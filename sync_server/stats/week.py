@@ -1,7 +1,7 @@
 """The weekly lägesbild: what an ISO week brought and what is waiting, for the action plan.
 
 `weekly_summary(db, week, today)` gives, for a week (Monday-Sunday, Swedish time): the new
-findings per category and area (from `stats.overview`, so the same numbers as the statistics
+findings per category and area (from `numbers.overview`, so the same numbers as the statistics
 page for that week), how many were sent, acknowledged and fixed during it (finding_tracking's
 first sent/acknowledged and latest fixed times), the findings fixed, and — as of `today` — what
 is open, overdue per owner, without owner, the oldest open findings and the places with the most
@@ -26,18 +26,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sync_server import texts  # noqa: F401 - every catalogue, registered once
+from sync_server import (
+    mail,
+    texts,  # noqa: F401 - every catalogue, registered once
+)
 from sync_server.config import Settings
-from sync_server.core.db import Database, parse_iso
+from sync_server.core.db import Database
 from sync_server.core.errors import ServerError
-from sync_server.core.finding_filters import NOT_MERGED, OPEN
-from sync_server.core.time import SWEDEN
-from sync_server.mail import outbox as mailer
-from sync_server.mail.outbox import sender
-from sync_server.stats import numbers as stats
+from sync_server.core.finding_filters import NOT_MERGED
+from sync_server.core.time import SWEDEN, parse_iso
+from sync_server.mail import sender
+from sync_server.stats import numbers
 from sync_server.texts import mail as texts_mail
 from walkaudit import i18n
-from walkaudit.model import utcnow
+from walkaudit.model import OPEN_STATUSES, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ OLDEST = 10  # open findings listed
 FIXED_LISTED = 20
 PLACES = 5
 MAX_RECIPIENTS = 20
-_OPEN = f"f.status IN ({', '.join(repr(s) for s in OPEN)})"
+_OPEN = f"f.status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
 _WEEK = re.compile(r"\s*(\d{4})-?W(\d{1,2})\s*", re.IGNORECASE)
 _ADDRESS = re.compile(r"[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}")
 
@@ -109,9 +111,9 @@ class Week:
         """The week `weeks` later (earlier if negative)."""
         return Week.containing(self.monday + timedelta(weeks=weeks))
 
-    def selection(self) -> stats.Selection:
+    def selection(self) -> numbers.Selection:
         """The statistics selection for this week."""
-        return stats.Selection(self.monday, self.sunday, "week")
+        return numbers.Selection(self.monday, self.sunday, "week")
 
 
 @dataclass(frozen=True)
@@ -171,19 +173,20 @@ def weekly_summary(db: Database, week: Week, today: date) -> Summary:
     """The lägesbild for a week, with open and overdue as of `today`."""
     conn = db.conn()
     summary = Summary(week, today)
-    seen = stats.overview(db, week.selection(), today)  # a week's findings: a small, indexed range
+    # A week's findings: a small, indexed range, so SQL is quick here.
+    seen = numbers.overview(db, week.selection(), today)
     summary.new = seen.total
     summary.new_by_category = sorted(
         ((code, sum(v)) for code, v in seen.by_category.items()), key=lambda kv: (-kv[1], kv[0])
     )
     summary.new_by_area = [(a.name, a.total) for a in seen.areas]
     previous = week.shifted(-1).selection()
-    sql_where, params = stats.where(previous)
+    sql_where, params = numbers.where(previous)
     summary.new_previous = conn.execute(
         f"SELECT count(*) FROM findings f{sql_where}", params
     ).fetchone()[0]
 
-    start, end = stats.start_of_day(week.monday), stats.start_of_day(week.sunday + timedelta(1))
+    start, end = numbers.start_of_day(week.monday), numbers.start_of_day(week.sunday + timedelta(1))
     row = conn.execute(
         "SELECT coalesce(sum(sent_at >= ? AND sent_at < ?), 0),"
         " coalesce(sum(acknowledged_at >= ? AND acknowledged_at < ?), 0),"
@@ -347,7 +350,7 @@ def send_summary(
     weekly mail to the coordinator carries them)."""
     now = now or utcnow()
     result = SendResult()
-    todo = [r for r in recipients if not mailer.is_queued(db, dedupe_key(summary.week, r))]
+    todo = [r for r in recipients if not mail.is_queued(db, dedupe_key(summary.week, r))]
     result.already = [r for r in recipients if r not in todo]
     week = summary.week
     subject = i18n.t("stats.summary.mail.subject", lang, week=week.number, year=week.year)
@@ -367,7 +370,7 @@ def send_summary(
     filename = i18n.t("stats.summary.pdf.filename", lang, year=week.year, week=f"{week.number:02d}")
     with db.write() as tx:
         for address in todo:
-            message = mailer.compose(
+            message = mail.compose(
                 sender=sender(settings),
                 recipient=address,
                 subject=subject,
@@ -377,7 +380,7 @@ def send_summary(
                 now=now,
                 attachments=[(filename, pdf, "application/pdf")],
             )
-            if mailer.enqueue(
+            if mail.enqueue(
                 tx,
                 kind=KIND,
                 dedupe_key=dedupe_key(week, address),

@@ -1,15 +1,13 @@
 """Texts of the coordinator web's admin pages (`admin.*`): devices, users, Open311 keys, export.
 
-Swedish first, English second, registered with the one i18n mechanism (walkaudit.i18n).
+Swedish first, English second; registered by the package (`sync_server.texts`).
 Notices that travel in a redirect's `?notice=` are listed in NOTICES: a page shows only those,
 so a crafted link cannot put arbitrary words on it.
 """
 
 from __future__ import annotations
 
-from walkaudit import i18n
-
-ADMIN_MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     # ---- devices ----
     "admin.devices.title": ("Enheter", "Devices"),
     "admin.devices.intro": (
@@ -312,5 +310,3 @@ NOTICES = frozenset(
         "admin.keys.already_revoked",
     }
 )
-
-i18n.register(ADMIN_MESSAGES)

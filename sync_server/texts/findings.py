@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from walkaudit import i18n
-
-FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     "findings.title": ("Fynd", "Findings"),
     "findings.count": ("{n} fynd", "{n} findings"),
     "findings.attention.triage": ("{n} att fördela", "{n} to assign"),
@@ -309,5 +307,3 @@ FINDINGS_MESSAGES: dict[str, tuple[str, str]] = {
         "An open follow-up already has that name.",
     ),
 }
-
-i18n.register(FINDINGS_MESSAGES)

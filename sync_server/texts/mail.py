@@ -1,8 +1,9 @@
 """What the emails and the PDF protocol say (sv, en), and `render()` for the mail templates.
 
-The catalogue is registered with `walkaudit.i18n` on import, so `i18n.t(key, lang)` is the one
-way every template and the PDF get their words; the templates in web/templates/mail hold markup
-only. Keys whose text depends on a count come in pairs `….one`/`….many`; `plural()` picks one.
+The catalogue is registered with `walkaudit.i18n` by the package (`sync_server.texts`), so
+`i18n.t(key, lang)` is the one way every template and the PDF get their words; the templates in
+web/templates/mail hold markup only. Keys whose text depends on a count come in pairs
+`….one`/`….many`; `plural()` picks one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import jinja2
 
 from sync_server.core.files import TEMPLATES
+from sync_server.core.templates import environment
 from walkaudit import i18n
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -135,8 +137,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pdf.more_photos": ("+{n} foto till (se länken)", "+{n} more photos (see the link)"),
 }
 
-i18n.register(MESSAGES)
-
 
 def plural(key: str, n: int, lang: str, **values: object) -> str:
     """`key.one` for one, `key.many` otherwise, with `n` and the other values filled in."""
@@ -145,15 +145,7 @@ def plural(key: str, n: int, lang: str, **values: object) -> str:
 
 @cache
 def _environment() -> jinja2.Environment:
-    # Autoescape for .html only; StrictUndefined so a typo in a template fails a test, not a mail.
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / "mail"),
-        autoescape=jinja2.select_autoescape(["html"], default_for_string=False, default=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return environment(TEMPLATES / "mail", for_mail=True)
 
 
 def render(template: str, context: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Open311's texts (`open311.*`), Swedish first, registered with the one i18n mechanism.
+"""Open311's texts (`open311.*`), Swedish first (registered by the package).
 
 What an Open311 client shows people: each service's group, description and keywords, and the
 descriptions the public view builds from category and severity. Category, status and severity
@@ -8,14 +8,12 @@ integrator reading a log, in English like the rest of the API's errors.
 
 from __future__ import annotations
 
-from walkaudit import i18n
-
 # Each category's group, a sentence describing it and search words (service_code = the code).
 GROUPS = {"owner": "environment", "municipality": "environment", "police": "order",
           "triage": "unsorted"}  # fmt: skip
 POSITIVE = "POS"  # the one category that is not a problem: a group of its own
 
-OPEN311_MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     "open311.group.environment": ("Fysisk miljö", "Physical environment"),
     "open311.group.order": ("Ordning och trygghet", "Order and safety"),
     "open311.group.unsorted": ("Att sortera", "To be sorted"),
@@ -94,5 +92,3 @@ OPEN311_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "open311.keywords.OVR": ("övrigt", "other"),
 }
-
-i18n.register(OPEN311_MESSAGES)

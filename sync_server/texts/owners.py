@@ -1,15 +1,12 @@
-"""The owner page's texts (`owner.*`), Swedish first, registered with the one i18n mechanism.
+"""The owner page's texts (`owner.*`), Swedish first (registered by the package).
 
-Importing this module registers the catalogue; `sync_server.api.owners` imports it. Status,
-severity and category labels are the shared ones (`status.*`, `severity.*`, categories), so the
-owner reads the same words as the walker and the coordinator.
+Status, severity and category labels are the shared ones (`status.*`, `severity.*`,
+categories), so the owner reads the same words as the walker and the coordinator.
 """
 
 from __future__ import annotations
 
-from walkaudit import i18n
-
-OWNER_MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     "owner.title": ("Fynd från trygghetsvandring", "Findings from a safety walk"),
     "owner.heading": ("Fynd för {name}", "Findings for {name}"),
     "owner.intro": (
@@ -190,5 +187,3 @@ OWNER_MESSAGES: dict[str, tuple[str, str]] = {
         "Questions about a finding? Contact the coordinator who sent you the email.",
     ),
 }
-
-i18n.register(OWNER_MESSAGES)

@@ -1,12 +1,10 @@
 """The lägesbild's texts (`stats.*`): the statistics page, the weekly summary, its PDF and email.
 
-Swedish first, English second, registered with the one i18n mechanism (walkaudit.i18n);
+Swedish first, English second, registered by the package (`sync_server.texts`);
 categories, statuses and severities use the shared labels.
 """
 
 from __future__ import annotations
-
-from walkaudit import i18n
 
 MONTHS = (
     ("jan", "Jan"), ("feb", "Feb"), ("mar", "Mar"), ("apr", "Apr"), ("maj", "May"),
@@ -238,5 +236,3 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "stats.summary.pdf.page": ("Sida {page} av {pages}", "Page {page} of {pages}"),
     "stats.summary.pdf.made": ("Skapad {when}", "Made {when}"),
 }
-
-i18n.register(MESSAGES)

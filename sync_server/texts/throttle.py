@@ -1,15 +1,12 @@
-"""Texts of the throttles' pages (`throttle.*`), Swedish first, registered with the one mechanism.
+"""Texts of the throttles' pages (`throttle.*`), Swedish first (registered by the package).
 
-Importing this module registers the catalogue; `sync_server.api.owners` imports it. The JSON
-answers of the device and Open311 APIs are English sentences like every other `detail`; the
+The JSON answers of the device and Open311 APIs are English sentences like every other `detail`; the
 sign-in page keeps its own `coord.login.throttled`.
 """
 
 from __future__ import annotations
 
-from walkaudit import i18n
-
-THROTTLE_MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     "throttle.owner.title": ("För många felaktiga länkar", "Too many wrong links"),
     "throttle.owner.text": (
         "Från er adress har många länkar som inte finns öppnats på kort tid. Vänta {minutes} "
@@ -18,5 +15,3 @@ THROTTLE_MESSAGES: dict[str, tuple[str, str]] = {
         "{minutes} min, then try again with the link in the latest email about the findings.",
     ),
 }
-
-i18n.register(THROTTLE_MESSAGES)

@@ -1,13 +1,11 @@
 """The walks' texts (`walks.*`): the list, a walk's page, its protocol (page, PDF, email).
 
-Swedish first, registered with the one i18n mechanism (`walkaudit.i18n`). Status, severity and
+Swedish first, registered by the package (`sync_server.texts`). Status, severity and
 category labels are the shared ones. Keys whose text depends on a count come in pairs
-`….one`/`….many` (`texts_mail.plural` picks one).
+`….one`/`….many` (`sync_server.texts.mail.plural` picks one).
 """
 
 from __future__ import annotations
-
-from walkaudit import i18n
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # ---- the list ----
@@ -242,5 +240,3 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "wrong.",
     ),
 }
-
-i18n.register(MESSAGES)

@@ -1,19 +1,17 @@
-"""The coordinator web's texts (`coord.*`), Swedish first, registered with the one i18n mechanism.
+"""The coordinator web's texts (`coord.*`), Swedish first (registered by the package).
 
 Status, severity and category labels are the shared ones (`status.*`, `severity.*`, categories),
-so the coordinator, the walker and the owner read the same words. Also the Swedish-time filters
-the templates use.
+so the coordinator, the walker and the owner read the same words.
 """
 
 from __future__ import annotations
 
-from walkaudit import i18n
 from walkaudit.categories import CATEGORIES
 
 CATEGORY_ORDER = CATEGORIES
 
 
-COORD_MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, str]] = {
     "coord.brand": ("Trygghetsvandring – samordning", "Safety walks – coordination"),
     "coord.nav.findings": ("Fynd", "Findings"),
     "coord.nav.map": ("Karta", "Map"),
@@ -85,5 +83,3 @@ COORD_MESSAGES: dict[str, tuple[str, str]] = {
     "coord.photo_alt": ("Foto av fyndet", "Photo of the finding"),
     "coord.no_photo": ("Inget foto", "No photo"),
 }
-
-i18n.register(COORD_MESSAGES)

@@ -1,7 +1,7 @@
 """The walk protocol by email to the participants (the feedback step): one message each.
 
 Each message (HTML + text, the protocol's PDF attached) goes through the outbox
-(`sync_server.mail.outbox`) with the dedupe key `protocol:{walk}:{version}:{email}`: a second click
+(`sync_server.mail`) with the dedupe key `protocol:{walk}:{version}:{email}`: a second click
 with nothing changed enqueues nothing; after a change (a finding rerouted, fixed, a photo
 arrived…) the protocol has a new version and each participant gets it once. A participant added
 later gets the current version on the next click. `dispatches()` reads the outbox back: who
@@ -10,7 +10,7 @@ got which version, when, and whether it was delivered.
 The PDF is built once per send, with photos; if that would make the email larger than
 `mail_max_bytes`, without photos (the email says so).
 
-Errors: walk_protocol.UnknownWalk, walk_protocol.NoParticipants.
+Errors: UnknownWalk, NoParticipants (sync_server.walks.errors).
 """
 
 from __future__ import annotations
@@ -19,22 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 
-from sync_server import texts  # noqa: F401 - every catalogue, registered once
+from sync_server import mail
 from sync_server.config import Settings
 from sync_server.core.blobs import BlobStore
 from sync_server.core.db import Database
 from sync_server.core.time import local_day
-from sync_server.mail import outbox as mailer
-from sync_server.mail.outbox import sender
 from sync_server.texts import mail as texts_mail
+from sync_server.walks.errors import NoParticipants
+from sync_server.walks.listing import route_points
+from sync_server.walks.participants import Participant
 from sync_server.walks.pdf import filename, pdf_photos, render_walk_protocol
-from sync_server.walks.protocol import (
-    NoParticipants,
-    Participant,
-    Protocol,
-    load_protocol,
-    route_points,
-)
+from sync_server.walks.protocol import Protocol, load_protocol
 from walkaudit import i18n
 from walkaudit.model import utcnow
 
@@ -93,7 +88,7 @@ def send_protocol(db: Database, blobs: BlobStore, settings: Settings, walk_id: s
     earlier = dispatches(db, walk_id)
     todo = []
     for person in protocol.participants:
-        if mailer.is_queued(db, dedupe_key(walk_id, protocol.version, person.email)):
+        if mail.is_queued(db, dedupe_key(walk_id, protocol.version, person.email)):
             result.already.append(person.email)
         else:
             todo.append(person)
@@ -112,7 +107,7 @@ def send_protocol(db: Database, blobs: BlobStore, settings: Settings, walk_id: s
         messages.append((person, message))
     with db.write() as tx:
         for person, message in messages:
-            if mailer.enqueue(
+            if mail.enqueue(
                 tx,
                 kind=KIND,
                 recipient=person.email,
@@ -159,8 +154,8 @@ def compose(
         category=lambda code: i18n.category_label(code, lang),
         plural=lambda key, n: texts_mail.plural(key, n, lang),
     )
-    return mailer.compose(
-        sender=sender(settings),
+    return mail.compose(
+        sender=mail.sender(settings),
         recipient=person.email,
         subject=str(context["subject"]),
         text=texts_mail.render("protocol.txt", context),

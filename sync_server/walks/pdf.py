@@ -1,10 +1,11 @@
 """A walk's protocol as PDF (fpdf2, DejaVu fonts): header, summary, route map, then per owner.
 
-Built like the owner's protocol (documents.pdf), from which it takes the fonts, the severity
-colours, the pin spreading, the scale bar and the photo sizing: the same look for the same kind
-of paper. The map is drawn, not fetched (no tiles: a protocol must not depend on anybody's
+Built on the shared PDF base (sync_server.documents.pdf), like the owner's protocol: page setup,
+fonts, severity colours, map frame, pins, scale bar and photo sizing: the same look for the same
+kind of paper. The map is drawn, not fetched (no tiles: a protocol must not depend on anybody's
 servers): the walked route as a line and the findings as numbered pins. Photos are the first
-stored photo of each finding, re-encoded small and metadata-free by `reports.shrink` (640 px).
+stored photo of each finding, re-encoded small and metadata-free by `reports.photos.shrink`
+(640 px).
 
 Errors: none of its own. A photo the store cannot give back is left out ("The photo could not
 be read"), logged; a finding that cannot be drawn gets a line saying so, logged, and the others
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,26 +23,28 @@ from concurrent.futures import ThreadPoolExecutor
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from sync_server import texts  # noqa: F401 - every catalogue, registered once
 from sync_server.core.blobs import BlobStore
 from sync_server.core.time import local_day, local_time
 from sync_server.documents.pdf import (
-    FONTS,
+    MARGIN,
+    PAGE_W,
     SEVERITY_RGB,
+    TEXT_W,
     MapFrame,
     draw_pins,
     photo_size,
     scale_bar,
+    start_document,
+    text_lines,
 )
-from sync_server.reports.run import PDF_PHOTO_PX, ReportError, shrink
+from sync_server.reports.errors import ReportError
+from sync_server.reports.photos import PDF_PHOTO_PX, shrink
 from sync_server.texts.mail import plural
 from sync_server.walks.protocol import Entry, Protocol
 from walkaudit.i18n import category_label, t
 
 log = logging.getLogger(__name__)
 
-_MARGIN, _PAGE_W = 15.0, 210.0
-_TEXT_W = _PAGE_W - 2 * _MARGIN
 _PHOTO_W = 56.0  # narrower than the owner's protocol: four findings to a page, not three
 _ROUTE_RGB = (21, 101, 192)
 _LINE_H = 4.6
@@ -95,12 +97,7 @@ def render_walk_protocol(
     walk = protocol.walk
     pdf = _Document(format="A4")
     pdf.lang, pdf.walk = lang, walk.name
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_auto_page_break(True, margin=18)
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    pdf.set_title(f"{t('walks.pdf.title', lang)}: {walk.name}")
-    pdf.set_creator("walkaudit")
+    start_document(pdf, f"{t('walks.pdf.title', lang)}: {walk.name}")
     pdf.add_page()
     _header(pdf, lang, protocol)
     entries = protocol.entries
@@ -108,7 +105,7 @@ def render_walk_protocol(
         _map(pdf, lang, entries, route)
     if not entries:
         pdf.set_font("DejaVu", "", 11)
-        pdf.multi_cell(_TEXT_W, 6, t("walks.protocol.empty", lang))
+        pdf.multi_cell(TEXT_W, 6, t("walks.protocol.empty", lang))
     for group in protocol.groups:
         name = group.owner_name or t("walks.protocol.unassigned", lang)
         for i, entry in enumerate(group.entries):
@@ -117,11 +114,11 @@ def render_walk_protocol(
                 _block(pdf, lang, entry, photo, name, len(group.entries), first=i == 0)
             except Exception:  # this finding's data: a line instead of its block
                 log.exception("walk protocol: finding %s could not be drawn", entry.finding_id)
-                pdf.set_left_margin(_MARGIN)
-                pdf.set_x(_MARGIN)
+                pdf.set_left_margin(MARGIN)
+                pdf.set_x(MARGIN)
                 pdf.set_font("DejaVu", "", 9)
                 pdf.set_text_color(0, 0, 0)
-                pdf.multi_cell(_TEXT_W, 5, t("walks.pdf.entry_failed", lang, n=entry.number),
+                pdf.multi_cell(TEXT_W, 5, t("walks.pdf.entry_failed", lang, n=entry.number),
                                new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     return bytes(pdf.output())
 
@@ -129,9 +126,9 @@ def render_walk_protocol(
 def _header(pdf: FPDF, lang: str, protocol: Protocol) -> None:
     walk = protocol.walk
     pdf.set_font("DejaVu", "B", 18)
-    pdf.multi_cell(_TEXT_W, 9, t("walks.pdf.title", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(TEXT_W, 9, t("walks.pdf.title", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("DejaVu", "B", 13)
-    pdf.multi_cell(_TEXT_W, 7, walk.name, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(TEXT_W, 7, walk.name, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     when = local_time(walk.started_at)
     if walk.ended_at:
@@ -159,7 +156,7 @@ def _header(pdf: FPDF, lang: str, protocol: Protocol) -> None:
         if n:
             pdf.set_font("DejaVu", "", 9)
             pdf.set_text_color(90, 90, 90)
-            pdf.multi_cell(_TEXT_W, 5, t(key, lang, n=n), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(TEXT_W, 5, t(key, lang, n=n), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.set_text_color(0, 0, 0)
     pdf.ln(3)
 
@@ -167,12 +164,12 @@ def _header(pdf: FPDF, lang: str, protocol: Protocol) -> None:
 def _fact(pdf: FPDF, label: str, value: str, size: float) -> None:
     """'Label: value' with the label in bold, wrapping under itself."""
     pdf.set_font("DejaVu", "B", size)
-    width = min(pdf.get_string_width(f"{label}: ") + 1, _TEXT_W / 2)
+    width = min(pdf.get_string_width(f"{label}: ") + 1, TEXT_W / 2)
     top = pdf.get_y()
     pdf.multi_cell(width, size * 0.55, f"{label}:", new_x=XPos.RIGHT, new_y=YPos.TOP)
     pdf.set_font("DejaVu", "", size)
-    pdf.set_xy(_MARGIN + width, top)
-    pdf.multi_cell(_TEXT_W - width, size * 0.55, value, align="L",
+    pdf.set_xy(MARGIN + width, top)
+    pdf.multi_cell(TEXT_W - width, size * 0.55, value, align="L",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
 
 
@@ -182,7 +179,7 @@ def _map(pdf: FPDF, lang: str, entries: Sequence[Entry],
     if pdf.get_y() + 7 + 85 + 12 > pdf.h - 18:
         pdf.add_page()
     pdf.cell(0, 7, t("walks.pdf.map", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    frame = MapFrame.fit(_MARGIN, pdf.get_y() + 1, _TEXT_W, 85.0,
+    frame = MapFrame.fit(MARGIN, pdf.get_y() + 1, TEXT_W, 85.0,
                          [(e.latitude, e.longitude) for e in entries] + list(route),
                          margin=1.15)  # fmt: skip
     x0, y0, w, h = frame.x0, frame.y0, frame.w, frame.h
@@ -212,7 +209,7 @@ def _group_heading(pdf: FPDF, lang: str, name: str, n: int, continued: bool = Fa
     text = f"{name} – {plural('walks.protocol.group', n, lang)}"
     if continued:
         text = f"{name} {t('walks.pdf.continued', lang)}"
-    pdf.multi_cell(_TEXT_W, 8, text, fill=True, padding=(0, 2),
+    pdf.multi_cell(TEXT_W, 8, text, fill=True, padding=(0, 2),
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     pdf.ln(2)
 
@@ -231,14 +228,14 @@ def _block(pdf: FPDF, lang: str, entry: Entry, photo: bytes | None, group: str,
         (t("walks.protocol.position", lang), entry.position),
         (t("walks.protocol.recorded", lang), local_time(entry.captured_at)),
     ]  # fmt: skip
-    text_x = _MARGIN + _PHOTO_W + 5
-    text_w = _PAGE_W - _MARGIN - text_x
+    text_x = MARGIN + _PHOTO_W + 5
+    text_w = PAGE_W - MARGIN - text_x
     photo_w, photo_h = photo_size(photo)  # within 70 x 60 mm; scaled to this column
     if photo_w > _PHOTO_W:
         photo_w, photo_h = _PHOTO_W, photo_h * _PHOTO_W / photo_w
     pdf.set_font("DejaVu", "", 9)
-    # Estimated, not measured (as in documents.pdf): it only decides where a page breaks.
-    text_h = _LINE_H * (1 + sum(_lines(pdf, f"{a}: {b}", text_w) for a, b in lines))
+    # Estimated, not measured (documents.pdf.text_lines): it only decides where a page breaks.
+    text_h = _LINE_H * (1 + sum(text_lines(pdf, f"{a}: {b}", text_w) for a, b in lines))
     needed = 9 + max(photo_h or 8, text_h) + 6 + (12 if first else 0)
     if pdf.get_y() + needed > pdf.h - 18:
         pdf.add_page()
@@ -250,14 +247,14 @@ def _block(pdf: FPDF, lang: str, entry: Entry, photo: bytes | None, group: str,
     pdf.set_text_color(*SEVERITY_RGB.get(entry.severity, (0, 0, 0)))
     title = (f"{entry.number}. {category_label(entry.category, lang)} – "
              f"{t(f'severity.{entry.severity}', lang)}")  # fmt: skip
-    pdf.multi_cell(_TEXT_W, 7, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(TEXT_W, 7, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
     top = pdf.get_y() + 1
     if photo is not None and photo_h:
-        pdf.image(io.BytesIO(photo), x=_MARGIN, y=top, w=photo_w, h=photo_h)
+        pdf.image(io.BytesIO(photo), x=MARGIN, y=top, w=photo_w, h=photo_h)
     else:
         pdf.set_font("DejaVu", "", 9)
-        pdf.set_xy(_MARGIN, top)
+        pdf.set_xy(MARGIN, top)
         missing = "walks.protocol.photo_pending" if entry.photos_pending else "walks.pdf.no_photo"
         if photo == UNREADABLE:
             missing = "walks.pdf.photo_unreadable"
@@ -271,15 +268,11 @@ def _block(pdf: FPDF, lang: str, entry: Entry, photo: bytes | None, group: str,
         pdf.set_font("DejaVu", "", 9)
         pdf.write(_LINE_H, value)
         pdf.ln(_LINE_H)
-    pdf.set_left_margin(_MARGIN)
+    pdf.set_left_margin(MARGIN)
     pdf.set_y(max(pdf.get_y(), top + (photo_h or 8)) + 5)
     pdf.set_draw_color(200, 200, 200)
-    pdf.line(_MARGIN, pdf.get_y() - 2.5, _PAGE_W - _MARGIN, pdf.get_y() - 2.5)
+    pdf.line(MARGIN, pdf.get_y() - 2.5, PAGE_W - MARGIN, pdf.get_y() - 2.5)
     pdf.set_draw_color(0, 0, 0)
-
-
-def _lines(pdf: FPDF, text: str, width: float) -> int:
-    return max(1, math.ceil(pdf.get_string_width(text) / (width - 2)))
 
 
 def filename(protocol: Protocol, lang: str) -> str:

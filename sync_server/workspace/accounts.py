@@ -19,6 +19,10 @@ A name without failures is always checked, so one person behind a shared address
 mobile NAT) cannot lock every coordinator out; what trying names one by one gains is one guess
 per real user name and window. A right password clears its name's failures from that address.
 
+Passwords are hashed by the argon2 hasher the caller passes (`hasher=`): the app keeps one on its
+services and the CLI makes `full_cost_hasher()`; tests pass argon2's cheapest profile, so their
+setup is not spent hashing. Nothing here hashes with a hasher of its own choosing.
+
     AccountError (ServerError)
      ├── InvalidAccount   a name, role or password that cannot be used (the message says why)
      ├── UnknownUser      no user has this name
@@ -37,8 +41,9 @@ from datetime import datetime, timedelta
 import argon2
 import sqlite_utils
 
-from sync_server.core.db import Database, iso, parse_iso
+from sync_server.core.db import Database
 from sync_server.core.errors import ServerError
+from sync_server.core.time import iso, parse_iso
 from walkaudit.model import new_id, utcnow
 
 ROLES = ("admin", "coordinator", "viewer")
@@ -53,10 +58,27 @@ MAX_FAILURES_PER_NAME = 5  # one name from one address
 MAX_FAILURES_PER_NAME_ANYWHERE = 25  # one name from all addresses
 MAX_FAILURES_PER_ADDRESS = 30  # one address, for names that have failed
 
-_hasher = argon2.PasswordHasher()
-# Verifying against this when the name is unknown takes as long as a real check, so the answer
-# time does not tell which names exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+def full_cost_hasher() -> argon2.PasswordHasher:
+    """argon2id at argon2-cffi's default cost (RFC 9106's low-memory profile): what the server
+    and the CLI hash with."""
+    return argon2.PasswordHasher()
+
+
+# One per hasher's parameters, made once per process. Two threads may both make the first one;
+# either hash does, so there is no lock.
+_dummy_hashes: dict[tuple[object, ...], str] = {}
+
+
+def dummy_hash(hasher: argon2.PasswordHasher) -> str:
+    """A hash of a random password, made with `hasher`'s parameters. Verifying against it when
+    the name is unknown takes as long as a real check, so the answer time does not tell which
+    names exist. `create_app` asks for it early, so no sign-in pays for making it."""
+    key = (hasher.type, hasher.time_cost, hasher.memory_cost, hasher.parallelism,
+           hasher.hash_len, hasher.salt_len)  # fmt: skip
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
 
 
 class AccountError(ServerError):
@@ -142,7 +164,14 @@ def check_password(password: str) -> str:
 
 
 def add_user(
-    db: Database, name: str, role: str, password: str, email: str = "", now: datetime | None = None
+    db: Database,
+    name: str,
+    role: str,
+    password: str,
+    email: str = "",
+    now: datetime | None = None,
+    *,
+    hasher: argon2.PasswordHasher,
 ) -> User:
     """Create a user; InvalidAccount for a blank or taken name, an unknown role, a weak password."""
     name = name.strip()
@@ -150,7 +179,7 @@ def add_user(
         raise InvalidAccount("the user name must be 1–100 characters without spaces")
     if role not in ROLES:
         raise InvalidAccount(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
-    password_hash = _hasher.hash(check_password(password))
+    password_hash = hasher.hash(check_password(password))
     user = User(new_id(), name, role, email.strip(), iso(now or utcnow()))
     with db.write() as tx:
         if tx.execute("SELECT 1 FROM users WHERE lower(name) = lower(?)", [name]).fetchone():
@@ -176,10 +205,10 @@ def list_users(db: Database) -> list[User]:
     return [_user(r) for r in db.conn().query("SELECT * FROM users ORDER BY lower(name)")]
 
 
-def set_password(db: Database, name: str, password: str) -> None:
+def set_password(db: Database, name: str, password: str, *, hasher: argon2.PasswordHasher) -> None:
     """A new password; every session of the user ends."""
     user = get_user(db, name)
-    password_hash = _hasher.hash(check_password(password))
+    password_hash = hasher.hash(check_password(password))
     with db.write() as tx:
         tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user.id])
         tx.execute("DELETE FROM sessions WHERE user_id = ?", [user.id])
@@ -199,7 +228,13 @@ def set_disabled(db: Database, name: str, disabled: bool, now: datetime | None =
 
 
 def login(
-    db: Database, name: str, password: str, address: str, now: datetime | None = None
+    db: Database,
+    name: str,
+    password: str,
+    address: str,
+    now: datetime | None = None,
+    *,
+    hasher: argon2.PasswordHasher,
 ) -> tuple[User, str]:
     """Check the password and open a session: (user, session token for the cookie).
 
@@ -216,9 +251,9 @@ def login(
             [name, address, iso(now)],
         )
     row = db.query_one("SELECT * FROM users WHERE lower(name) = lower(?)", (name,))
-    stored = str(row["password_hash"]) if row else _DUMMY_HASH
+    stored = str(row["password_hash"]) if row else dummy_hash(hasher)
     try:
-        ok = _hasher.verify(stored, password[:MAX_PASSWORD]) and row is not None
+        ok = hasher.verify(stored, password[:MAX_PASSWORD]) and row is not None
     except argon2.exceptions.VerificationError:
         ok = False
     if not ok or row is None or row["disabled_at"] is not None:
@@ -245,9 +280,9 @@ def login(
                 iso(now),
             ],
         )
-        if _hasher.check_needs_rehash(stored):
+        if hasher.check_needs_rehash(stored):
             tx.execute(
-                "UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), user.id]
+                "UPDATE users SET password_hash = ? WHERE id = ?", [hasher.hash(password), user.id]
             )
     return user, token
 

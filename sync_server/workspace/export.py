@@ -39,10 +39,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from sync_server.core.db import Database, parse_iso
+from sync_server.core.db import Database
 from sync_server.core.finding_filters import FROM_FINDINGS, Filters, where
-from sync_server.core.time import SWEDEN
-from sync_server.workspace.tracking import default_priority
+from sync_server.core.time import SWEDEN, parse_iso
+from sync_server.owners.policy import default_priority
 from walkaudit import i18n
 
 CHUNK_ROWS = 500

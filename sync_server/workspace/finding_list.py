@@ -14,7 +14,7 @@ from typing import Any
 from sync_server.core import set_aside
 from sync_server.core.db import Database
 from sync_server.core.finding_filters import FROM_FINDINGS, Filters, where
-from sync_server.workspace.tracking import default_priority
+from sync_server.owners.policy import default_priority
 
 PAGE_SIZE = 50
 MAX_MAP_POINTS = 200_000

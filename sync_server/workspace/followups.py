@@ -16,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
 from sync_server.core.errors import ServerError
 from sync_server.core.finding_filters import OPEN
+from sync_server.core.time import iso
 from sync_server.field.devices import Device
-from sync_server.field.queries import visible_findings
+from sync_server.field.visibility import visible_findings
 from walkaudit.model import new_id, utcnow
 
 MAX_ITEMS = 2000  # what the field app fetches in one go (/v1/findings/open's limit)

@@ -1,8 +1,8 @@
 """The coordinator's actions on a finding, each an event in its append-only history.
 
-Priority and deadline, a status change, reopening, merging a duplicate into another finding, the
-"look at this" flag, and what a follow-up walk's answer does: a walker's `still_there` on a
-finding its owner (or the coordinator) called done reopens it and flags it for the coordinator.
+Priority and deadline, a status change, reopening, merging a duplicate into another finding, and
+the "look at this" flag. (What a follow-up walk's answer does is a rule of the finding's history:
+sync_server.core.walker_answers; the default priority is policy: sync_server.owners.policy.)
 Every action carries an event id made when the form was drawn, so a second click records nothing
 more. Merging never deletes: the duplicate is closed with a note and points at the finding it was
 merged into (finding_tracking.merged_into); lists leave it out, its page says where it went.
@@ -20,14 +20,15 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
 from sync_server.core.errors import ServerError
 from sync_server.core.finding_filters import DONE
 from sync_server.core.history import add_server_event
-from sync_server.core.time import SWEDEN
-from sync_server.owners.routing import PENDING, BadCaptureTime, capture_day
-from walkaudit.categories import FELT_UNSAFE, NOT_A_DEFECT
-from walkaudit.model import EventKind, FindingEvent, utcnow
+from sync_server.core.time import iso
+from sync_server.core.walker_answers import ensure_tracking
+from sync_server.owners.policy import default_priority, noted_day
+from sync_server.owners.routing import PENDING
+from walkaudit.model import EventKind, utcnow
 
 PRIORITIES = ("1", "2", "3")
 # The coordinator's status choices and the event each records.
@@ -39,17 +40,6 @@ STATUS_EVENTS = {
     "closed": EventKind.CLOSED,
 }
 REOPENABLE = frozenset({*DONE, "not_ours"})
-
-
-def default_priority(severity: str, category: str = "") -> str:
-    """Priority 1 (act first) to 3: urgent/high 1, medium 2, low 3, one step up for lighting,
-    hiding places, entrances and disorder; positive findings 3."""
-    if category in NOT_A_DEFECT:
-        return "3"
-    level = {"urgent": 1, "high": 1, "medium": 2}.get(severity, 3)
-    if category in FELT_UNSAFE:
-        level = max(1, level - 1)
-    return str(level)
 
 
 class TrackingError(ServerError):
@@ -89,19 +79,6 @@ def _once(tx: sqlite_utils.Database, event_id: str) -> None:
         raise AlreadyRecorded(f"event {event_id} is already recorded")
 
 
-def _ensure_tracking(tx: sqlite_utils.Database, finding_id: str) -> None:
-    tx.execute("INSERT OR IGNORE INTO finding_tracking (finding_id) VALUES (?)", [finding_id])
-
-
-def _noted_day(captured_at: str) -> date:
-    """The day a deadline may be planned from: the capture day, or today if the capture time
-    is impossible (a device's clock; such a finding can still be planned)."""
-    try:
-        return capture_day(captured_at)
-    except BadCaptureTime:
-        return utcnow().astimezone(SWEDEN).date()
-
-
 def set_plan(
     db: Database, finding_id: str, *, priority: str, deadline: str, actor: str, event_id: str
 ) -> bool:
@@ -119,13 +96,13 @@ def set_plan(
         _, severity_category, _ = _finding(tx, finding_id)
         severity, _, category = severity_category.partition(":")
         captured = tx.execute("SELECT captured_at FROM findings WHERE id = ?", [finding_id])
-        found = _noted_day(captured.fetchone()[0])
+        found = noted_day(captured.fetchone()[0])
         if not found <= day <= found + timedelta(days=5 * 366):
             raise InvalidAction(
                 f"deadline {day} is before the finding or years after it",
                 "findings.error.deadline_range",
             )
-        _ensure_tracking(tx, finding_id)
+        ensure_tracking(tx, finding_id)
         row = tx.execute(
             "SELECT coalesce(ft.priority, ''), a.deadline FROM finding_tracking ft"
             " LEFT JOIN assignments a ON a.finding_id = ft.finding_id WHERE ft.finding_id = ?",
@@ -214,7 +191,7 @@ def merge(db: Database, duplicate_id: str, into_id: str, *, actor: str, event_id
             target = next_target
         if target == duplicate_id:
             raise InvalidAction("a finding cannot be merged into itself", "findings.error.self")
-        _ensure_tracking(tx, duplicate_id)
+        ensure_tracking(tx, duplicate_id)
         tx.execute(
             "UPDATE finding_tracking SET merged_into = ? WHERE finding_id = ?",
             [target, duplicate_id],
@@ -273,43 +250,8 @@ def set_flag(db: Database, finding_id: str, flagged: bool, note: str = "") -> No
     """Flag a finding for the coordinator's attention, or clear the flag."""
     with db.write() as tx:
         _finding(tx, finding_id)
-        _ensure_tracking(tx, finding_id)
+        ensure_tracking(tx, finding_id)
         tx.execute(
             "UPDATE finding_tracking SET flagged_at = ?, flag_note = ? WHERE finding_id = ?",
             [iso(utcnow()) if flagged else None, note if flagged else "", finding_id],
         )
-
-
-def after_walker_event(tx: sqlite_utils.Database, event: FindingEvent) -> None:
-    """A follow-up walk's answer: `still_there` on a finding called done reopens and flags it.
-
-    The walker's phone knows the finding it captured, which may since have been merged into
-    another: the answer goes to the one that remains. An observation older than the fix (a
-    phone that was offline for days) does not undo it: it stays in the history only.
-    """
-    if event.kind is not EventKind.STILL_THERE:
-        return
-    target = event.finding_id
-    for _ in range(100):  # follow merges to the finding that remains
-        row = tx.execute(
-            "SELECT f.status, ft.merged_into, coalesce(ft.closed_at, ft.fixed_at) FROM findings f"
-            " LEFT JOIN finding_tracking ft ON ft.finding_id = f.id WHERE f.id = ?",
-            [target],
-        ).fetchone()
-        if row is None or row[1] is None:
-            break
-        target = row[1]
-    if row is None:
-        return
-    status, _, done_at = row
-    if status not in DONE or (done_at is not None and iso(event.at) < done_at):
-        return
-    # Stored notes are shown to the walker too: Swedish, the product's first language.
-    said = {"fixed": "åtgärdat enligt ägaren", "verified": "verifierat", "closed": "avslutat"}
-    note = f"{said[status]}, men fanns kvar vid uppföljningsvandringen"
-    add_server_event(tx, target, EventKind.REOPENED, note=note)
-    _ensure_tracking(tx, target)
-    tx.execute(
-        "UPDATE finding_tracking SET flagged_at = ?, flag_note = ? WHERE finding_id = ?",
-        [iso(utcnow()), note, target],
-    )

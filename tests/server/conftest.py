@@ -1,4 +1,10 @@
-"""Fixtures for the sync server's tests: a real app on a temporary data directory, in-process."""
+"""Fixtures for the sync server's tests: a real app on a temporary data directory, in-process.
+
+Shared here, once: `settings` and `server` (the app, hashing with argon2's cheapest profile),
+`device`, `db` (a migrated database without an app), `smtp_server` (a real SMTP server on
+loopback) and `mail_settings` (a server that mails through it). The signed-in `staff` are in
+workspace_support (a plugin, see tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -12,18 +18,32 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import argon2
 import pytest
+from argon2.profiles import CHEAPEST
 from PIL import Image
 
 from sync_server.app import create_app
 from sync_server.config import Settings
+from sync_server.core.db import Database
 from sync_server.field import devices
+from tests.server.mail_support import MailServer
 from walkaudit.model import new_id, utcnow
 
 with warnings.catch_warnings():
     # Starlette prefers the httpx2 package for its TestClient; httpx works the same here.
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
+
+# Every app and user the tests make hashes with argon2's cheapest profile: at full cost a hash
+# takes ~0.15 s, and setup (users, sign-ins) was most of these tests' time. That production
+# hashes at full cost is tested on its own (tests/server/workspace/test_accounts.py).
+CHEAP_HASHER = argon2.PasswordHasher.from_parameters(CHEAPEST)
+
+# The sender, coordinator and public address of `mail_settings` (tests read them back in mail).
+MAIL_FROM = "Trygghetsvandring Örebro <trygghet@example.se>"
+COORDINATOR_EMAIL = "samordnare@example.se"
+PUBLIC_URL = "https://trygg.example.se"
 
 
 def make_jpeg(width: int = 320, height: int = 240, seed: int = 0, quality: int = 85) -> bytes:
@@ -114,7 +134,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[Server]:
-    app = create_app(settings)
+    app = create_app(settings, hasher=CHEAP_HASHER)
     with TestClient(app) as client:
         yield Server(app, client)
 
@@ -122,6 +142,38 @@ def server(settings: Settings) -> Iterator[Server]:
 @pytest.fixture
 def device(server: Server) -> Device:
     return server.enrol("phone A")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated database on its own, for what is tested below HTTP."""
+    database = Database(tmp_path / "walkaudit.db")
+    database.migrate()
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailServer]:
+    """A running SMTP server on loopback, stopped after the test."""
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_settings(tmp_path: Path, smtp_server: MailServer) -> Settings:
+    """A server that mails through `smtp_server`. Passes run when a test says (no report loop);
+    no map tiles, so nothing is fetched from the network. A file whose server sends mail
+    overrides `settings` with this."""
+    return Settings(
+        data_dir=tmp_path / "server",
+        smtp_url=smtp_server.url,
+        mail_from=MAIL_FROM,
+        coordinator_email=COORDINATOR_EMAIL,
+        public_url=PUBLIC_URL,
+        report_interval_s=0,
+        tile_url="",
+    )
 
 
 @dataclass

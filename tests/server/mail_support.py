@@ -1,6 +1,6 @@
 """A real SMTP server for tests: aiosmtpd on loopback, collecting what it receives.
 
-    with MailServer() as smtp:                      # or the `smtp_server` fixture
+    with MailServer() as smtp:                      # or the `smtp_server` fixture (conftest)
         settings = Settings(..., smtp_url=smtp.url, mail_from="walkaudit@example.se")
         ...
         smtp.stop()                                 # "SMTP down": connections are refused
@@ -16,7 +16,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -24,7 +23,6 @@ from email.parser import BytesParser
 from types import TracebackType
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -129,13 +127,6 @@ class MailServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[MailServer]:
-    """A running SMTP server on loopback, stopped after the test."""
-    with MailServer() as server:
-        yield server
 
 
 # ---- owners and assignments, as routing will leave them (until owners.routing lands) ----

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from sync_server.api.workspace.pages import SESSION_COOKIE
 from sync_server.workspace import accounts
-from tests.server.conftest import Server
+from tests.server.conftest import CHEAP_HASHER, Server
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
@@ -80,12 +81,19 @@ class Staff:
 
 @pytest.fixture
 def staff(server: Server) -> Iterator[Staff]:
+    """admin1, coordinator1 and viewer1, each signed in. The sessions are opened the way the
+    sign-in form opens them (accounts.login, with the app's cheap hasher) but without the form's
+    three page loads each; the form itself is tested in tests/server/workspace/test_accounts.py."""
     crew = Staff(server)
     for role in ROLES:
-        accounts.add_user(server.db, f"{role}1", role, PASSWORD, f"{role}1@kommun.example")
+        name = f"{role}1"
+        accounts.add_user(server.db, name, role, PASSWORD, f"{name}@kommun.example",
+                          hasher=CHEAP_HASHER)  # fmt: skip
+        _, token = accounts.login(server.db, name, PASSWORD, "testclient", hasher=CHEAP_HASHER)
         # Not entered as a context manager: the server fixture already runs the app's lifespan.
         client = TestClient(server.app)
+        client.cookies.set(SESSION_COOKIE, token)
         crew.clients[role] = client
-        crew.csrf[role] = sign_in(client, f"{role}1")
+        crew.csrf[role] = accounts.session(server.db, token).csrf_token
     crew.clients["anonymous"] = TestClient(server.app)
     yield crew

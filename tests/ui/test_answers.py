@@ -19,8 +19,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
 from sync_server.core.history import add_server_event
+from sync_server.core.time import iso
 from sync_server.owners import links, routing
 from tests.conftest import make_photo
 from tests.support import ServerProcess, field

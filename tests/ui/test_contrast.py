@@ -17,6 +17,7 @@ import flet as ft
 import pytest
 
 from tests.conftest import make_finding, make_photo
+from walkaudit import categories
 from walkaudit.store import Store
 from walkaudit.ui import widgets
 from walkaudit.ui.state import THEMES
@@ -68,7 +69,7 @@ def test_every_pair_the_theme_paints_reaches_wcag(theme: str) -> None:
                   "status chip planned", "category badge BEL"):  # fmt: skip
         assert named in whats, named
     assert {f"status chip {s}" for s in widgets.STATUS_COLOURS} <= whats
-    assert {f"category badge {c}" for c in widgets.CATEGORY_COLOURS} <= whats
+    assert {f"category badge {c}" for c in categories.COLOURS} <= whats
     failing = [
         f"{p.what}: {p.foreground} on {p.background} = {ratio(p.foreground, p.background):.2f}"
         f" < {p.minimum}"

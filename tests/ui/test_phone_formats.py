@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_photo
-from walkaudit import media
+from walkaudit.media import opening
 
 from .harness import Harness, explained, play
 from .test_new_finding import Camera, new_finding, start_walk, strip_keys
@@ -25,7 +25,7 @@ def test_a_heic_from_the_gallery_is_refused_with_a_reason_and_the_jpeg_beside_it
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as on a phone: not installed
-    monkeypatch.setattr(media, "_heif_ready", False)
+    monkeypatch.setattr(opening, "_heif_ready", False)
     explained(tmp_path)
     heic, jpeg = HEIC.read_bytes(), make_photo(3).jpeg
     picked = [

@@ -10,9 +10,10 @@ was killed is offered back at the next start.
 Start-up comes in two steps, so that a cold start on a phone shows the start screen first: the
 start screen is drawn from `walkaudit.glance` (the standard library's sqlite3 on the store's
 file), and only then are the Store, the models and the services imported and opened (pydantic,
-sqlite-utils, httpx, geopy: about half of a cold start). That is why AppState and the services
-are imported inside `_load`, not at the top. Until `ready` is set, `app.state` raises; a tap that
-needs it (continue the walk, start one) waits for `ready` — a fraction of a second.
+sqlite-utils, httpx, geopy: about half of a cold start). That is why AppState, the draft box,
+the location and the draft offer are imported in one place, `_open`, not at the top: every other
+import is at the top. Until `ready` is set, `app.state` raises; a tap that needs it (continue the
+walk, start one) waits for `ready` — a fraction of a second.
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import flet as ft
 
 from walkaudit import glance, i18n
-from walkaudit.ui import widgets
+from walkaudit.ui import views, widgets
+from walkaudit.ui.photo import PhotoSource
+from walkaudit.ui.syncer import Syncer
 
 if TYPE_CHECKING:
     from walkaudit.drafts import DraftBox
     from walkaudit.ui.location import Location
-    from walkaudit.ui.photo import PhotoSource
     from walkaudit.ui.state import AppState
-    from walkaudit.ui.syncer import Syncer
 
 log = logging.getLogger("walkaudit.ui")
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class App:
         self.photos: PhotoSource
         self.syncer: Syncer
         self.drafts: DraftBox
+        self._offer: Callable[..., Awaitable[None]]  # walkaudit.ui.draft_keeper.offer_draft
         # Set by a view with work that a back gesture would lose; reset by every go().
         self.leave_guard: Callable[[], Any] | None = None
         # Written when the app goes to the background (a phone may kill it there without a
@@ -119,16 +121,12 @@ class App:
 
     async def _load(self) -> None:
         """Open the Store and start the services (the imports the first screen did without)."""
-        self._state = await asyncio.to_thread(_open_state, self.data_dir)
-        from walkaudit.drafts import DraftBox
-        from walkaudit.ui.location import Location
-        from walkaudit.ui.photo import PhotoSource
-        from walkaudit.ui.syncer import Syncer
-
-        self.location = Location(self)
+        opened = await asyncio.to_thread(_open, self.data_dir)
+        self._state, self._offer = opened.state, opened.offer_draft
+        self.location = opened.location(self)
         self.photos = PhotoSource(self)
         self.syncer = Syncer(self)
-        self.drafts = DraftBox(self._state.data_dir)
+        self.drafts = opened.draft_box(self._state.data_dir)
         if self._in_background:  # put in the pocket during the start: no GPS until resumed
             self.location.pause()
         if self._state.settings.theme != self._theme:  # the glance could not read it
@@ -145,9 +143,7 @@ class App:
         kept = await self.work(self.drafts.load, self.draft_saved)
         if kept is None:
             return
-        from walkaudit.ui.draft_keeper import offer_draft
-
-        await offer_draft(self, kept, resume=self._resume_draft)
+        await self._offer(self, kept, resume=self._resume_draft)
 
     def _resume_draft(self) -> None:
         walk = self.state.store.active_walk()
@@ -192,8 +188,6 @@ class App:
 
     def go(self, name: str, **params: Any) -> None:
         """Show a view by name (start, walk, new_finding, findings, finding, walk_end, …)."""
-        from walkaudit.ui import views
-
         if not self.ready.is_set() and name != "start":
             # A tap on the first screen in the moment before the Store is open: shown when it is.
             self.page.run_task(self._go_when_ready, name, params)
@@ -278,10 +272,28 @@ class App:
         self.page.show_dialog(bar)
 
 
-def _open_state(data_dir: Path) -> AppState:
-    from walkaudit.ui.state import AppState  # the heavy imports, off the event loop
+class _Opened(NamedTuple):
+    """What the app opens after the first screen: the state and the services' makers."""
 
-    return AppState.open(data_dir)
+    state: AppState
+    draft_box: type[DraftBox]
+    location: type[Location]
+    offer_draft: Callable[..., Awaitable[None]]
+
+
+def _open(data_dir: Path) -> _Opened:
+    """Import the heavy part of the app and open the Store, in a worker thread.
+
+    The one import not at the top, on purpose (issue 11): these modules pull in pydantic,
+    sqlite-utils, Pillow, httpx and geopy, about half of a cold start, and the first screen is
+    drawn without them (tests/test_glance.py and tests/ui/test_lifecycle.py check it).
+    """
+    from walkaudit.drafts import DraftBox
+    from walkaudit.ui.draft_keeper import offer_draft
+    from walkaudit.ui.location import Location
+    from walkaudit.ui.state import AppState
+
+    return _Opened(AppState.open(data_dir), DraftBox, Location, offer_draft)
 
 
 def make_main(data_dir: Path) -> Callable[[ft.Page], Any]:

@@ -26,6 +26,7 @@ from typing import Any
 
 import flet as ft
 
+from walkaudit import categories
 from walkaudit.ui import widgets
 
 DEFAULT_CENTRE = (59.2743, 15.2066)  # Örebro, until the first fix
@@ -95,7 +96,7 @@ def pin_circle(pin: Pin, dark: bool = False) -> Any:
     """
     import flet_map as ftm
 
-    fill = widgets.CATEGORY_COLOURS.get(pin.category, widgets.UNKNOWN_CATEGORY_COLOUR)
+    fill = categories.colour(pin.category)
     return ftm.CircleMarker(
         radius=9,
         coordinates=ftm.MapLatitudeLongitude(pin.latitude, pin.longitude),

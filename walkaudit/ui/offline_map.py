@@ -16,8 +16,8 @@ the phone was, must not swallow the walk's). A walk that starts while enrolled, 
 covers the position, starts one by itself (`walk_opened`), and tries again until it has had an
 answer: when the first fix comes (no fix at the start), or when a sync gets through (no network
 at the start). During the walk, a walker who leaves the maps on the phone gets the area around
-them too, at most every FOLLOW_EVERY_S. A failure is a calm sentence in the panel: nothing is
-blocked, the map stays online.
+them too, at most every FOLLOW_EVERY_S. What the panel shows and says is
+walkaudit.ui.map_panel.
 
 The app has no hooks of its own for this: every screen with an attached map calls `_refreshed`
 on each redraw (a fix, a sync, a resume), which is where a sync that got through, a first fix,
@@ -37,8 +37,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from walkaudit import tiles
-from walkaudit.ui import mapview, widgets
-from walkaudit.ui.widgets import MIN_TARGET, tagged
+from walkaudit.ui import map_panel, mapview, theme
 
 if TYPE_CHECKING:
     from walkaudit.ui.app import App
@@ -51,7 +50,7 @@ FOLLOW_EVERY_S = 180.0  # the walker left the maps: the area around them at most
 SERVER_CHECK_S = 15.0  # the local tile server is looked at (on a redraw) at most this often
 TILE_ERROR_CHECK_S = 2.0  # … and after a failed tile at most this often
 OFFLINE_SYNC_KEYS = ("sync.offline", "sync.stalled")
-MiB = 1024 * 1024
+MiB = map_panel.MiB  # (the settings screen shows package sizes in it)
 
 
 def of(app: App) -> OfflineMaps:
@@ -79,7 +78,7 @@ class OfflineMaps:
         self.no_source = False  # the server said it has no tile source for packages
         self._turn = asyncio.Lock()  # one download at a time; the next one waits for it
         self._shown_at = 0.0
-        self._panels: weakref.WeakSet[_Panel] = weakref.WeakSet()
+        self._panels: weakref.WeakSet[map_panel.Panel] = weakref.WeakSet()
         self._maps: weakref.WeakSet[mapview.LiveMap] = weakref.WeakSet()
         self._walk: str | None = None  # the walk whose screen was opened (its area is wanted)
         self._walks_tried: set[str] = set()  # … whose area had an answer (not "no network")
@@ -105,7 +104,7 @@ class OfflineMaps:
         """Where a map around `centre` takes its tiles, and whether it shows the hint at once."""
         settings = self.app.state.settings
         online = settings.tile_url.strip()
-        colours = widgets.palette(settings.theme).snack  # contrast-checked, stands out on a map
+        colours = theme.palette(settings.theme).snack  # contrast-checked, stands out on a map
         hint = self.app.t("map.hint")
         here = centre is not None and self.packages.covers(*centre)
         if self.packages.packages:
@@ -336,20 +335,10 @@ class OfflineMaps:
         await self.app.work(self.packages.reload)
         self.downloads += 1
         self._auto_blocked = False
-        key, values = self._done_message(package)
+        key, values = map_panel.done_message(package, self.app.state.last_position)
         self._finish(key, **values)
         self._retarget()
         return True
-
-    def _done_message(self, package: tiles.Package) -> tuple[str, dict[str, Any]]:
-        """Says "the area's map is on the phone" only for the walker's area: a download for
-        where the phone was before (enrolled at the station) says which area it brought."""
-        me = self.app.state.last_position
-        mb = package.size_bytes / MiB
-        if me is None or package.bounds.contains(me[0], me[1]):
-            return "map.done", {"mb": mb}
-        lat, lon = package.bounds.middle
-        return "map.done_other", {"mb": mb, "lat": lat, "lon": lon}
 
     def _download_blocking(
         self, loop: asyncio.AbstractEventLoop, server_url: str, token: str, box: tiles.Box
@@ -378,28 +367,8 @@ class OfflineMaps:
         self._auto_blocked = isinstance(
             exc, tiles.PackageTooLargeError | tiles.PackageRefusedError | tiles.StorageError
         )
-        if isinstance(exc, tiles.PackageTooLargeError):
-            if exc.estimated_mb is not None and exc.max_mb is not None:
-                self._finish("map.too_large", failed=True, mb=exc.estimated_mb, max_mb=exc.max_mb)
-            else:
-                self._finish("map.too_large_plain", failed=True)
-        elif isinstance(exc, tiles.TileServerUnreachableError):
-            self._finish("map.offline", failed=True, offline=True)
-        elif isinstance(exc, tiles.NoRoomError):
-            if exc.needed_bytes is not None and exc.free_bytes is not None:
-                self._finish("map.no_room", failed=True, mb=exc.needed_bytes / MiB,
-                             free_mb=exc.free_bytes / MiB,
-                             keep_mb=tiles.FREE_RESERVE_BYTES / MiB)  # fmt: skip
-            else:
-                self._finish("map.storage_full", failed=True)
-        elif isinstance(exc, tiles.StorageError):
-            self._finish("map.storage_error", failed=True, reason=str(exc).rstrip("."))
-        elif isinstance(exc, tiles.ServerBusyError):
-            self._finish("map.busy", failed=True)
-        elif isinstance(exc, tiles.CorruptPackageError):
-            self._finish("map.corrupt", failed=True)
-        else:  # refused, failed at the source: the sentence says why
-            self._finish("map.failed", failed=True, reason=str(exc).rstrip("."))
+        (key, values), offline = map_panel.failure_message(exc)
+        self._finish(key, failed=True, offline=offline, **values)
 
     def _finish(self, key: str, failed: bool = False, offline: bool = False, **values: Any) -> None:
         self.running, self.progress = False, None
@@ -426,31 +395,14 @@ class OfflineMaps:
 
     def panel(self, with_button: bool = True) -> ft.Control:
         """The download button (for where the walker is), the progress bar and the message."""
-        panel = _Panel(self, with_button)
+        panel = map_panel.Panel(self, with_button)
         self._panels.add(panel)
         panel.draw()
         return panel.control
 
     def describe(self) -> tuple[str, float | None]:
         """The panel's sentence and the bar's share (None: under way, size not known yet)."""
-        t, p = self.app.t, self.progress
-        if self.running and p is not None:
-            if p.phase == "preparing":
-                share = p.tiles_done / p.tiles if p.tiles else None
-                text = t("map.preparing", done=p.tiles_done, tiles=p.tiles,
-                         mb=p.estimated_bytes / MiB)  # fmt: skip
-                return text, share
-            if p.phase == "downloading" and p.bytes_total:
-                text = t("map.downloading", mb_done=p.bytes_done / MiB,
-                         mb_total=p.bytes_total / MiB)  # fmt: skip
-                return text, min(1.0, p.bytes_done / p.bytes_total)
-            if p.phase in ("checking", "done"):
-                return t("map.checking"), 1.0
-            return t("map.asking"), None
-        if self.message is not None:
-            key, values = self.message
-            return t(key, **values), None
-        return "", None
+        return map_panel.describe(self.app.t, self.running, self.progress, self.message)
 
     def redraw_panels(self) -> None:
         """Bring the panels up to date (the position changed); the caller updates the page."""
@@ -471,55 +423,3 @@ class OfflineMaps:
             self.app.page.update()
         except Exception:  # the session is gone (the app closed meanwhile)
             log.debug("could not redraw", exc_info=True)
-
-
-class _Panel:
-    """One screen's map panel; drawn again by OfflineMaps whenever the download moves."""
-
-    def __init__(self, maps: OfflineMaps, with_button: bool) -> None:
-        self.maps = maps
-        self.with_button = with_button
-        t = maps.app.t
-        self.text = ft.Text(size=13, key="map-status")
-        self.bar = ft.ProgressBar(bar_height=6, visible=False, key="map-progress")
-        self.button = tagged(
-            "map-download",
-            ft.OutlinedButton(
-                t("map.download"), icon=ft.Icons.DOWNLOAD, on_click=self._tapped, height=MIN_TARGET
-            ),
-            t("map.download"),
-        )
-        self.control = ft.Container(
-            ft.Column([self.bar, ft.Row([self.button, self.text], wrap=True)], spacing=4),
-            padding=ft.Padding.symmetric(horizontal=12),
-            data=self,  # the WeakSet keeps the panel while its control is on a screen
-        )
-
-    async def _tapped(self, e: Any) -> None:
-        me = self.maps.app.state.last_position
-        await self.maps.download_here((me[0], me[1]) if me else None)
-
-    def draw(self) -> None:
-        maps = self.maps
-        text, share = maps.describe()
-        me = maps.app.state.last_position
-        # Without a position, a map on the phone is taken to be this walk's (settings has the
-        # download for "here" when it is not).
-        covered = (
-            maps.packages.covers(me[0], me[1], COVER_MARGIN_M)
-            if me is not None
-            else bool(maps.packages.packages)
-        )
-        self.text.value = text
-        self.text.visible = bool(text)
-        self.bar.visible = maps.running
-        self.bar.value = share
-        # The button while it can help: enrolled, nothing under way, here not yet on the phone.
-        self.button.visible = (
-            self.with_button
-            and maps.app.state.enrolled
-            and not maps.running
-            and not maps.no_source
-            and (not covered or maps.failed)
-        )
-        self.control.visible = bool(text) or self.button.visible or maps.running

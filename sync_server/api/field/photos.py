@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from sync_server.api.body import declared_length
 from sync_server.api.deps import DeviceDep, Services, ServicesDep, error_responses
 from sync_server.core.blobs import BlobBusy, BlobHashMismatch, BlobOffsetMismatch, BlobWriter
 from sync_server.core.errors import NotAJpeg
@@ -136,8 +137,8 @@ def _check_range(request: Request, state: UploadState, limit: int) -> tuple[int,
             400, f"the Content-Range header {value[:80]!r} is not of the form bytes START-END/SIZE"
         )
     start, end, total = (int(group) for group in match.groups())
-    length = request.headers.get("content-length")
-    if total > limit or (length is not None and length.isdigit() and int(length) > limit):
+    length = declared_length(request)
+    if total > limit or (length is not None and length > limit):
         raise HTTPException(
             413, f"this server accepts photos of at most {limit:,} bytes; shrink the photo first"
         )
@@ -152,10 +153,10 @@ def _check_range(request: Request, state: UploadState, limit: int) -> tuple[int,
         raise HTTPException(
             400, f"the Content-Range {value!r} is not within the photo: need START ≤ END < SIZE"
         )
-    if length is not None and length.isdigit() and int(length) != end - start + 1:
+    if length is not None and length != end - start + 1:
         raise HTTPException(
             400,
-            f"the body has {int(length):,} bytes (Content-Length) but Content-Range announces "
+            f"the body has {length:,} bytes (Content-Length) but Content-Range announces "
             f"{end - start + 1:,}",
         )
     return start, end, total

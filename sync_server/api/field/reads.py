@@ -4,7 +4,7 @@ findings (of a follow-up, an area or around a point), and their photos.
 Follow-up walks check what was reported earlier (by any device), and the "same thing?" prompt
 offers nearby findings from the server. Photos served here are the metadata-free upload copies.
 Another device's disorder findings (ORD), their counts and their photos reach only a device
-enrolled for the police/EST (sync_server.field.queries.visible_findings).
+enrolled for the police/EST (sync_server.field.visibility.visible_findings).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from fastapi.responses import FileResponse
 
 from sync_server.api.deps import DeviceDep, ServicesDep, error_responses
 from sync_server.api.field.photos import Sha256Path
-from sync_server.core.db import parse_iso
-from sync_server.field import queries
+from sync_server.core.time import parse_iso
+from sync_server.field import reads
+from sync_server.field.visibility import photo_visible
 from sync_server.workspace import followups
 from walkaudit.model import FollowupsResponse, FollowupSummary, OpenFindingsResponse
 
@@ -84,17 +85,17 @@ def open_findings(
             chosen = followups.open_by_id(db, followup.lower())
         except followups.NoSuchFollowup as exc:
             raise HTTPException(404, f"{exc}; fetch the list of follow-ups again") from None
-        body = queries.open_findings(
+        body = reads.open_findings(
             db, viewer=device, followup_id=chosen.id, limit=limit, answers=answers
         )
     elif area:
         planned = followups.open_by_name(db, area)
         # A follow-up the coordinator planned: its open findings, under the name the walker typed.
-        body = queries.open_findings(
+        body = reads.open_findings(
             db, viewer=device, followup_id=planned, area=area, limit=limit, answers=answers
         )
     elif lat is not None and lon is not None:
-        body = queries.open_findings(
+        body = reads.open_findings(
             db, viewer=device, near=(lat, lon, radius_m), limit=limit, answers=answers
         )
     else:
@@ -111,6 +112,6 @@ def get_photo(sha256: Sha256Path, device: DeviceDep, services: ServicesDep) -> F
     # Stored means decoded completely (a `photos` row), not just a blob on disk; a disorder
     # finding's photo is "not on this server" for a device that may not see the finding.
     stored = db.query_one("SELECT 1 FROM photos WHERE sha256 = ?", (sha256,)) is not None
-    if not (stored and services.blobs.exists(sha256) and queries.photo_visible(db, device, sha256)):
+    if not (stored and services.blobs.exists(sha256) and photo_visible(db, device, sha256)):
         raise HTTPException(404, f"photo {sha256} is not on this server")
     return FileResponse(services.blobs.path(sha256), media_type="image/jpeg")

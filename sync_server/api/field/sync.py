@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from sync_server.api.body import BodyTooLarge, read_bounded
 from sync_server.api.deps import DeviceDep, ServicesDep, error_responses
 from sync_server.core.errors import BatchTooLarge
-from sync_server.field import ingest, queries
+from sync_server.field import ingest, reads
 from walkaudit.model import PullResponse, PushReceipt
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
@@ -35,7 +36,7 @@ _PUSH_BODY = {
 async def push(request: Request, device: DeviceDep, services: ServicesDep) -> Response:
     """Store a batch (idempotent by id) and answer per record and per photo."""
     try:
-        body = await _read_limited(request, services.settings.max_batch_bytes)
+        body = await _read_batch(request, services.settings.max_batch_bytes)
     except ClientDisconnect:
         log.info("push from device %s: the client went away mid-body", device.id)
         return Response(status_code=400)
@@ -51,23 +52,19 @@ async def push(request: Request, device: DeviceDep, services: ServicesDep) -> Re
     return Response(receipt.model_dump_json(), media_type="application/json")
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def _read_batch(request: Request, limit: int) -> bytes:
     advice = "send fewer records per batch"
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BatchTooLarge(
-            f"the batch is {int(declared):,} bytes but this server accepts at most {limit:,} "
-            f"bytes per push; {advice}"
-        )
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+    try:
+        return await read_bounded(request, limit)
+    except BodyTooLarge as exc:
+        if exc.declared is not None:
             raise BatchTooLarge(
-                f"the batch is larger than the {limit:,} bytes this server accepts per push; "
-                f"{advice}"
-            )
-    return bytes(body)
+                f"the batch is {exc.declared:,} bytes but this server accepts at most {limit:,} "
+                f"bytes per push; {advice}"
+            ) from None
+        raise BatchTooLarge(
+            f"the batch is larger than the {limit:,} bytes this server accepts per push; {advice}"
+        ) from None
 
 
 @router.get("/pull", response_model=PullResponse, responses=error_responses(401, 422))
@@ -77,8 +74,8 @@ def pull(
     since: Annotated[
         int, Query(ge=0, le=MAX_CURSOR, description="The cursor from the last pull (0: all).")
     ] = 0,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_PULL_LIMIT)] = 500,
+    limit: Annotated[int, Query(ge=1, le=reads.MAX_PULL_LIMIT)] = 500,
 ) -> Response:
     """Status changes of this device's findings after `since`, oldest first; repeat while `more`."""
-    answer = queries.pull(services.db, device, since, limit)
+    answer = reads.pull(services.db, device, since, limit)
     return Response(answer.model_dump_json(), media_type="application/json")

@@ -27,6 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
+from sync_server import texts
 from sync_server.api.deps import ServicesDep
 from sync_server.api.workspace.pages import (
     CoordinatorDep,
@@ -36,11 +37,10 @@ from sync_server.api.workspace.pages import (
     redirect,
     render,
 )
-from sync_server.core.db import iso
 from sync_server.core.errors import UnknownDevice
+from sync_server.core.time import iso
 from sync_server.documents import qr
 from sync_server.field import devices
-from sync_server.texts import admin as texts_admin
 from walkaudit.model import utcnow
 
 router = APIRouter(include_in_schema=False)
@@ -74,7 +74,7 @@ def _page(request: Request, services: ServicesDep, signed: SignedIn, *, status: 
         request, signed, "coord/devices.html", status=status,
         devices=listed, pending=_pending_codes(services), name=name, error=error,
         form_error=form_error, police=police,
-        notice=signed.t(asked) if asked in texts_admin.NOTICES else None,
+        notice=signed.t(asked) if asked in texts.admin.NOTICES else None,
         max_name=MAX_NAME,
     )  # fmt: skip
 

@@ -18,7 +18,7 @@ from sync_server.api.workspace.pages import CoordinatorDep, FormDep, SignedIn, f
 from sync_server.core import set_aside
 from sync_server.core.history import add_server_event
 from sync_server.owners import routing
-from sync_server.owners.registry import UnknownOwner
+from sync_server.owners.errors import UnknownOwner
 from sync_server.workspace import tracking
 from sync_server.workspace.tracking import AlreadyRecorded, InvalidAction, NoSuchFinding
 from walkaudit.model import EventKind, new_id

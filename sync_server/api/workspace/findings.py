@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
+from sync_server import texts  # noqa: F401 - the findings pages' words, registered once
 from sync_server.api.deps import ServicesDep
 from sync_server.api.workspace.pages import SignedIn, ViewerDep, not_found, render
 from sync_server.core import finding_filters
 from sync_server.documents import thumbnails
+from sync_server.owners import policy
 from sync_server.owners.registry import list_owners
-from sync_server.owners.routing import deadline as default_deadline
-from sync_server.texts import findings as texts_findings
 from sync_server.workspace import finding_list
 from sync_server.workspace.tracking import STATUS_EVENTS
 from walkaudit import i18n
@@ -23,7 +23,6 @@ from walkaudit.categories import CATEGORIES
 from walkaudit.model import SHA256_PATTERN, FindingStatus, new_id
 
 router = APIRouter(tags=["coordinator"], include_in_schema=False)
-assert texts_findings.FINDINGS_MESSAGES  # registers the catalogue
 
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
@@ -162,7 +161,7 @@ def finding_response(
         event_id=new_id(),
         statuses=list(STATUS_EVENTS),
         actor_label=actor_label,
-        suggested_deadline=default_deadline(finding["severity"], finding["captured_at"]),
+        suggested_deadline=policy.deadline(finding["severity"], finding["captured_at"]),
     )
 
 

@@ -18,7 +18,7 @@ from sync_server.api.workspace.pages import (
     redirect,
     render,
 )
-from sync_server.mail import outbox as mailer
+from sync_server.mail import outbox
 from sync_server.owners import routing
 from sync_server.owners.registry import list_owners
 from sync_server.workspace import followups
@@ -32,7 +32,7 @@ def triage_page(request: Request, signed: ViewerDep, services: ServicesDep) -> R
     """Findings without a responsible owner, each with a choice of owner."""
     items = routing.triage(services.db)
     owners = list_owners(services.db) if signed.user.can("coordinator") else []
-    failed = mailer.failed_messages(services.db)[:200]
+    failed = outbox.failed_messages(services.db)[:200]
     return render(
         request,
         signed,
@@ -50,7 +50,7 @@ def retry_message(outbox_id: Annotated[int, Path(ge=1, le=2**63 - 1)], signed: C
                   form: FormDep,
                   services: ServicesDep) -> Response:  # fmt: skip
     """Send a failed message again (after the address or the mail settings were fixed)."""
-    again = mailer.retry_failed(services.db, outbox_id)
+    again = outbox.retry_failed(services.db, outbox_id)
     return redirect("/c/triage#failed", "triage.retried" if again else "triage.retried_already")
 
 

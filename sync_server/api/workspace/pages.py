@@ -18,15 +18,16 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from starlette.datastructures import FormData
 
+from sync_server import texts  # noqa: F401 - the coordinator web's words, registered once
 from sync_server.api.deps import Services, get_services
-from sync_server.core.files import TEMPLATES
+from sync_server.core.templates import environment
 from sync_server.core.time import local_day, local_time
-from sync_server.texts import workspace as texts_coord
 from sync_server.workspace import accounts
 from walkaudit import i18n
+from walkaudit.categories import CATEGORIES, COLOURS
 
 SESSION_COOKIE = "wa_session"
 LANG_COOKIE = "wa_lang"
@@ -46,7 +47,7 @@ class Refused(Exception):
 
     def __init__(self, key: str) -> None:
         super().__init__(key)
-        self.key = key  # a message key in texts_coord
+        self.key = key  # a message key in sync_server.texts.workspace
 
 
 @dataclass(frozen=True)
@@ -187,15 +188,9 @@ def redirect(url: str, notice: str | None = None) -> RedirectResponse:
 
 def install(app: FastAPI) -> None:
     """The coordinator web's templates and its handlers for LoginRequired and Refused."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["category_codes"] = [c.code for c in texts_coord.CATEGORY_ORDER]
-    env.globals["category_colours"] = {c.code: c.colour for c in texts_coord.CATEGORY_ORDER}
+    env = environment()
+    env.globals["category_codes"] = [c.code for c in CATEGORIES]
+    env.globals["category_colours"] = COLOURS
     env.globals["known_keys"] = i18n.MESSAGES  # to fall back when a key does not exist
     env.filters["local"] = local_time
     env.filters["day"] = local_day

@@ -92,7 +92,7 @@ def login(
         return again(422, t("coord.login.missing"))
     address = address_key(client_address(request))
     try:
-        _, token = accounts.login(services.db, name, password, address)
+        _, token = accounts.login(services.db, name, password, address, hasher=services.hasher)
     except accounts.Throttled as exc:
         # Once per window and limit, not per refused try (a guesser sends thousands).
         services.throttles.sign_in_log.warning(exc.limit, f"sign-in: {exc.message}")

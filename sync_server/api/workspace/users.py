@@ -19,12 +19,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from sync_server import open311
+from sync_server import open311, texts
 from sync_server.api.deps import ServicesDep
 from sync_server.api.workspace.pages import AdminDep, FormDep, SignedIn, form_text, redirect, render
 from sync_server.core.errors import ServerError
-from sync_server.owners import registry as owners
-from sync_server.texts import admin as texts_admin
+from sync_server.owners import registry
 from sync_server.workspace import accounts
 
 router = APIRouter(include_in_schema=False)
@@ -41,14 +40,14 @@ def _page(request: Request, services: ServicesDep, signed: SignedIn, *, status: 
     context.setdefault("key_error", None)
     context.setdefault("new_key", None)
     context.setdefault("error", None)
-    owner_list = owners.list_owners(services.db)
-    groups = {kind: [o for o in owner_list if o.kind == kind] for kind in owners.KINDS}
+    owner_list = registry.list_owners(services.db)
+    groups = {kind: [o for o in owner_list if o.kind == kind] for kind in registry.KINDS}
     return render(
         request, signed, "coord/users.html", status=status,
         users=accounts.list_users(services.db), roles=accounts.ROLES,
         min_password=accounts.MIN_PASSWORD, max_password=accounts.MAX_PASSWORD,
         keys=open311.list_api_keys(services.db), owner_groups=groups, key_max=open311.MAX_NAME,
-        notice=signed.t(asked) if asked in texts_admin.NOTICES else None,
+        notice=signed.t(asked) if asked in texts.admin.NOTICES else None,
         **context,
     )  # fmt: skip
 
@@ -103,7 +102,8 @@ def add_user(request: Request, services: ServicesDep, signed: AdminDep,
                               password, password2)  # fmt: skip
     if problem is None:
         try:
-            accounts.add_user(services.db, typed["name"], typed["role"], password, typed["email"])
+            accounts.add_user(services.db, typed["name"], typed["role"], password, typed["email"],
+                              hasher=services.hasher)  # fmt: skip
         except accounts.InvalidAccount as exc:  # e.g. the same name added a moment ago
             problem = exc.message
     if problem is not None:
@@ -144,7 +144,7 @@ def create_key(request: Request, services: ServicesDep, signed: AdminDep,
         problem = t("admin.keys.name_missing")
     elif len(typed["name"]) > open311.MAX_NAME:
         problem = t("admin.devices.name_too_long", n=open311.MAX_NAME)
-    elif typed["owner"] and typed["owner"] not in {o.id for o in owners.list_owners(services.db)}:
+    elif typed["owner"] and typed["owner"] not in {o.id for o in registry.list_owners(services.db)}:
         problem = t("admin.keys.unknown_owner")
     elif any(k.name.lower() == " ".join(typed["name"].split()).lower() and not k.revoked_at
              for k in open311.list_api_keys(services.db)):  # fmt: skip

@@ -1,4 +1,4 @@
-"""`walkaudit-server` commands, called in-process through `sync_server.cli.commands.main`."""
+"""`walkaudit-server` commands, called in-process through `sync_server.cli.main`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from sync_server.app import create_app
-from sync_server.cli.commands import main
-from sync_server.cli.demo import seed_demo
+from sync_server.cli import main
+from sync_server.cli.demo_data import seed_demo
 from sync_server.config import Settings
 from sync_server.core.blobs import DiskBlobStore
 from sync_server.core.db import Database
 from sync_server.field import devices
-from tests.server.conftest import Server, finding_json, make_jpeg, photo_json
+from tests.server.conftest import CHEAP_HASHER, Server, finding_json, make_jpeg, photo_json
 
 CODE = re.compile(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}")
 
@@ -145,6 +145,6 @@ def test_bad_settings_exit_2(tmp_path: Path, capsys: Any, monkeypatch: Any) -> N
 
 
 def test_create_app_on_a_fresh_dir(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path / "a" / "b"))
+    app = create_app(Settings(data_dir=tmp_path / "a" / "b"), hasher=CHEAP_HASHER)
     assert (tmp_path / "a" / "b" / "walkaudit.db").exists()
     assert app.openapi()["paths"]

@@ -1,4 +1,4 @@
-"""`walkaudit-server users …` and `api-keys …`, in-process through `sync_server.cli.commands.main`.
+"""`walkaudit-server users …` and `api-keys …`, in-process through `sync_server.cli.main`.
 
 Passwords come from a piped stdin (a StringIO is not a tty) or, at a terminal, from getpass —
 never from argv. The users made here sign in through the real login form.
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from sync_server.cli.commands import main
+from sync_server.cli import main
 from sync_server.workspace import accounts
-from tests.server.conftest import Server
+from tests.server.conftest import CHEAP_HASHER, Server
 from tests.server.workspace_support import login, sign_in
 
 with warnings.catch_warnings():
@@ -164,7 +164,7 @@ def test_refusals_are_sentences_with_exit_code_1(
     stdin: str,
     words: str,
 ) -> None:
-    accounts.add_user(server.db, "admin", "admin", SECRET)
+    accounts.add_user(server.db, "admin", "admin", SECRET, hasher=CHEAP_HASHER)
     code, out, err = run(capsys, monkeypatch, "--data", data, *argv, stdin=stdin)
     assert (code, out) == (1, "") and words in err and err.startswith("walkaudit-server: ")
     assert [u.name for u in accounts.list_users(server.db)] == ["admin"]
@@ -180,7 +180,7 @@ def test_an_unknown_role_is_a_usage_error(data: Path, capsys: Any, monkeypatch: 
 def test_disable_ends_sessions_and_enable_lets_in(
     server: Server, data: Path, capsys: Any, monkeypatch: Any
 ) -> None:
-    accounts.add_user(server.db, "eva", "coordinator", SECRET)
+    accounts.add_user(server.db, "eva", "coordinator", SECRET, hasher=CHEAP_HASHER)
     client = TestClient(server.app)
     sign_in(client, "eva", SECRET)
 
@@ -203,7 +203,7 @@ def test_disable_ends_sessions_and_enable_lets_in(
 def test_passwd_changes_the_password_and_ends_sessions(
     server: Server, data: Path, capsys: Any, monkeypatch: Any
 ) -> None:
-    accounts.add_user(server.db, "fia", "viewer", SECRET)
+    accounts.add_user(server.db, "fia", "viewer", SECRET, hasher=CHEAP_HASHER)
     client = TestClient(server.app)
     sign_in(client, "fia", SECRET)
     code, _, err = run(
@@ -212,7 +212,7 @@ def test_passwd_changes_the_password_and_ends_sessions(
     assert code == 0 and "sessions have ended" in err
     assert client.get("/c/findings", follow_redirects=False).status_code == 303
     with pytest.raises(accounts.BadCredentials):
-        accounts.login(server.db, "fia", SECRET, "test")
+        accounts.login(server.db, "fia", SECRET, "test", hasher=CHEAP_HASHER)
     sign_in(client, "fia", "ett-nytt-lösenord")
 
 

@@ -40,7 +40,8 @@ from sync_server.core.backup import (
     restore,
     verify,
 )
-from sync_server.core.db import MIGRATIONS, Database
+from sync_server.core.db import Database
+from sync_server.core.migrations import MIGRATIONS
 from sync_server.field import devices
 from tests.server.conftest import (
     Device,

@@ -33,7 +33,7 @@ import pytest
 from sync_server.api.errors import STORAGE_FULL
 from sync_server.app import create_app
 from sync_server.config import Settings
-from tests.server.conftest import TestClient, finding_json, make_jpeg, photo_json, sha
+from tests.server.conftest import CHEAP_HASHER, TestClient, finding_json, make_jpeg, photo_json, sha
 from tests.support import BIN, Result, ServerProcess, field, run
 
 PHOTO = Path(__file__).resolve().parents[2] / "data" / "photos" / "phone" / "HMD_Nokia_8.3_5G.jpg"
@@ -245,7 +245,8 @@ def test_healthz_warns_while_there_is_still_room(tmp_path: Path) -> None:
     """Below WALKAUDIT_MIN_FREE_MB /healthz is 503 before anything is refused (in-process)."""
     free_mb = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize // 10**6
     for threshold, status in ((free_mb + 1000, 503), (max(free_mb - 1000, 0), 200)):
-        app = create_app(Settings(data_dir=tmp_path / str(threshold), min_free_mb=threshold))
+        settings = Settings(data_dir=tmp_path / str(threshold), min_free_mb=threshold)
+        app = create_app(settings, hasher=CHEAP_HASHER)
         with TestClient(app) as client:
             answer = client.get("/healthz")
         assert answer.status_code == status, answer.text

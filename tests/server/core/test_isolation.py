@@ -29,20 +29,20 @@ import pytest
 from sync_server.config import Settings
 from sync_server.core import set_aside
 from sync_server.core.blobs import DiskBlobStore
-from sync_server.core.db import Database, iso
+from sync_server.core.db import Database
+from sync_server.core.time import SWEDEN, iso
 from sync_server.open311 import keys as open311_keys
 from sync_server.owners import routing
-from sync_server.owners.routing import deadline, route_pending
+from sync_server.owners.policy import deadline
+from sync_server.owners.routing import route_pending
 from sync_server.reports.run import run_pass
 from sync_server.workspace.accounts import add_user
-from tests.server import mail_support
-from tests.server.conftest import Device, Server, finding_json, make_jpeg, sha
+from tests.server.conftest import CHEAP_HASHER, Device, Server, finding_json, make_jpeg, sha
 from tests.server.mail_support import MailServer, add_owner, assign, box
 from tests.server.workspace_support import PASSWORD, Staff, sign_in
 from tests.support import Result, ServerProcess, run
 from walkaudit.model import new_id, utcnow
 
-smtp_server = mail_support.smtp_server  # the fixture
 DATA = Path(__file__).resolve().parents[2] / "data"
 PHOTO = (DATA / "photos" / "phone" / "45-gps_ifd.jpg").read_bytes()  # a real phone photo
 BIG = (DATA / "photos" / "phone" / "HMD_Nokia_8.3_5G.jpg").read_bytes()
@@ -130,7 +130,7 @@ def send_reports(server: ServerProcess) -> Result:
 def coordinator(server: ServerProcess) -> tuple[httpx.Client, str]:
     """A signed-in coordinator's browser and its CSRF token."""
     db = Database(server.data / "walkaudit.db")
-    add_user(db, "samordnare", "coordinator", PASSWORD, COORDINATOR)
+    add_user(db, "samordnare", "coordinator", PASSWORD, COORDINATOR, hasher=CHEAP_HASHER)
     db.close()
     browser = httpx.Client(base_url=server.url, timeout=30)
     return browser, sign_in(browser, "samordnare")  # type: ignore[arg-type]
@@ -253,7 +253,7 @@ def test_a_poisoned_finding_and_a_truncated_photo_stop_nobody_elses_mail(
 
 
 def test_deadline_of_an_impossible_capture_time_counts_from_today() -> None:
-    today = datetime.now(UTC).astimezone(routing.SWEDEN).date()
+    today = datetime.now(UTC).astimezone(SWEDEN).date()
     for stamp in (POISON, LAST_INSTANT, "not a time", "1970-01-01T00:00:00Z"):
         assert deadline("high", stamp) == (today + timedelta(days=90)).isoformat(), stamp
         with pytest.raises(routing.BadCaptureTime):
@@ -314,10 +314,9 @@ def test_try_again_is_for_coordinators_and_says_what_happened(
 
 
 @pytest.fixture
-def settings(tmp_path: Path, smtp_server: MailServer) -> Settings:
-    return Settings(data_dir=tmp_path / "server", smtp_url=smtp_server.url,
-                    mail_from="trygghet@example.se", coordinator_email=COORDINATOR,
-                    public_url="https://trygg.example.se", report_interval_s=0)  # fmt: skip
+def settings(mail_settings: Settings) -> Settings:
+    """This server sends mail, through `smtp_server` (both in conftest)."""
+    return mail_settings
 
 
 class Owners:
@@ -442,7 +441,7 @@ def test_without_smtp_the_eml_file_is_the_mail_and_the_outbox_forgets_the_link(
 
     settings = Settings(data_dir=tmp_path / "demo", public_url="https://trygg.example.se",
                         report_interval_s=0)  # fmt: skip
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, hasher=CHEAP_HASHER)) as client:
         server = Server(client.app, client)
         owners = Owners(server, server.enrol("phone"))
         owners.finding(owners.bo, "Trasig lampa")

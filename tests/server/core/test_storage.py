@@ -14,8 +14,9 @@ from sync_server.core.blobs import (
     BlobOffsetMismatch,
     DiskBlobStore,
 )
-from sync_server.core.db import MIGRATIONS, Database
+from sync_server.core.db import Database
 from sync_server.core.errors import DatabaseTooNew
+from sync_server.core.migrations import MIGRATIONS
 
 
 def test_migrations_are_idempotent_and_tracked(tmp_path: Path) -> None:

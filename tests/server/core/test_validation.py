@@ -9,7 +9,7 @@ import pytest
 
 from sync_server.app import create_app
 from sync_server.config import Settings
-from tests.server.conftest import Server, asgi_request, finding_json
+from tests.server.conftest import CHEAP_HASHER, Server, asgi_request, finding_json
 
 
 def push_raw(server: Server, device: Any, body: bytes) -> Any:
@@ -106,7 +106,7 @@ def test_error_is_logged_with_device_and_path(
 
 
 def test_oversized_batch_is_refused_before_reading(tmp_path: Any) -> None:
-    app = create_app(Settings(data_dir=tmp_path, max_batch_bytes=1000))
+    app = create_app(Settings(data_dir=tmp_path, max_batch_bytes=1000), hasher=CHEAP_HASHER)
     token = _enrol_token(app)
     headers = {"authorization": f"Bearer {token}", "content-length": "5000",
                "content-type": "application/json"}  # fmt: skip
@@ -117,7 +117,7 @@ def test_oversized_batch_is_refused_before_reading(tmp_path: Any) -> None:
 
 
 def test_oversized_batch_without_content_length_is_cut_off(tmp_path: Any) -> None:
-    app = create_app(Settings(data_dir=tmp_path, max_batch_bytes=1000))
+    app = create_app(Settings(data_dir=tmp_path, max_batch_bytes=1000), hasher=CHEAP_HASHER)
     token = _enrol_token(app)
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
     response = asgi_request(app, "POST", "/v1/sync/push", headers, [b" " * 600] * 10)

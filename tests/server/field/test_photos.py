@@ -10,7 +10,15 @@ import pytest
 
 from sync_server.app import create_app
 from sync_server.config import Settings
-from tests.server.conftest import Server, asgi_request, finding_json, make_jpeg, photo_json, sha
+from tests.server.conftest import (
+    CHEAP_HASHER,
+    Server,
+    asgi_request,
+    finding_json,
+    make_jpeg,
+    photo_json,
+    sha,
+)
 
 JPEG = make_jpeg(640, 480, seed=7)
 SHA = sha(JPEG)
@@ -154,14 +162,14 @@ def test_oversized_photo_is_413_before_reading(tmp_path: Path) -> None:
     from sync_server.field import devices
 
     big = make_jpeg(200, 200, seed=3)
-    before = create_app(Settings(data_dir=tmp_path))
+    before = create_app(Settings(data_dir=tmp_path), hasher=CHEAP_HASHER)
     db = before.state.services.db
     _, token = devices.enrol(db, devices.create_enrol_code(db))
     auth = {"Authorization": f"Bearer {token}"}
     with TestClient(before) as client:
         batch = {"findings": [finding_json(photos=[photo_json(big, 200, 200)])]}
         assert client.post("/v1/sync/push", json=batch, headers=auth).status_code == 200
-    app = create_app(Settings(data_dir=tmp_path, max_photo_bytes=1000))
+    app = create_app(Settings(data_dir=tmp_path, max_photo_bytes=1000), hasher=CHEAP_HASHER)
     headers = {"authorization": f"Bearer {token}",
                "content-range": f"bytes 0-{len(big) - 1}/{len(big)}"}  # fmt: skip
     response = asgi_request(app, "PUT", f"/v1/photos/{sha(big)}", headers, [big])

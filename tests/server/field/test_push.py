@@ -169,7 +169,7 @@ def test_a_walk_ended_by_mistake_is_reopened_and_ended_again_by_its_own_device(
     server: Server, device: Any
 ) -> None:
     """The app's *Återuppta vandringen*: ended → ongoing → ended again, from the same phone."""
-    from sync_server.walks.protocol import list_walks
+    from sync_server.walks.listing import list_walks
 
     walk = {"id": new_id(), "name": "Vandring", "started_at": "2026-11-25T18:00:00+01:00"}
     ended = walk | {"ended_at": "2026-11-25T19:30:00+01:00"}
@@ -205,8 +205,8 @@ def test_findings_added_after_a_reopen_are_reported_once_the_walk_ends_again(
     """Reports wait for a walk's end: a reopened walk holds its new findings back until then."""
     from datetime import timedelta
 
+    from sync_server import reports
     from sync_server.config import Settings
-    from sync_server.reports import run as reports
     from tests.server.mail_support import add_owner, assign, box
 
     settings: Settings = server.services.settings

@@ -20,19 +20,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
+from sync_server import mail
 from sync_server.app import create_app
 from sync_server.config import Settings
-from sync_server.core.db import Database, iso, parse_iso
+from sync_server.core.db import Database
 from sync_server.core.geocode import NominatimAddresses, format_address
-from sync_server.mail import outbox as mailer
-from sync_server.reports.run import enqueue_reports, run_pass
-from tests.server import mail_support
-from tests.server.conftest import Server, TestClient
+from sync_server.core.time import iso, parse_iso
+from sync_server.reports import enqueue_reports, record_sent, run_pass
+from tests.server.conftest import CHEAP_HASHER, Server, TestClient
 from tests.server.mail_support import MailServer, add_owner, assign, free_port
-from tests.server.reports.test_reports import LAT, LON, PUBLIC, World, parts, walk_json
+from tests.server.reports.support import LAT, LON, PUBLIC, World, parts, walk_json
 from walkaudit.model import new_id, utcnow
-
-smtp_server = mail_support.smtp_server  # the fixture
 
 # ---- the SMTP URL -----------------------------------------------------------------------------
 
@@ -50,7 +48,7 @@ smtp_server = mail_support.smtp_server  # the fixture
     ],
 )
 def test_smtp_urls(url: str, expected: tuple[Any, ...]) -> None:
-    c = mailer.parse_smtp_url(url)
+    c = mail.parse_smtp_url(url)
     assert (c.scheme, c.host, c.port, c.username, c.password) == expected
     assert "p%C3" not in c.describe() and (c.password is None or c.password not in c.describe())
 
@@ -68,8 +66,8 @@ def test_smtp_urls(url: str, expected: tuple[Any, ...]) -> None:
     ],
 )
 def test_bad_smtp_urls_say_what_is_wrong_and_never_the_password(url: str, says: str) -> None:
-    with pytest.raises(mailer.BadSmtpUrl) as caught:
-        mailer.parse_smtp_url(url)
+    with pytest.raises(mail.BadSmtpUrl) as caught:
+        mail.parse_smtp_url(url)
     assert says in str(caught.value) and "hemligt" not in str(caught.value)
     with pytest.raises(ValidationError) as invalid:
         Settings(smtp_url=url, mail_from="a@example.se")
@@ -85,14 +83,10 @@ def test_smtp_needs_a_sender() -> None:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, smtp_server: MailServer) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "server",
-        smtp_url=smtp_server.url,
-        mail_from="trygghet@example.se",
-        public_url=PUBLIC,
-        report_interval_s=0,
-    )
+def settings(mail_settings: Settings) -> Settings:
+    """This server sends mail, through `smtp_server` (both in conftest). No coordinator: no
+    weekly summary joins the reports these tests count."""
+    return mail_settings.model_copy(update={"coordinator_email": None})
 
 
 @pytest.fixture
@@ -140,7 +134,8 @@ def test_a_restart_between_enqueue_and_delivery_sends_one_copy(
         len(enqueue_reports(world.db, world.server.services.blobs, settings, now=utcnow())[0]) == 1
     )
     world.server.client.__exit__(None, None, None)  # the app shuts down (closes the database)
-    again = create_app(settings)  # a new app and Database on the same data directory
+    # A new app and Database on the same data directory.
+    again = create_app(settings, hasher=CHEAP_HASHER)
     with TestClient(again):
         services = again.state.services
         first = run_pass(services.db, services.blobs, settings)
@@ -154,7 +149,7 @@ def test_a_restart_between_enqueue_and_delivery_sends_one_copy(
 class CrashAfterAccept:
     """SMTP accepts the message, then the process dies before it can record that."""
 
-    def __init__(self, inner: mailer.Transport) -> None:
+    def __init__(self, inner: mail.Transport) -> None:
         self.inner = inner
 
     def send(self, message: bytes, sender: str, recipients: Any, ref: str) -> None:
@@ -167,7 +162,7 @@ def test_the_crash_window_resends_the_identical_message(
 ) -> None:
     """The documented window: at least once, and then byte for byte the same message."""
     now = utcnow()
-    transport = CrashAfterAccept(mailer.SmtpTransport(mailer.parse_smtp_url(smtp_server.url)))
+    transport = CrashAfterAccept(mail.SmtpTransport(mail.parse_smtp_url(smtp_server.url)))
     with pytest.raises(SystemExit):
         world.pass_(now=now, transport=transport)
     [row] = outbox(world.db)
@@ -183,12 +178,14 @@ def test_two_processes_delivering_at_once_send_one_copy(
 ) -> None:
     enqueue_reports(world.db, world.server.services.blobs, settings, now=utcnow())
     other = Database(settings.database_path)  # another process's connection to the same file
-    results: list[mailer.Delivery] = []
+    results: list[mail.Delivery] = []
 
     def deliver(db: Database) -> None:
-        transport = mailer.SmtpTransport(mailer.parse_smtp_url(smtp_server.url))
+        transport = mail.SmtpTransport(mail.parse_smtp_url(smtp_server.url))
         results.append(
-            mailer.deliver_due(db, transport, envelope_from="t@example.se", max_attempts=6)
+            mail.deliver_due(
+                db, transport, envelope_from="t@example.se", max_attempts=6, on_sent=record_sent
+            )  # fmt: skip
         )
 
     threads = [threading.Thread(target=deliver, args=(db,)) for db in (world.db, other)]
@@ -216,7 +213,7 @@ def test_after_max_attempts_the_message_is_failed_and_listed(
     assert waits[:2] == [timedelta(minutes=5), timedelta(minutes=30)]
     [row] = outbox(world.db)
     assert row["state"] == "failed" and row["attempts"] == 3
-    [failed] = mailer.failed_messages(world.db)
+    [failed] = mail.failed_messages(world.db)
     assert failed.recipient == "felanmalan@obo.example.se" and failed.attempts == 3
     assert "cannot reach" in failed.last_error
     assert "Trygghetsvandring: 1 fynd att åtgärda" in failed.subject
@@ -225,17 +222,17 @@ def test_after_max_attempts_the_message_is_failed_and_listed(
     assert status == [("received",)]
     smtp_server.start()
     assert world.pass_(now=now + timedelta(days=2)).delivery.sent == 0  # failed is final
-    assert mailer.retry_failed(world.db, failed.id, now=now + timedelta(days=2))  # by hand
-    assert not mailer.retry_failed(world.db, failed.id)  # pending now, not failed
+    assert mail.retry_failed(world.db, failed.id, now=now + timedelta(days=2))  # by hand
+    assert not mail.retry_failed(world.db, failed.id)  # pending now, not failed
     assert world.pass_(now=now + timedelta(days=2)).delivery.sent == 1
-    assert mailer.failed_messages(world.db) == [] and len(smtp_server.received) == 1
+    assert mail.failed_messages(world.db) == [] and len(smtp_server.received) == 1
 
 
 def test_a_mailbox_that_does_not_exist_fails_at_once(world: World, smtp_server: MailServer) -> None:
     smtp_server.refuse.add("felanmalan@obo.example.se")
     result = world.pass_()
     assert result.delivery.failed == 1
-    [failed] = mailer.failed_messages(world.db)
+    [failed] = mail.failed_messages(world.db)
     assert failed.attempts == 1 and "550" in failed.last_error
 
 
@@ -243,16 +240,16 @@ def test_an_address_with_a_line_break_never_reaches_the_smtp_server(
     smtp_server: MailServer,
 ) -> None:
     # smtplib would send "a@b.se\r\nRCPT TO:<x@evil>" as two commands: refused before it.
-    transport = mailer.SmtpTransport(mailer.parse_smtp_url(smtp_server.url))
+    transport = mail.SmtpTransport(mail.parse_smtp_url(smtp_server.url))
     sneaky = "felanmalan@obo.example.se\r\nRCPT TO:<spion@example.net>"
-    with pytest.raises(mailer.PermanentDeliveryError, match="line break"):
+    with pytest.raises(mail.PermanentDeliveryError, match="line break"):
         transport.send(b"Subject: x\r\n\r\nhej\r\n", "trygghet@example.se", [sneaky], "msg 1")
     assert smtp_server.received == []
 
 
 def test_without_smtp_messages_become_eml_files(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "demo", public_url=PUBLIC, report_interval_s=0)
-    app = create_app(settings)
+    app = create_app(settings, hasher=CHEAP_HASHER)
     with TestClient(app) as client:
         server = Server(app, client)
         world = World(server, server.enrol("phone"), settings, new_id())
@@ -392,7 +389,7 @@ def test_address_formatting() -> None:
 
 
 def test_the_backoff_schedule() -> None:
-    assert [mailer.backoff(n) for n in (1, 2, 3, 4, 5, 9)] == [
+    assert [mail.backoff(n) for n in (1, 2, 3, 4, 5, 9)] == [
         timedelta(minutes=5),
         timedelta(minutes=30),
         timedelta(hours=2),
@@ -410,9 +407,7 @@ def test_time_stamps_are_stored_as_utc(world: World) -> None:
 
 def test_a_name_typed_with_a_line_break_makes_a_one_line_subject() -> None:
     """A walk called "Kvällsvandring\\nVivalla" (the app accepts it) must not stop its mail."""
-    from sync_server.mail import outbox as core
-
-    message = core.compose(
+    message = mail.compose(
         sender="walkaudit@example.se", recipient="asa@obo.example.se",
         subject="Protokoll från Kvällsvandring\nVivalla\r\n2026-11-27", text="t", html="<p>h</p>",
     )  # fmt: skip

@@ -26,11 +26,12 @@ from PIL import Image
 from sync_server import open311
 from sync_server.app import create_app
 from sync_server.config import Settings
-from sync_server.core.db import iso
 from sync_server.core.history import add_server_event
+from sync_server.core.time import iso
 from sync_server.field.photos import record_stored
 from sync_server.workspace import tracking
 from tests.server.conftest import (
+    CHEAP_HASHER,
     Device,
     Server,
     TestClient,
@@ -238,7 +239,8 @@ def key(server: Server) -> str:
 @pytest.fixture
 def public(tmp_path: Any) -> Iterator[Server]:
     """A server with WALKAUDIT_OPEN311_PUBLIC_READ=true."""
-    app = create_app(Settings(data_dir=tmp_path / "public", open311_public_read=True))
+    settings = Settings(data_dir=tmp_path / "public", open311_public_read=True)
+    app = create_app(settings, hasher=CHEAP_HASHER)
     with TestClient(app) as client:
         yield Server(app, client)
 
@@ -924,7 +926,7 @@ def test_the_same_update_posted_at_once_from_several_threads_counts_once(
 def test_api_keys_and_photo_signatures_never_reach_the_access_log() -> None:
     import logging
 
-    from sync_server.api.owners import RedactOwnerTokens
+    from sync_server.api.redaction import RedactOwnerTokens
 
     path = "/open311/v2/requests.json?status=open&api_key=wa311_secret&page=2"
     record = logging.LogRecord(

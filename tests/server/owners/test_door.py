@@ -22,6 +22,7 @@ from PIL import Image
 from sync_server.field import devices
 from sync_server.workspace import followups
 from tests.server.conftest import (
+    CHEAP_HASHER,
     Device,
     Server,
     event_json,
@@ -211,7 +212,7 @@ def test_a_photo_above_the_servers_limit_is_refused_at_the_push(tmp_path: Any) -
     from sync_server.app import create_app
     from sync_server.config import Settings
 
-    app = create_app(Settings(data_dir=tmp_path, max_photo_bytes=10_000))
+    app = create_app(Settings(data_dir=tmp_path, max_photo_bytes=10_000), hasher=CHEAP_HASHER)
     db = app.state.services.db
     _, token = devices.enrol(db, devices.create_enrol_code(db))
     finding = finding_json(photos=[photo_json(JPEG)])

@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from sync_server.api.owners import RedactOwnerTokens, redact
-from sync_server.core.db import iso
-from sync_server.core.time import today_in_sweden
+from sync_server.api.redaction import RedactOwnerTokens, redact
+from sync_server.core.time import iso, today_in_sweden
 from sync_server.owners import links
 from tests.server.conftest import Device, Server, finding_json, make_jpeg, photo_json, sha
 from walkaudit.media import process_photo

@@ -14,28 +14,16 @@ from typing import Any
 
 import pytest
 
-from sync_server.cli.commands import main
+from sync_server.cli import main
 from sync_server.core.db import Database
-from sync_server.owners.registry import (
-    MUNICIPALITIES_FILE,
-    InvalidOwnerFile,
-    ensure_municipalities,
-    import_owners,
-    list_owners,
-    registry_version,
-)
+from sync_server.owners.errors import InvalidOwnerFile
+from sync_server.owners.importer import import_owners
+from sync_server.owners.municipalities import MUNICIPALITIES_FILE, ensure_municipalities
+from sync_server.owners.registry import list_owners, registry_version
 
 GEO = Path(__file__).resolve().parents[2] / "data" / "geo"
 OREBRO = GEO / "orebro_owners.geojson"
 INVALID = GEO / "invalid_owners.geojson"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Any:
-    database = Database(tmp_path / "walkaudit.db")
-    database.migrate()
-    yield database
-    database.close()
 
 
 def counts(db: Database) -> dict[str, int]:

@@ -19,22 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync_server.core.db import Database
-from sync_server.owners.registry import UnknownOwner, import_owners, list_owners
-from sync_server.owners.routing import (
-    DEADLINE_DAYS,
-    NoContact,
-    Owner,
-    Route,
-    Router,
-    RouterCache,
-    UnknownFinding,
-    WrongOwner,
-    deadline,
-    reroute_to_triage,
-    route_pending,
-    set_owner,
-    triage,
-)
+from sync_server.owners.errors import NoContact, UnknownFinding, UnknownOwner, WrongOwner
+from sync_server.owners.importer import import_owners
+from sync_server.owners.policy import DEADLINE_DAYS, deadline
+from sync_server.owners.registry import list_owners
+from sync_server.owners.router import Owner, Route, Router, RouterCache
+from sync_server.owners.routing import reroute_to_triage, route_pending, set_owner, triage
 from tests.server.conftest import Device, Server, finding_json
 
 GEO = Path(__file__).resolve().parents[2] / "data" / "geo"
@@ -55,14 +45,6 @@ ABROAD = {"Oslo": (59.9139, 10.7522), "Copenhagen": (55.6761, 12.5683),
 def moved(lat: float, lon: float, metres: float, bearing: float) -> tuple[float, float]:
     point = geodesic(meters=metres).destination((lat, lon), bearing)
     return point.latitude, point.longitude
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Any:
-    database = Database(tmp_path / "walkaudit.db")
-    database.migrate()
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sync_server import mail
 from sync_server.config import Settings
-from sync_server.mail import outbox as mailer
-from sync_server.owners.registry import import_owners, list_owners
-from sync_server.owners.routing import DEADLINE_DAYS, route_pending, set_owner
+from sync_server.owners.importer import import_owners
+from sync_server.owners.policy import DEADLINE_DAYS, default_priority
+from sync_server.owners.registry import list_owners
+from sync_server.owners.routing import route_pending, set_owner
 from sync_server.walks.protocol import load_protocol
-from sync_server.workspace.tracking import default_priority
-from tests.server import mail_support
 from tests.server.conftest import Device, Server, finding_json, make_jpeg, sha
 from tests.server.mail_support import MailServer
 from tests.server.workspace_support import Staff
@@ -32,22 +32,15 @@ from walkaudit.model import new_id, utcnow
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
 
-smtp_server = mail_support.smtp_server  # the fixture
 GEO = Path(__file__).resolve().parents[2] / "data" / "geo"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 START = utcnow() - timedelta(hours=3)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, smtp_server: MailServer) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "server",
-        smtp_url=smtp_server.url,
-        mail_from="Trygghetsvandring Örebro <trygghet@example.se>",
-        coordinator_email="samordnare@example.se",
-        report_interval_s=0,
-        tile_url="",
-    )
+def settings(mail_settings: Settings) -> Settings:
+    """This server sends mail, through `smtp_server` (both in conftest)."""
+    return mail_settings
 
 
 @pytest.fixture
@@ -486,11 +479,12 @@ def test_sending_mails_each_participant_once_with_the_pdf(
     assert send(crew, walk) == [
         "Alla deltagare har redan fått den här versionen av protokollet – inget nytt skickades."
     ]
-    mailer.deliver_due(
+    mail.deliver_due(
         walk.server.db,
-        mailer.SmtpTransport(mailer.parse_smtp_url(smtp_server.url)),
+        mail.SmtpTransport(mail.parse_smtp_url(smtp_server.url)),
         envelope_from="trygghet@example.se",
         max_attempts=3,
+        on_sent=None,  # protocols carry no findings' events
     )
     assert len(smtp_server.received) == 2
 

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from sync_server.app import create_app
+from sync_server.config import Settings
 from sync_server.workspace import accounts
-from tests.server.conftest import Server
+from tests.server.conftest import CHEAP_HASHER, Server
 from tests.server.workspace_support import PASSWORD, Staff, TestClient, login
 from walkaudit.model import utcnow
 
 
-def test_passwords_are_stored_as_argon2_hashes_never_as_text(server: Server) -> None:
-    accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
-    [(stored,)] = server.rows("SELECT password_hash FROM users")
-    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+def test_passwords_are_stored_as_argon2_hashes_never_as_text(tmp_path: Path) -> None:
+    # An app made as production makes it, without `hasher=` (the `server` fixture's is cheap):
+    # argon2id at argon2-cffi's default cost, RFC 9106's low-memory profile.
+    app = create_app(Settings(data_dir=tmp_path / "server"))
+    with TestClient(app) as client:
+        server = Server(app, client)
+        accounts.add_user(server.db, "anna", "coordinator", PASSWORD, hasher=server.services.hasher)
+        [(stored,)] = server.rows("SELECT password_hash FROM users")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and PASSWORD not in stored
 
 
 @pytest.mark.parametrize(
@@ -32,20 +40,20 @@ def test_unusable_accounts_are_refused_with_a_reason(
     server: Server, name: str, role: str, password: str, says: str
 ) -> None:
     with pytest.raises(accounts.InvalidAccount, match=says):
-        accounts.add_user(server.db, name, role, password)
+        accounts.add_user(server.db, name, role, password, hasher=CHEAP_HASHER)
     assert server.rows("SELECT count(*) FROM users") == [(0,)]
 
 
 def test_a_name_is_taken_whatever_its_case(server: Server) -> None:
-    accounts.add_user(server.db, "Anna", "viewer", PASSWORD)
+    accounts.add_user(server.db, "Anna", "viewer", PASSWORD, hasher=CHEAP_HASHER)
     with pytest.raises(accounts.InvalidAccount, match="already a user called ANNA"):
-        accounts.add_user(server.db, "ANNA", "admin", PASSWORD)
+        accounts.add_user(server.db, "ANNA", "admin", PASSWORD, hasher=CHEAP_HASHER)
 
 
 def test_the_session_cookie_is_httponly_and_samesite_and_the_form_needs_csrf(
     server: Server,
 ) -> None:
-    accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
+    accounts.add_user(server.db, "anna", "coordinator", PASSWORD, hasher=CHEAP_HASHER)
     client = TestClient(server.app)
     answer = login(client, "anna")
     cookie = answer.headers["set-cookie"]
@@ -61,7 +69,7 @@ def test_the_session_cookie_is_httponly_and_samesite_and_the_form_needs_csrf(
 def test_a_sign_in_posted_from_another_page_is_refused(server: Server) -> None:
     """Login CSRF: a page elsewhere posts the form with the attacker's account; without the
     token the form's page set, nobody is signed in."""
-    accounts.add_user(server.db, "angripare", "viewer", PASSWORD)
+    accounts.add_user(server.db, "angripare", "viewer", PASSWORD, hasher=CHEAP_HASHER)
     client = TestClient(server.app)
     forged = client.post(
         "/c/login", data={"name": "angripare", "password": PASSWORD}, follow_redirects=False
@@ -79,7 +87,7 @@ def test_a_sign_in_posted_from_another_page_is_refused(server: Server) -> None:
 
 
 def test_wrong_passwords_are_throttled_even_when_the_next_one_is_right(server: Server) -> None:
-    accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
+    accounts.add_user(server.db, "anna", "coordinator", PASSWORD, hasher=CHEAP_HASHER)
     client = TestClient(server.app)
     for _ in range(accounts.MAX_FAILURES_PER_NAME):
         wrong = login(client, "anna", "fel-lösenord-1")
@@ -90,13 +98,14 @@ def test_wrong_passwords_are_throttled_even_when_the_next_one_is_right(server: S
     assert server.rows("SELECT count(*) FROM sessions") == [(0,)]
     # After the window the right password works again, and clears the count.
     later = utcnow() + accounts.THROTTLE_WINDOW + timedelta(seconds=1)
-    user, _ = accounts.login(server.db, "anna", PASSWORD, "127.0.0.1", now=later)
+    user, _ = accounts.login(server.db, "anna", PASSWORD, "127.0.0.1", now=later,
+                             hasher=CHEAP_HASHER)  # fmt: skip
     assert user.name == "anna"
     assert server.rows("SELECT count(*) FROM login_failures") == [(0,)]
 
 
 def test_an_unknown_name_gets_the_same_answer_as_a_wrong_password(server: Server) -> None:
-    accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
+    accounts.add_user(server.db, "anna", "coordinator", PASSWORD, hasher=CHEAP_HASHER)
     client = TestClient(server.app)
     unknown = login(client, "bertil")
     wrong = login(client, "anna", "fel-lösenord-1")
@@ -139,7 +148,7 @@ def test_signing_out_ends_the_session_for_good(staff: Staff) -> None:
 
 
 def test_login_never_redirects_to_another_site(server: Server) -> None:
-    accounts.add_user(server.db, "anna", "viewer", PASSWORD)
+    accounts.add_user(server.db, "anna", "viewer", PASSWORD, hasher=CHEAP_HASHER)
     client = TestClient(server.app)
     for evil in ("https://evil.example/", "//evil.example/c/", "/o/token"):
         answer = login(client, "anna", next=evil)
@@ -154,11 +163,14 @@ def test_the_language_switch_is_remembered(staff: Staff) -> None:
 def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_one_by_one(server: Server) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    accounts.add_user(server.db, "anna", "coordinator", PASSWORD)
+    # At full cost, as in production: the race is parallel tries passing the check while
+    # argon2 works on the first ones, which a cheap hash would hardly give the chance to.
+    hasher = accounts.full_cost_hasher()
+    accounts.add_user(server.db, "anna", "coordinator", PASSWORD, hasher=hasher)
 
     def guess(n: int) -> str:
         try:
-            accounts.login(server.db, "anna", f"gissning-{n:04d}", "10.0.0.9")
+            accounts.login(server.db, "anna", f"gissning-{n:04d}", "10.0.0.9", hasher=hasher)
         except accounts.AccountError as exc:
             return type(exc).__name__
         return "signed in"

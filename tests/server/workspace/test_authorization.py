@@ -19,7 +19,7 @@ from sync_server.app import create_app
 from sync_server.config import Settings
 from sync_server.owners import links, routing
 from sync_server.workspace import accounts
-from tests.server.conftest import Server, finding_json, make_jpeg, photo_json
+from tests.server.conftest import CHEAP_HASHER, Server, finding_json, make_jpeg, photo_json
 from tests.server.workspace_support import TestClient, sign_in
 from walkaudit.model import new_id, utcnow
 
@@ -168,7 +168,8 @@ class World:
         self.owner_token = links.create_link(s.db, owner_id)
         self.key_id, self.api_key = open311.create_api_key(s.db, "matrix")
         self.target_key, _ = open311.create_api_key(s.db, "to be revoked")
-        self.target_user = accounts.add_user(s.db, "target", "viewer", PASSWORD).id
+        target = accounts.add_user(s.db, "target", "viewer", PASSWORD, hasher=CHEAP_HASHER)
+        self.target_user = target.id
         self.followup = new_id()
         with s.db.write() as tx:
             tx.execute("INSERT INTO followups (id, name, created_by, created_at)"
@@ -176,7 +177,7 @@ class World:
         self.clients: dict[str, TestClient] = {}
         self.csrf: dict[str, str] = {}
         for role in STAFF:
-            accounts.add_user(s.db, role, role, PASSWORD)
+            accounts.add_user(s.db, role, role, PASSWORD, hasher=CHEAP_HASHER)
             client = TestClient(s.app)
             self.csrf[role] = sign_in(client, role, PASSWORD)
             self.clients[role] = client
@@ -238,7 +239,8 @@ def refused(caller: str, rule: str, response: Any) -> bool:
 
 @pytest.fixture
 def world(tmp_path: Any) -> World:
-    app = create_app(Settings(data_dir=tmp_path / "server", report_interval_s=0))
+    settings = Settings(data_dir=tmp_path / "server", report_interval_s=0)
+    app = create_app(settings, hasher=CHEAP_HASHER)
     with TestClient(app) as client:
         yield World(Server(app, client))
 

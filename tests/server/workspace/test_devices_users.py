@@ -17,7 +17,7 @@ import pytest
 
 from sync_server import open311
 from sync_server.api.workspace.devices import enrol_url
-from sync_server.core.db import iso
+from sync_server.core.time import iso
 from sync_server.documents import qr
 from sync_server.field import devices
 from sync_server.workspace import accounts
@@ -332,7 +332,7 @@ def test_a_refused_user_keeps_what_was_typed_but_the_password(
 
 def test_a_disabled_user_is_signed_out_and_cannot_sign_in(staff: Staff) -> None:
     db = staff.server.db
-    kim = accounts.add_user(db, "kim", "coordinator", PASSWORD)
+    kim = accounts.add_user(db, "kim", "coordinator", PASSWORD, hasher=staff.server.services.hasher)
     client = TestClient(staff.server.app)
     sign_in(client, "kim")
     assert client.get("/c/devices").status_code == 200

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from sync_server.core.db import iso
 from sync_server.core.finding_filters import SWEDEN, Filters, parse
 from sync_server.core.history import add_server_event
+from sync_server.core.time import iso
 from sync_server.owners import routing
 from sync_server.workspace import export, finding_list, tracking
 from tests.server.conftest import Server, finding_json

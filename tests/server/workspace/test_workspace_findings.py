@@ -12,8 +12,8 @@ from PIL import Image
 
 from sync_server.core.history import add_server_event
 from sync_server.owners import routing
+from sync_server.owners.policy import default_priority
 from sync_server.workspace import tracking
-from sync_server.workspace.tracking import default_priority
 from tests.server.conftest import event_json, finding_json, make_jpeg, photo_json
 from tests.server.workspace_support import Staff
 from walkaudit.model import EventKind, new_id, utcnow

@@ -10,32 +10,32 @@ Nothing typed or photographed is lost by a slip: the finding is kept as a draft 
 changes (walkaudit.drafts), offered back after a kill, and *←* with unsaved work asks first.
 Saving writes the capture durably and returns to the walk at once; the photo pipeline finishes in
 the background.
+
+This module wires the screen and the draft together; what it draws has its own modules beside
+it: photo_strip, finding_choices (category grid, severity row), same_thing, pin_map.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from walkaudit import categories, geo, model
+from walkaudit import geo, model
 from walkaudit.drafts import Draft
-from walkaudit.ui import mapview
 from walkaudit.ui.draft_keeper import Autosave, offer_draft
 from walkaudit.ui.photo import PREVIEW_HEIGHT, thumbnail
+from walkaudit.ui.theme import palette
+from walkaudit.ui.views import finding_choices, photo_strip, pin_map, same_thing
 from walkaudit.ui.widgets import (
     BIG_TARGET,
     MIN_TARGET,
     Choice,
     big_button,
-    category_badge,
-    palette,
     question,
     section_title,
-    shorten_note,
     tagged,
 )
 
@@ -43,16 +43,12 @@ if TYPE_CHECKING:
     from walkaudit.ui.app import App
 
 log = logging.getLogger("walkaudit.ui.new_finding")
-IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"\x00\x00\x00")  # JPEG PNG WebP HEIC
 # Six photos fill the thumbnail strip at phone width, and leave room under the wire's ten for
 # photos added later through "the same thing".
 MAX_PHOTOS = 6
 TAKING_WAIT_S = 10.0  # at most this long a save waits for a photo still being taken
 FIX_RETRY_S = 3.0  # between two asks for a position that has not come (each waits its own timeout)
 WIRE_MAX_PHOTOS = model.MAX_PHOTOS  # what model.Finding.photos allows
-NEARBY_SHOWN = 5
-THUMB_SIZE = 68
-REMOVE_TARGET = 44  # the remove button: a finger's width, on a corner of the thumbnail
 
 
 def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View:
@@ -74,13 +70,13 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         """How many more photos this finding can take."""
         limit = MAX_PHOTOS
         if draft.add_to and state.store.has_finding(draft.add_to):
-            had = _photos_of(app, draft.add_to)
+            had = photo_strip.photos_of(app, draft.add_to)
             limit = min(limit, WIRE_MAX_PHOTOS - had)
         return max(0, limit - len(draft.raw_photos))
 
     def show_photos() -> None:
         n = len(draft.raw_photos)
-        strip.controls = [_thumb(app, i, thumbs[i], remove_photo) for i in range(n)]
+        strip.controls = [photo_strip.thumb(app, i, thumbs[i], remove_photo) for i in range(n)]
         strip.visible = n > 0
         if n == 0:
             photo_note.value = t("finding.photo_missing")
@@ -131,7 +127,7 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
             return
         good = []
         for data, name in await app.photos.pick_many(space):
-            if data.startswith(IMAGE_SIGNATURES):
+            if data.startswith(photo_strip.IMAGE_SIGNATURES):
                 good.append(data)
             else:
                 app.snack(t("finding.photo_error", reason=f"{name}: not a photo"), error=True)
@@ -152,65 +148,22 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         take_button.visible = not app.photos.failed
 
     # ---- category and severity -----------------------------------------------------------
-    cat_buttons: dict[str, ft.Container] = {}
-
     def mark_category() -> None:
-        for c, box in cat_buttons.items():
-            chosen = c == draft.category
-            box.border = ft.Border.all(
-                4 if chosen else 1, ft.Colors.PRIMARY if chosen else ft.Colors.OUTLINE
-            )
-            box.bgcolor = ft.Colors.PRIMARY_CONTAINER if chosen else None
+        finding_choices.mark_category(cat_buttons, draft.category)
 
     def choose(code: str) -> None:
         draft.category = code
-        if draft.add_to and not _same_category(draft.add_to, code):
+        if draft.add_to and not same_thing.same_category(state, draft, draft.add_to, code):
             draft.add_to = None
         mark_category()
         refresh_nearby()
         app.page.update()
         app.page.run_task(keeper.now)
 
-    grid = ft.ResponsiveRow(spacing=6, run_spacing=6)
-    for cat in categories.CATEGORIES:
-        box = ft.Container(
-            content=ft.Column(
-                [
-                    category_badge(cat.code),
-                    ft.Text(
-                        cat.label(state.settings.lang),
-                        size=12,
-                        text_align=ft.TextAlign.CENTER,
-                        max_lines=2,
-                    ),
-                ],
-                horizontal_alignment=ft.CrossAxisAlignment.CENTER,
-                spacing=2,
-                tight=True,
-            ),
-            padding=6,
-            height=84,
-            border_radius=10,
-            border=ft.Border.all(1, ft.Colors.OUTLINE),
-            on_click=lambda e, c=cat.code: choose(c),
-            ink=True,
-        )
-        cat_buttons[cat.code] = box
-        grid.controls.append(
-            ft.Container(
-                tagged(f"category-{cat.code}", box, cat.label(state.settings.lang)),
-                col={"xs": 4, "sm": 3},
-            )
-        )
-
-    sev_buttons: dict[str, Any] = {}
+    grid, cat_buttons = finding_choices.category_grid(state.settings.lang, choose)
 
     def mark_severity() -> None:
-        for value, b in sev_buttons.items():
-            b.style = ft.ButtonStyle(
-                bgcolor=ft.Colors.PRIMARY if value == draft.severity else None,
-                color=ft.Colors.ON_PRIMARY if value == draft.severity else None,
-            )
+        finding_choices.mark_severity(sev_buttons, draft.severity)
 
     def severity(level: model.Severity) -> None:
         draft.severity = level
@@ -218,15 +171,7 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         app.page.update()
         app.page.run_task(keeper.now)
 
-    sev_row = ft.Row(spacing=6, wrap=True)
-    for level in model.Severity:
-        b = ft.OutlinedButton(
-            t(f"severity.{level.value}"),
-            height=MIN_TARGET,
-            on_click=lambda e, lv=level: severity(lv),
-        )
-        sev_buttons[level] = b
-        sev_row.controls.append(tagged(f"severity-{level.value}", b, t(f"severity.{level.value}")))
+    sev_row, sev_buttons = finding_choices.severity_row(t, severity)
     mark_severity()
 
     def note_changed(e: Any) -> None:
@@ -252,7 +197,7 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
     where = ft.Text(t("finding.position_missing"), size=13)
     warning_colour = palette(app.state.settings.theme).warning  # contrast-checked (issue 9)
     warning = ft.Text(visible=False, color=warning_colour, weight=ft.FontWeight.W_600)
-    pin_map = ft.Container(visible=False, height=260)
+    pin_box = ft.Container(visible=False, height=pin_map.HEIGHT)
 
     def set_position(
         lat: float, lon: float, acc: float | None, source: model.PositionSource
@@ -278,27 +223,8 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         app.page.run_task(keeper.now)
 
     def show_pin_map(e: Any = None) -> None:
-        from walkaudit.ui import offline_map
-
-        lat, lon = draft.latitude, draft.longitude
-        centre = (lat, lon) if lat is not None and lon is not None else None
-        me = state.last_position
-        here = [mapview.Pin("draft", *centre, draft.category or "OVR", "waiting")] if centre else []
-        maps = offline_map.of(app)
-        # No position at all (location refused): the pin map opens on the walk's area, from the
-        # phone's map package when there is one, and says so when there is no map to show.
-        around = centre or (me[:2] if me else None) or maps.centre()
-        pin_map.content = mapview.build_map(
-            maps.map_tiles(around),
-            here,
-            me=me,
-            on_tap=dropped,
-            centre=around,
-            zoom=18,
-            height=260,
-            attach=maps.attach,  # a package arriving meanwhile switches this map to it
-        )
-        pin_map.visible = True
+        pin_box.content = pin_map.pin_map(app, draft, dropped)
+        pin_box.visible = True
         app.page.update()
 
     move_pin = tagged(
@@ -308,72 +234,18 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         ),
     )
 
-    # ---- nearby: "the same thing?" -------------------------------------------------------
-    # Right under the photos, above the category tiles: it appears when the category is tapped,
-    # and must be in sight then (not below fifteen tiles).
+    # ---- nearby: "the same thing?" (right under the photos, in sight when a category is tapped)
     nearby_box = ft.Column(visible=False, spacing=4)
 
-    def _same_category(fid: str, code: str) -> bool:
-        return any(n[1] == fid for n in _nearby(code))
-
-    def _nearby(code: str) -> list[tuple[float, str, str]]:
-        if draft.latitude is None or draft.longitude is None:
-            return []
-        lat, lon = draft.latitude, draft.longitude
-        own = [r for r in state.store.findings() if r["category"] == code]
-        near = [
-            (d, r["id"], r["note"] or "")
-            for d, r in geo.nearby(own, lat, lon, lambda r: (r["latitude"], r["longitude"]))
-        ]
-        seen = {n[1] for n in near}
-        near += [
-            (d, o.finding.id, o.finding.note)
-            for d, o in state.remote.near(lat, lon, code)
-            if o.finding.id not in seen
-        ]
-        return sorted(near)[:NEARBY_SHOWN]
-
     def refresh_nearby() -> None:
-        nearby_box.controls.clear()
-        nearby_box.visible = False
-        if draft.category is None:
-            return
-        near = _nearby(draft.category)
-        if not near:
-            return
-        nearby_box.visible = True
-        nearby_box.controls.append(ft.Text(t("finding.nearby"), weight=ft.FontWeight.BOLD))
-        for d, fid, text in near:
-            chosen = draft.add_to == fid
-            label = shorten_note(text) or state.t.category(draft.category)
-            nearby_box.controls.append(
-                ft.Container(
-                    ft.Column(
-                        [
-                            ft.Text(f"{round(d)} m · {label}"),  # wraps: the whole note is read
-                            tagged(
-                                f"same-thing-{fid}",
-                                ft.FilledTonalButton(
-                                    t("finding.same_thing"),
-                                    height=MIN_TARGET,
-                                    icon=ft.Icons.CHECK if chosen else ft.Icons.ADD_PHOTO_ALTERNATE,
-                                    on_click=lambda e, f=fid: same_thing(f),
-                                ),
-                            ),
-                        ],
-                        spacing=4,
-                        tight=True,
-                    ),
-                    padding=ft.Padding.only(bottom=6),
-                )
-            )
+        same_thing.fill(nearby_box, app, draft, same_as)
 
-    def same_thing(fid: str) -> None:
+    def same_as(fid: str) -> None:
         if draft.add_to == fid:
             draft.add_to = None
         else:
             if state.store.has_finding(fid):
-                had = _photos_of(app, fid)
+                had = photo_strip.photos_of(app, fid)
                 fits = WIRE_MAX_PHOTOS - had
                 if len(draft.raw_photos) > fits:
                     app.snack(t("finding.same_thing_full", n=max(0, fits)), error=True)
@@ -576,7 +448,7 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         grid,
         ft.Row([where, move_pin], wrap=True),
         warning,
-        pin_map,
+        pin_box,
         section_title(t("finding.severity")),
         sev_row,
         tagged("finding-note", note, t("finding.note")),
@@ -618,7 +490,7 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
                 set_position(fix[0], fix[1], fix[2], model.PositionSource.GPS)
                 app.page.update()
                 return
-            if draft.latitude is None and not pin_map.visible:
+            if draft.latitude is None and not pin_box.visible:
                 show_pin_map()
                 app.page.update()
             if app.location.granted is False:
@@ -632,45 +504,6 @@ def build(app: App, walk_id: str | None = None, resume: bool = False) -> ft.View
         app.page.run_task(offer_kept)
     app.page.run_task(locate)
     return view
-
-
-def _photos_of(app: App, finding_id: str) -> int:
-    """Photos a finding of this device holds, with "same thing" photos still being processed."""
-    state = app.state
-    waiting = sum(len(c.raw) for c in state.inbox.items() if c.finding.duplicate_of == finding_id)
-    return len(state.store.finding(finding_id).photos) + waiting
-
-
-def _thumb(app: App, index: int, image: bytes | None, remove: Callable[[int], None]) -> ft.Control:
-    """One photo in the strip: its thumbnail and a button that takes it out of the finding."""
-    picture: ft.Control = (
-        ft.Image(
-            src=image, width=THUMB_SIZE, height=THUMB_SIZE, fit=ft.BoxFit.COVER, border_radius=8
-        )  # fmt: skip
-        if image
-        else ft.Container(ft.Icon(ft.Icons.IMAGE), bgcolor="#1F000000", border_radius=8)
-    )
-    label = app.t("finding.photo_remove", n=index + 1)
-    button = ft.IconButton(
-        ft.Icons.CLOSE,
-        icon_size=18,
-        icon_color=ft.Colors.WHITE,
-        bgcolor="#B3000000",
-        tooltip=label,
-        width=REMOVE_TARGET,
-        height=REMOVE_TARGET,
-        on_click=lambda e: remove(index),
-    )
-    # The button sits on the thumbnail's corner, inside the stack (a Stack clips what overhangs).
-    edge = THUMB_SIZE + REMOVE_TARGET // 3
-    return ft.Stack(
-        [
-            ft.Container(picture, left=0, bottom=0, width=THUMB_SIZE, height=THUMB_SIZE),
-            ft.Container(tagged(f"photo-remove-{index}", button, label), right=0, top=0),
-        ],
-        width=edge,
-        height=edge,
-    )
 
 
 async def _finish_in_background(app: App) -> None:
