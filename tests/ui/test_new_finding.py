@@ -619,3 +619,30 @@ def test_a_late_position_does_not_move_a_pin_the_walker_placed(
         await h.close()
 
     play(scenario)
+
+
+def test_a_refusal_that_is_not_final_still_gives_the_finding_its_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser answers the permission request "denied" when its first fix fails (a loaded
+    machine), and a walker may allow location in the settings with the screen open: the pin map
+    is offered, and once the status says allowed, the fix lands without a tap."""
+    monkeypatch.setattr("walkaudit.ui.views.new_finding.FIX_RETRY_S", 0.05)
+    explained(tmp_path)
+    statuses = iter(["denied", "denied", "whileInUse"])
+
+    async def scenario() -> None:
+        h = await Harness.start(tmp_path, {
+            ("Geolocator", "request_permission"): "denied",
+            ("Geolocator", "get_permission_status"): lambda args: next(statuses, "whileInUse"),
+        })  # fmt: skip
+        await start_walk(h)
+        await h.click("new-finding")
+        await h.until(lambda: "Ingen position" in where_text(h) and pin_map_shown(h))
+        asked = h.conn.calls.count(("Geolocator", "request_permission"))
+        await h.until(lambda: "Position ±4 m" in where_text(h))
+        # Checked quietly meanwhile: no permission dialog again and again.
+        assert h.conn.calls.count(("Geolocator", "request_permission")) == asked
+        await h.close()
+
+    play(scenario)

@@ -66,8 +66,25 @@ class Location:
             log.warning("location permission: no answer", exc_info=True)
             return False
         if not self.granted:
+            log.warning("location permission: %s", status)
             self.app.snack(self.app.t("perm.location_denied"), error=True)
         return self.granted
+
+    async def recheck_or_ask(self) -> bool:
+        """Whether a fix may be asked for: after a refusal, the status is checked without a
+        dialog (`recheck`); otherwise permission is asked as on the first fix."""
+        if self.granted is False:
+            return await self.recheck()
+        return await self.ensure_permission()
+
+    async def recheck(self) -> bool:
+        """After a refusal, whether location is allowed now (asked without a dialog). A browser
+        answers a permission request with "denied" when its first fix fails, and a walker may
+        allow location in the phone's settings with the screen open: neither is final."""
+        if self.granted is False and await self._allowed_now():
+            log.info("location allowed since the refusal")
+            self.granted = True
+        return bool(self.granted)
 
     async def _explain(self) -> None:
         if self.app.state.store.get_meta("ui.location_explained"):
