@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,12 +34,6 @@ from tests.support import TcpProxy
 from tests.tile_source import TileSource
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def source() -> Iterator[TileSource]:
-    with TileSource() as tiles:
-        yield tiles
 
 
 # ---- a source that fails --------------------------------------------------------------------

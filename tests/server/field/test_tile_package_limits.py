@@ -12,7 +12,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,12 +37,6 @@ from tests.server.field.tile_packages_support import (
 from tests.tile_source import TileSource
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def source() -> Iterator[TileSource]:
-    with TileSource() as tiles:
-        yield tiles
 
 
 # ---- limits: packages at once, the cap, the disk --------------------------------------------

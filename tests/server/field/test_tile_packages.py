@@ -46,12 +46,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def source() -> Iterator[TileSource]:
-    with TileSource() as tiles:
-        yield tiles
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, source: TileSource) -> Iterator[ServerProcess]:
     s = start(tmp_path_factory.mktemp("tiles") / "server", source.template)
     yield s
